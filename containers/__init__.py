@@ -1,0 +1,1 @@
+"""Docker engines ("Docker hosts") and the containers the portal runs on them."""

@@ -1,0 +1,33 @@
+"""Services on Docker engines: probing what an engine is."""
+
+from __future__ import annotations
+
+import logging
+
+from django.utils import timezone
+
+from containers.drivers import EngineError, engine_for
+from containers.models import DockerHost
+
+logger = logging.getLogger(__name__)
+
+
+def docker_host_probe(*, docker_host_id: int) -> DockerHost:
+    """Ask the engine what it is and record the answer; an unreachable engine is marked so, not raised."""
+    docker_host = DockerHost.objects.get(pk=docker_host_id)
+    try:
+        with engine_for(docker_host.base_url) as engine:
+            facts = engine.probe()
+    except EngineError as error:
+        logger.warning("Docker host %s is unreachable: %s", docker_host.name, error)
+        docker_host.is_reachable = False
+        docker_host.last_error = str(error)
+    else:
+        docker_host.is_reachable = True
+        docker_host.last_error = ""
+        docker_host.engine_version = facts.engine_version
+        docker_host.cpus = facts.cpus
+        docker_host.memory_mib = facts.memory_mib
+    docker_host.last_probed_at = timezone.now()
+    docker_host.save()
+    return docker_host

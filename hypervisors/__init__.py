@@ -1,0 +1,1 @@
+"""Hypervisor hosts, virtual machines and their images, built through libvirt."""

@@ -1,0 +1,30 @@
+"""Hypervisor drivers. Only this package imports libvirt; everything else calls :func:`driver_for`."""
+
+from hypervisors.drivers.base import (
+    DomainNotFound,
+    DomainSpec,
+    DomainStatus,
+    DriverError,
+    HostFacts,
+    HostUnreachable,
+    HypervisorDriver,
+)
+
+
+def driver_for(uri: str) -> HypervisorDriver:
+    """The driver for a host URI. Every URI we accept today is a libvirt one."""
+    from hypervisors.drivers.libvirt_driver import LibvirtDriver
+
+    return LibvirtDriver(uri)
+
+
+__all__ = [
+    "DomainNotFound",
+    "DomainSpec",
+    "DomainStatus",
+    "DriverError",
+    "HostFacts",
+    "HostUnreachable",
+    "HypervisorDriver",
+    "driver_for",
+]

@@ -1,0 +1,136 @@
+"""The contract between the portal and a hypervisor.
+
+Only modules in this package talk to a hypervisor. Services and tasks get a
+driver from :func:`hypervisors.drivers.driver_for` and call the methods below;
+views and admin never do. Every method documents what it takes, returns and
+raises and whether it is idempotent: workers may run a step twice (a task
+redelivered after its worker died), so "already done" is success wherever it can be.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import ClassVar
+
+
+class DriverError(Exception):
+    """A hypervisor refused or failed an operation. The message is fit to show a user."""
+
+
+class HostUnreachable(DriverError):
+    """The host did not answer (connection refused, timed out, daemon down). Worth retrying later."""
+
+
+class DomainNotFound(DriverError):
+    """No domain with that UUID exists on the host."""
+
+
+@dataclass(frozen=True)
+class HostFacts:
+    """What a probe learnt of a host. A fact it could not read is None or empty, never an error."""
+
+    hostname: str = ""
+    cpus: int | None = None
+    memory_mib: int | None = None
+    libvirt_version: str = ""
+    hypervisor_version: str = ""
+    #: Domain types the host can run, best first ("kvm" before "qemu").
+    domain_types: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DomainSpec:
+    """Everything needed to define a domain; built by the portal from database rows."""
+
+    uuid: str
+    name: str
+    domain_type: str
+    vcpus: int
+    memory_mib: int
+    disk_path: str
+    kernel_path: str
+    initrd_path: str = ""
+    kernel_cmdline: str = ""
+    network: str = ""
+    #: Free-form key/values recorded in the domain's metadata (team, owner...).
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DomainStatus:
+    """A domain as the host sees it."""
+
+    uuid: str
+    name: str
+    #: One of the ``VMState`` values (running, paused, shutoff, crashed, unknown).
+    state: str
+
+
+class HypervisorDriver(abc.ABC):
+    """One connection to one hypervisor host. Use as a context manager; it closes on exit."""
+
+    #: What this driver supports, for pages and placement to ask rather than guess.
+    capabilities: ClassVar[dict[str, bool]] = {}
+
+    def __init__(self, uri: str):
+        self.uri = uri
+
+    def __enter__(self) -> HypervisorDriver:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Close the connection if one was opened. Idempotent; never raises."""
+
+    @abc.abstractmethod
+    def probe(self) -> HostFacts:
+        """Read the host's facts. Raises ``HostUnreachable``; a fact that cannot be read is left empty."""
+
+    @abc.abstractmethod
+    def pool_ensure(self, *, name: str, path: str) -> None:
+        """Make sure a storage pool exists and is active; define a directory pool at ``path`` if absent.
+
+        Idempotent. Raises ``DriverError``.
+        """
+
+    @abc.abstractmethod
+    def volume_ensure(self, *, pool: str, name: str, capacity_gib: int) -> str:
+        """Create a qcow2 volume unless one of that name exists; return its path.
+
+        Idempotent (an existing volume is kept as it is). Raises ``DriverError``.
+        """
+
+    @abc.abstractmethod
+    def volume_delete(self, *, pool: str, name: str) -> None:
+        """Delete a volume. An absent volume or pool is success. Raises ``DriverError``."""
+
+    @abc.abstractmethod
+    def domain_define(self, spec: DomainSpec) -> None:
+        """Define a persistent domain unless one with ``spec.uuid`` exists.
+
+        Idempotent by UUID. Raises ``DriverError`` (for example a name used by
+        another domain).
+        """
+
+    @abc.abstractmethod
+    def domain_start(self, uuid: str) -> None:
+        """Start a defined domain; one already running is success. Raises ``DomainNotFound``, ``DriverError``."""
+
+    @abc.abstractmethod
+    def domain_status(self, uuid: str) -> DomainStatus:
+        """The domain's current state. Raises ``DomainNotFound``."""
+
+    @abc.abstractmethod
+    def domain_delete(self, uuid: str) -> None:
+        """Stop (hard) and undefine a domain. An absent domain is success. Raises ``DriverError``."""
+
+    @abc.abstractmethod
+    def domains_list(self) -> list[DomainStatus]:
+        """Every domain on the host, in one round trip."""

@@ -1,0 +1,242 @@
+"""The libvirt driver: ``qemu:///system``, ``qemu+ssh://``, ``qemu+tls://`` and libvirt's ``test://`` hosts."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import ClassVar, ParamSpec, TypeVar
+
+import libvirt
+
+from hypervisors.drivers.base import (
+    DomainNotFound,
+    DomainSpec,
+    DomainStatus,
+    DriverError,
+    HostFacts,
+    HostUnreachable,
+    HypervisorDriver,
+)
+from hypervisors.drivers.domain_xml import domain_xml, guest_domain_types, pool_xml, volume_xml
+
+logger = logging.getLogger(__name__)
+
+# libvirt prints every error to stderr unless told otherwise; we raise instead.
+libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+
+#: libvirt domain states as the portal's VM states.
+STATE_NAMES = {
+    libvirt.VIR_DOMAIN_NOSTATE: "unknown",
+    libvirt.VIR_DOMAIN_RUNNING: "running",
+    libvirt.VIR_DOMAIN_BLOCKED: "running",
+    libvirt.VIR_DOMAIN_PAUSED: "paused",
+    libvirt.VIR_DOMAIN_SHUTDOWN: "running",
+    libvirt.VIR_DOMAIN_SHUTOFF: "shutoff",
+    libvirt.VIR_DOMAIN_CRASHED: "crashed",
+    libvirt.VIR_DOMAIN_PMSUSPENDED: "paused",
+}
+
+#: Error codes that mean the host, not the operation, is the problem.
+UNREACHABLE_CODES = {libvirt.VIR_ERR_NO_CONNECT, libvirt.VIR_ERR_RPC, libvirt.VIR_ERR_SYSTEM_ERROR}
+UNREACHABLE_DOMAINS = {libvirt.VIR_FROM_RPC, libvirt.VIR_FROM_REMOTE}
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _translate(error: libvirt.libvirtError) -> DriverError:
+    """A libvirt error as one of the contract's errors, with libvirt's readable message."""
+    message = error.get_error_message() or str(error)
+    if error.get_error_code() in UNREACHABLE_CODES or error.get_error_domain() in UNREACHABLE_DOMAINS:
+        return HostUnreachable(message)
+    if error.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+        return DomainNotFound(message)
+    return DriverError(message)
+
+
+def translate_errors(method: Callable[P, R]) -> Callable[P, R]:
+    """Turn ``libvirtError`` raised by a driver method into the contract's errors."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except libvirt.libvirtError as error:
+            raise _translate(error) from error
+
+    return wrapper
+
+
+def _version(number: int) -> str:
+    """libvirt's packed version number (major * 1,000,000 + minor * 1,000 + release) as text."""
+    if not number:
+        return ""
+    return f"{number // 1_000_000}.{number // 1000 % 1000}.{number % 1000}"
+
+
+class LibvirtDriver(HypervisorDriver):
+    """A hypervisor reached through libvirt. The connection opens on first use."""
+
+    capabilities: ClassVar[dict[str, bool]] = {"direct_kernel_boot": True, "qcow2_volumes": True}
+
+    def __init__(self, uri: str):
+        super().__init__(uri)
+        self._conn: libvirt.virConnect | None = None
+
+    @property
+    def conn(self) -> libvirt.virConnect:
+        if self._conn is None:
+            try:
+                self._conn = libvirt.open(self.uri)
+            except libvirt.libvirtError as error:
+                raise HostUnreachable(error.get_error_message() or str(error)) from error
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except libvirt.libvirtError:
+                logger.debug("Closing %s failed", self.uri, exc_info=True)
+            self._conn = None
+
+    # -- host -------------------------------------------------------------------------------
+
+    @translate_errors
+    def probe(self) -> HostFacts:
+        conn = self.conn
+        facts: dict[str, object] = {}
+        for key, read in (
+            ("hostname", conn.getHostname),
+            ("libvirt_version", lambda: _version(conn.getLibVersion())),
+            ("hypervisor_version", lambda: _version(conn.getVersion())),
+            ("domain_types", lambda: self._usable_domain_types(conn)),
+        ):
+            try:
+                facts[key] = read()
+            except libvirt.libvirtError as error:
+                if _translate(error).__class__ is HostUnreachable:
+                    raise
+                logger.info("Probe of %s could not read %s: %s", self.uri, key, error)
+        try:
+            info = conn.getInfo()
+            facts["memory_mib"], facts["cpus"] = int(info[1]), int(info[2])
+        except libvirt.libvirtError as error:
+            logger.info("Probe of %s could not read CPUs and memory: %s", self.uri, error)
+        return HostFacts(**facts)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _usable_domain_types(conn: libvirt.virConnect) -> tuple[str, ...]:
+        """Domain types from the capabilities, dropping ``kvm`` when its domain capabilities cannot be read.
+
+        A ``/dev/kvm`` node can exist while the CPU offers no virtualisation
+        extensions; libvirt then refuses KVM domain capabilities.
+        """
+        types = guest_domain_types(conn.getCapabilities())
+        if "kvm" in types:
+            try:
+                conn.getDomainCapabilities(None, None, None, "kvm", 0)
+            except libvirt.libvirtError:
+                types = tuple(t for t in types if t != "kvm")
+        return types
+
+    # -- storage ----------------------------------------------------------------------------
+
+    def _pool(self, name: str) -> libvirt.virStoragePool | None:
+        try:
+            return self.conn.storagePoolLookupByName(name)
+        except libvirt.libvirtError as error:
+            if error.get_error_code() == libvirt.VIR_ERR_NO_STORAGE_POOL:
+                return None
+            raise
+
+    @translate_errors
+    def pool_ensure(self, *, name: str, path: str) -> None:
+        pool = self._pool(name)
+        if pool is None:
+            pool = self.conn.storagePoolDefineXML(pool_xml(name=name, path=path), 0)
+            pool.build(0)
+            pool.setAutostart(1)
+        if not pool.isActive():
+            pool.create(0)
+
+    @translate_errors
+    def volume_ensure(self, *, pool: str, name: str, capacity_gib: int) -> str:
+        storage = self._pool(pool)
+        if storage is None:
+            raise DriverError(f"Storage pool {pool!r} does not exist.")
+        storage.refresh(0)
+        try:
+            volume = storage.storageVolLookupByName(name)
+        except libvirt.libvirtError as error:
+            if error.get_error_code() != libvirt.VIR_ERR_NO_STORAGE_VOL:
+                raise
+            volume = storage.createXML(volume_xml(name=name, capacity_gib=capacity_gib), 0)
+        path: str = volume.path()
+        return path
+
+    @translate_errors
+    def volume_delete(self, *, pool: str, name: str) -> None:
+        storage = self._pool(pool)
+        if storage is None:
+            return
+        try:
+            storage.refresh(0)
+            storage.storageVolLookupByName(name).delete(0)
+        except libvirt.libvirtError as error:
+            if error.get_error_code() != libvirt.VIR_ERR_NO_STORAGE_VOL:
+                raise
+
+    # -- domains ----------------------------------------------------------------------------
+
+    def _domain(self, uuid: str) -> libvirt.virDomain:
+        return self.conn.lookupByUUIDString(uuid)
+
+    @translate_errors
+    def domain_define(self, spec: DomainSpec) -> None:
+        try:
+            self._domain(spec.uuid)
+            return
+        except libvirt.libvirtError as error:
+            if error.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+                raise
+        self.conn.defineXML(domain_xml(spec))
+
+    @translate_errors
+    def domain_start(self, uuid: str) -> None:
+        domain = self._domain(uuid)
+        if not domain.isActive():
+            domain.create()
+
+    @translate_errors
+    def domain_status(self, uuid: str) -> DomainStatus:
+        domain = self._domain(uuid)
+        return self._status(domain)
+
+    @staticmethod
+    def _status(domain: libvirt.virDomain) -> DomainStatus:
+        state, _reason = domain.state()
+        return DomainStatus(uuid=domain.UUIDString(), name=domain.name(), state=STATE_NAMES.get(state, "unknown"))
+
+    @translate_errors
+    def domain_delete(self, uuid: str) -> None:
+        try:
+            domain = self._domain(uuid)
+        except libvirt.libvirtError as error:
+            if error.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                return
+            raise
+        if domain.isActive():
+            domain.destroy()
+        try:
+            domain.undefineFlags(
+                libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+            )
+        except libvirt.libvirtError as error:
+            if error.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+                raise
+
+    @translate_errors
+    def domains_list(self) -> list[DomainStatus]:
+        return [self._status(domain) for domain in self.conn.listAllDomains(0)]

@@ -1,0 +1,145 @@
+"""Hypervisor hosts, bootable images and virtual machines.
+
+These rows are what pages render; they are kept true by the workers (and, later,
+by events and a periodic reconcile), never by asking a host during a request.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from hypervisors.choices import BootSource, DomainType, VMState
+from portal.models import ResourceRequest, Team
+
+#: Smallest memory a guest may have; below it the kernel does not boot.
+MIN_VM_MEMORY_MIB = 32
+
+
+class Host(models.Model):
+    """A libvirt hypervisor reached by URI. Facts come from the last probe; none is required."""
+
+    name = models.CharField("name", max_length=100, unique=True)
+    uri = models.CharField(
+        "libvirt URI", max_length=300, unique=True, help_text="qemu:///system, qemu+ssh://user@host/system, ..."
+    )
+    accepts_new_vms = models.BooleanField(
+        "accepts new VMs", default=True, help_text="Untick to put the host in maintenance."
+    )
+    storage_pool = models.CharField("storage pool", max_length=100, default="default")
+    storage_path = models.CharField(
+        "storage pool path",
+        max_length=300,
+        default="/var/lib/libvirt/images",
+        help_text="Directory used when the pool has to be created.",
+    )
+    network = models.CharField(
+        "network", max_length=100, blank=True, default="default", help_text="libvirt network new VMs attach to."
+    )
+    is_reachable = models.BooleanField("reachable", default=False)
+    domain_type = models.CharField("domain type", max_length=10, choices=DomainType.choices, blank=True)
+    cpus = models.PositiveIntegerField("CPUs", null=True, blank=True)
+    memory_mib = models.PositiveBigIntegerField("memory (MiB)", null=True, blank=True)
+    libvirt_version = models.CharField("libvirt version", max_length=30, blank=True)
+    hypervisor_version = models.CharField("hypervisor version", max_length=30, blank=True)
+    last_probed_at = models.DateTimeField("last probed", null=True, blank=True)
+    last_error = models.TextField("last error", blank=True)
+
+    class Meta:
+        ordering = ("name",)
+        verbose_name = "hypervisor host"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_emulated(self) -> bool:
+        """True when guests run without hardware virtualisation."""
+        return self.domain_type == DomainType.QEMU
+
+
+class Image(models.Model):
+    """A bootable guest image that people may pick when asking for a VM."""
+
+    name = models.CharField("name", max_length=100, unique=True)
+    os_name = models.CharField("operating system", max_length=100)
+    boot_source = models.CharField("boot source", max_length=20, choices=BootSource.choices, default=BootSource.KERNEL)
+    kernel_path = models.CharField("kernel path", max_length=300, help_text="Path on the host.")
+    initrd_path = models.CharField("initrd path", max_length=300, blank=True, help_text="Path on the host.")
+    kernel_cmdline = models.CharField("kernel command line", max_length=300, blank=True)
+    min_memory_mib = models.PositiveIntegerField(
+        "minimum memory (MiB)", default=64, validators=[MinValueValidator(MIN_VM_MEMORY_MIB)]
+    )
+    min_disk_gib = models.PositiveIntegerField("minimum disk (GiB)", default=1, validators=[MinValueValidator(1)])
+    is_active = models.BooleanField("offered", default=True)
+
+    class Meta:
+        ordering = ("name",)
+        verbose_name = "image"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class VirtualMachine(models.Model):
+    """A VM of a team. Its UUID is chosen by the portal, so a retried build finds its own domain."""
+
+    team = models.ForeignKey(Team, verbose_name="team", on_delete=models.PROTECT, related_name="virtual_machines")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="owner",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="virtual_machines",
+    )
+    request = models.OneToOneField(
+        ResourceRequest,
+        verbose_name="request",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="virtual_machine",
+    )
+    host = models.ForeignKey(
+        Host, verbose_name="host", on_delete=models.PROTECT, null=True, blank=True, related_name="virtual_machines"
+    )
+    image = models.ForeignKey(
+        Image, verbose_name="image", on_delete=models.PROTECT, null=True, blank=True, related_name="virtual_machines"
+    )
+    name = models.CharField("name", max_length=63)
+    uuid = models.UUIDField("UUID", default=uuid.uuid4, unique=True, editable=False)
+    vcpus = models.PositiveSmallIntegerField("vCPUs", validators=[MinValueValidator(1)])
+    memory_mib = models.PositiveIntegerField("memory (MiB)", validators=[MinValueValidator(MIN_VM_MEMORY_MIB)])
+    disk_gib = models.PositiveIntegerField("disk (GiB)", validators=[MinValueValidator(1)])
+    state = models.CharField("state", max_length=20, choices=VMState.choices, default=VMState.BUILDING)
+    created_at = models.DateTimeField("created", auto_now_add=True)
+    updated_at = models.DateTimeField("updated", auto_now=True)
+
+    class Meta:
+        ordering = ("team__name", "name")
+        verbose_name = "virtual machine"
+        constraints = [
+            models.UniqueConstraint(fields=("team", "name"), name="vm_unique_name_per_team"),
+            models.CheckConstraint(condition=Q(vcpus__gte=1), name="vm_vcpus_positive"),
+            models.CheckConstraint(condition=Q(memory_mib__gte=MIN_VM_MEMORY_MIB), name="vm_memory_minimum"),
+            models.CheckConstraint(condition=Q(disk_gib__gte=1), name="vm_disk_positive"),
+            models.CheckConstraint(condition=Q(state__in=VMState.values), name="vm_state_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team.slug}/{self.name}" if self.team_id else self.name
+
+    @property
+    def domain_name(self) -> str:
+        """The libvirt domain name: unique per host because team slugs and per-team names are."""
+        return f"{self.team.slug}.{self.name}"
+
+    @property
+    def volume_name(self) -> str:
+        """The name of the VM's disk volume in the host's storage pool."""
+        return f"{self.uuid}.qcow2"

@@ -1,0 +1,203 @@
+"""Django admin: teams, quotas, and the approval of requests.
+
+Approve and reject are admin actions (bulk) and buttons on a request's page
+(per object); both call the same services as every other path, and admin code
+never talks to a host.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+
+from portal.models import AuditEvent, Job, Membership, Quota, ResourceRequest, Team
+from portal.quotas import QuotaExceeded
+from portal.services import request_approve, request_reject
+
+
+class MembershipInline(admin.TabularInline[Membership, Team]):
+    model = Membership
+    extra = 1
+    autocomplete_fields = ("user",)
+
+
+class QuotaInline(admin.StackedInline[Quota, Team]):
+    model = Quota
+    can_delete = False
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin[Team]):
+    list_display = ("name", "slug", "created_at")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = (QuotaInline, MembershipInline)
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin[Membership]):
+    list_display = ("user", "team", "role")
+    list_filter = ("role", "team")
+    search_fields = ("user__username", "team__name")
+    autocomplete_fields = ("user", "team")
+
+
+@admin.register(Quota)
+class QuotaAdmin(admin.ModelAdmin[Quota]):
+    list_display = ("team", "vcpus", "memory_mib", "disk_gib", "vm_count", "container_count")
+    search_fields = ("team__name",)
+
+
+class RejectForm(forms.Form):
+    """The reason a request is rejected; the person who asked reads it."""
+
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+
+def _report(request: HttpRequest, resource_request: ResourceRequest, error: Exception) -> None:
+    text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+    messages.error(request, f"{resource_request}: {text}")
+
+
+@admin.register(ResourceRequest)
+class ResourceRequestAdmin(admin.ModelAdmin[ResourceRequest]):
+    """Requests are decided here; their fields are read-only so that every change goes through a service."""
+
+    list_display = ("name", "kind", "team", "requested_by", "vcpus", "memory_mib", "disk_gib", "state", "created_at")
+    list_filter = ("state", "kind", "team")
+    search_fields = ("name", "justification", "requested_by__username", "team__name")
+    list_select_related = ("team", "requested_by")
+    actions = ("approve_selected", "reject_selected")
+    change_form_template = "admin/portal/resourcerequest/change_form.html"
+    readonly_fields = (
+        "team", "kind", "name", "spec", "vcpus", "memory_mib", "disk_gib", "justification", "state",
+        "requested_by", "decided_by", "decision_reason", "failure_reason", "created_at", "decided_at", "finished_at",
+    )  # fmt: skip
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def get_urls(self) -> list[URLPattern]:
+        own = [
+            path("<int:pk>/approve/", self.admin_site.admin_view(self.approve_view), name="portal_request_approve"),
+            path("<int:pk>/reject/", self.admin_site.admin_view(self.reject_view), name="portal_request_reject"),
+        ]
+        return own + super().get_urls()
+
+    @admin.action(description="Approve selected requests", permissions=["decide"])
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet[ResourceRequest]) -> None:
+        approved = 0
+        for resource_request in queryset:
+            try:
+                request_approve(actor=request.user, request_id=resource_request.pk)
+            except (QuotaExceeded, ValidationError, PermissionDenied) as error:
+                _report(request, resource_request, error)
+            else:
+                approved += 1
+        if approved:
+            messages.success(request, f"Approved {approved} request(s); provisioning has been queued.")
+
+    @admin.action(description="Reject selected requests…", permissions=["decide"])
+    def reject_selected(self, request: HttpRequest, queryset: QuerySet[ResourceRequest]) -> HttpResponse | None:
+        form = RejectForm(request.POST if "reason" in request.POST else None)
+        if form.is_valid():
+            rejected = 0
+            for resource_request in queryset:
+                try:
+                    request_reject(
+                        actor=request.user, request_id=resource_request.pk, reason=form.cleaned_data["reason"]
+                    )
+                except (ValidationError, PermissionDenied) as error:
+                    _report(request, resource_request, error)
+                else:
+                    rejected += 1
+            if rejected:
+                messages.success(request, f"Rejected {rejected} request(s).")
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Reject requests",
+            "form": form,
+            "requests": queryset,
+            "opts": self.model._meta,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/portal/resourcerequest/reject.html", context)
+
+    def has_decide_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("portal.decide_resourcerequest")
+
+    def approve_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        resource_request = get_object_or_404(ResourceRequest, pk=pk)
+        change_url = reverse("admin:portal_resourcerequest_change", args=[pk])
+        if request.method != "POST":
+            return HttpResponseRedirect(change_url)
+        try:
+            request_approve(actor=request.user, request_id=pk)
+        except (QuotaExceeded, ValidationError, PermissionDenied) as error:
+            _report(request, resource_request, error)
+        else:
+            messages.success(request, f"Approved {resource_request}; provisioning has been queued.")
+        return HttpResponseRedirect(change_url)
+
+    def reject_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        resource_request = get_object_or_404(ResourceRequest, pk=pk)
+        form = RejectForm(request.POST if request.method == "POST" else None)
+        if form.is_valid():
+            try:
+                request_reject(actor=request.user, request_id=pk, reason=form.cleaned_data["reason"])
+            except (ValidationError, PermissionDenied) as error:
+                _report(request, resource_request, error)
+            else:
+                messages.success(request, f"Rejected {resource_request}.")
+            return HttpResponseRedirect(reverse("admin:portal_resourcerequest_change", args=[pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Reject {resource_request}",
+            "form": form,
+            "requests": [resource_request],
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/portal/resourcerequest/reject.html", context)
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin[Job]):
+    """Jobs are written by workers only; admins read them."""
+
+    list_display = ("id", "action", "team", "state", "progress", "requested_by", "created_at", "finished_at")
+    list_filter = ("state", "action", "team")
+    list_select_related = ("team", "requested_by")
+    readonly_fields = [f.name for f in Job._meta.get_fields() if f.concrete]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Job | None = None) -> bool:
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
+    """The audit trail is append-only."""
+
+    list_display = ("created_at", "actor", "action", "target_repr", "team", "result")
+    list_filter = ("result", "action", "team")
+    search_fields = ("target_repr", "actor__username", "detail")
+    list_select_related = ("actor", "team")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return False

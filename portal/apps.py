@@ -1,0 +1,10 @@
+"""App configuration of the shared domain."""
+
+from django.apps import AppConfig
+
+
+class PortalConfig(AppConfig):
+    """Teams, quotas, requests, jobs and audit."""
+
+    name = "portal"
+    verbose_name = "Portal"

@@ -1,0 +1,67 @@
+"""Choice classes of the shared domain; no magic strings elsewhere."""
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    """A member's role in a team, from least to most privileged."""
+
+    VIEWER = "viewer", "Viewer"
+    MEMBER = "member", "Member"
+    TEAM_ADMIN = "team_admin", "Team admin"
+
+
+#: Privilege order of the roles, for "at least this role" checks.
+ROLE_RANK = {Role.VIEWER: 0, Role.MEMBER: 1, Role.TEAM_ADMIN: 2}
+
+
+class ResourceKind(models.TextChoices):
+    """What a request asks for."""
+
+    VM = "vm", "Virtual machine"
+    CONTAINER = "container", "Container"
+
+
+class RequestState(models.TextChoices):
+    """Life of a request: pending -> approved | rejected | cancelled -> provisioning -> fulfilled | failed."""
+
+    PENDING = "pending", "Pending approval"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    CANCELLED = "cancelled", "Cancelled"
+    PROVISIONING = "provisioning", "Provisioning"
+    FULFILLED = "fulfilled", "Fulfilled"
+    FAILED = "failed", "Failed"
+
+
+#: Requests in these states hold quota: they are counted as usage.
+ACTIVE_REQUEST_STATES = (RequestState.PENDING, RequestState.APPROVED, RequestState.PROVISIONING)
+#: Requests in these states were approved and not yet finished.
+COMMITTED_REQUEST_STATES = (RequestState.APPROVED, RequestState.PROVISIONING)
+
+
+class JobState(models.TextChoices):
+    """Life of a background job."""
+
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+FINISHED_JOB_STATES = (JobState.SUCCEEDED, JobState.FAILED)
+
+
+class JobAction(models.TextChoices):
+    """What a background job does."""
+
+    VM_PROVISION = "vm_provision", "Provision virtual machine"
+    HOST_PROBE = "host_probe", "Probe host"
+
+
+class AuditResult(models.TextChoices):
+    """Outcome of an audited action."""
+
+    SUCCESS = "success", "Success"
+    FAILURE = "failure", "Failure"
+    DENIED = "denied", "Denied"

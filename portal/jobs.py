@@ -1,0 +1,106 @@
+"""Jobs: create the row, enqueue its task after commit, and record a worker's progress in it.
+
+A job's row is the only channel between a worker and the browser. Each step is
+saved at once (outside any long transaction) so a page polling the job sees it.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
+from django.utils import timezone
+
+from portal.celery import app as celery_app
+from portal.choices import JobState
+from portal.models import Job, ResourceRequest, Team
+
+logger = logging.getLogger(__name__)
+
+#: Longest error text kept in a job row.
+ERROR_LIMIT = 4000
+
+
+def job_create(
+    *,
+    action: str,
+    team: Team | None,
+    requested_by: User | AnonymousUser | None,
+    target: models.Model | None,
+    request: ResourceRequest | None = None,
+) -> Job:
+    """Create a queued job row; call :func:`job_enqueue` to have a worker run it."""
+    return Job.objects.create(
+        action=action,
+        team=team,
+        request=request,
+        requested_by=requested_by if requested_by is not None and requested_by.is_authenticated else None,
+        target_type=ContentType.objects.get_for_model(target) if target is not None else None,
+        target_id=str(target.pk) if target is not None else "",
+        log=[_log_entry("Queued")],
+    )
+
+
+def job_enqueue(job: Job, task_name: str, queue: str | None = None) -> None:
+    """Send the job's task once the current transaction commits, under the job's own task id.
+
+    The worker must never see a job that the database does not have yet, hence
+    ``on_commit``; the task id is fixed at creation so nothing is written after.
+    """
+
+    def send() -> None:
+        task = celery_app.tasks[task_name]
+        if queue:
+            task.apply_async(args=(job.pk,), task_id=str(job.celery_task_id), queue=queue)
+        else:
+            task.apply_async(args=(job.pk,), task_id=str(job.celery_task_id))
+
+    transaction.on_commit(send)
+
+
+def _log_entry(message: str) -> dict[str, str]:
+    return {"time": timezone.now().isoformat(timespec="seconds"), "message": message}
+
+
+def job_start(job_id: int) -> Job:
+    """Mark a job running and return it. A redelivered job (worker lost) starts again from the top."""
+    job = Job.objects.get(pk=job_id)
+    if job.state == JobState.RUNNING:
+        job.log.append(_log_entry("Restarted after an interrupted run"))
+    job.state = JobState.RUNNING
+    job.started_at = job.started_at or timezone.now()
+    job.save(update_fields=["state", "started_at", "log"])
+    return job
+
+
+def job_step(job: Job, message: str, progress: int) -> None:
+    """Record a step: a log line and the progress reached (0-100)."""
+    job.log.append(_log_entry(message))
+    job.progress = max(0, min(100, progress))
+    job.save(update_fields=["log", "progress"])
+
+
+def job_succeed(job: Job, message: str = "Done") -> None:
+    """Mark a job finished successfully."""
+    job.log.append(_log_entry(message))
+    job.state = JobState.SUCCEEDED
+    job.progress = 100
+    job.finished_at = timezone.now()
+    job.save(update_fields=["log", "state", "progress", "finished_at"])
+
+
+def job_fail(job: Job, error: str | BaseException) -> None:
+    """Mark a job failed with a readable error; the traceback goes to the log, not the page."""
+    if isinstance(error, BaseException):
+        logger.error("Job %s failed:\n%s", job.pk, "".join(traceback.format_exception(error)))
+        text = str(error) or error.__class__.__name__
+    else:
+        text = error
+    job.log.append(_log_entry(f"Failed: {text}"))
+    job.state = JobState.FAILED
+    job.error = text[:ERROR_LIMIT]
+    job.finished_at = timezone.now()
+    job.save(update_fields=["log", "state", "error", "finished_at"])

@@ -1,0 +1,230 @@
+"""The shared domain: teams and their members, quotas, requests, jobs and the audit trail."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from portal.choices import (
+    ACTIVE_REQUEST_STATES,
+    FINISHED_JOB_STATES,
+    AuditResult,
+    JobAction,
+    JobState,
+    RequestState,
+    ResourceKind,
+    Role,
+)
+
+
+class Team(models.Model):
+    """A group of people who share resources and a quota. Every VM and container belongs to one."""
+
+    name = models.CharField("name", max_length=100, unique=True)
+    slug = models.SlugField("slug", max_length=50, unique=True, help_text="Short name used in resource names on hosts.")
+    description = models.TextField("description", blank=True)
+    created_at = models.DateTimeField("created", auto_now_add=True)
+
+    class Meta:
+        ordering = ("name",)
+        verbose_name = "team"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """A user's role in a team. The role decides what the user may do with the team's resources."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="user", on_delete=models.CASCADE, related_name="memberships"
+    )
+    team = models.ForeignKey(Team, verbose_name="team", on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField("role", max_length=20, choices=Role.choices, default=Role.MEMBER)
+
+    class Meta:
+        ordering = ("team__name", "user__username")
+        constraints = [
+            models.UniqueConstraint(fields=("user", "team"), name="membership_unique_user_team"),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} ({self.get_role_display()})"
+
+
+class Quota(models.Model):
+    """The most a team may hold at once. Usage is always counted from rows, never stored here."""
+
+    team = models.OneToOneField(Team, verbose_name="team", on_delete=models.CASCADE, related_name="quota")
+    vcpus = models.DecimalField(
+        "vCPUs", max_digits=8, decimal_places=2, default=Decimal("0"), validators=[MinValueValidator(Decimal("0"))]
+    )
+    memory_mib = models.PositiveIntegerField("memory (MiB)", default=0)
+    disk_gib = models.PositiveIntegerField("disk (GiB)", default=0)
+    vm_count = models.PositiveIntegerField("virtual machines", default=0)
+    container_count = models.PositiveIntegerField("containers", default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(vcpus__gte=0), name="quota_vcpus_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Quota of {self.team}"
+
+
+class ResourceRequest(models.Model):
+    """Someone's ask for a resource, waiting for, or past, an admin's decision.
+
+    The amounts asked for are columns (not only inside ``spec``) so that quota
+    usage is one aggregate query. ``spec`` holds the kind-specific rest (image,
+    command...), validated by the kind's form before it gets here.
+    """
+
+    team = models.ForeignKey(Team, verbose_name="team", on_delete=models.PROTECT, related_name="requests")
+    kind = models.CharField("kind", max_length=20, choices=ResourceKind.choices)
+    name = models.CharField("name", max_length=63)
+    spec = models.JSONField("specification", default=dict, blank=True)
+    vcpus = models.DecimalField(
+        "vCPUs", max_digits=8, decimal_places=2, default=Decimal("0"), validators=[MinValueValidator(Decimal("0"))]
+    )
+    memory_mib = models.PositiveIntegerField("memory (MiB)", default=0)
+    disk_gib = models.PositiveIntegerField("disk (GiB)", default=0)
+    justification = models.TextField("justification", max_length=2000)
+    state = models.CharField(
+        "state", max_length=20, choices=RequestState.choices, default=RequestState.PENDING, db_index=True
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="requested by",
+        on_delete=models.PROTECT,
+        related_name="resource_requests",
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="decided by",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="decided_requests",
+    )
+    decision_reason = models.TextField("decision reason", blank=True)
+    failure_reason = models.TextField("failure reason", blank=True)
+    created_at = models.DateTimeField("submitted", auto_now_add=True)
+    decided_at = models.DateTimeField("decided", null=True, blank=True)
+    finished_at = models.DateTimeField("finished", null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name = "resource request"
+        permissions = [("decide_resourcerequest", "Can approve or reject resource requests")]
+        indexes = [models.Index(fields=("team", "kind", "state"), name="request_team_kind_state")]
+        constraints = [
+            models.CheckConstraint(condition=Q(vcpus__gte=0), name="request_vcpus_not_negative"),
+            models.CheckConstraint(condition=Q(state__in=RequestState.values), name="request_state_valid"),
+            models.CheckConstraint(condition=Q(kind__in=ResourceKind.values), name="request_kind_valid"),
+            # Two live asks of one team for the same name would fight over it on the host.
+            models.UniqueConstraint(
+                fields=("team", "kind", "name"),
+                condition=Q(state__in=ACTIVE_REQUEST_STATES),
+                name="request_unique_active_name",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.name} for {self.team}"
+
+
+class Job(models.Model):
+    """A slow or remote operation done by a worker. The browser reads this row; it never waits on a host."""
+
+    id = models.BigAutoField(primary_key=True)
+    action = models.CharField("action", max_length=40, choices=JobAction.choices)
+    state = models.CharField("state", max_length=20, choices=JobState.choices, default=JobState.QUEUED, db_index=True)
+    progress = models.PositiveSmallIntegerField("progress (%)", default=0, validators=[MaxValueValidator(100)])
+    log = models.JSONField("step log", default=list, blank=True)
+    error = models.TextField("error", blank=True)
+    team = models.ForeignKey(
+        Team, verbose_name="team", on_delete=models.CASCADE, null=True, blank=True, related_name="jobs"
+    )
+    request = models.ForeignKey(
+        ResourceRequest,
+        verbose_name="request",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="jobs",
+    )
+    target_type = models.ForeignKey(
+        ContentType, verbose_name="target type", on_delete=models.CASCADE, null=True, blank=True
+    )
+    target_id = models.CharField("target id", max_length=64, blank=True)
+    target = GenericForeignKey("target_type", "target_id")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="requested by",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="jobs",
+    )
+    celery_task_id = models.UUIDField("Celery task id", default=uuid.uuid4, unique=True, editable=False)
+    created_at = models.DateTimeField("created", auto_now_add=True)
+    started_at = models.DateTimeField("started", null=True, blank=True)
+    finished_at = models.DateTimeField("finished", null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = [models.Index(fields=("target_type", "target_id"), name="job_target")]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__lte=100), name="job_progress_at_most_100"),
+            models.CheckConstraint(condition=Q(state__in=JobState.values), name="job_state_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} #{self.pk}"
+
+    @property
+    def is_finished(self) -> bool:
+        """True once the job succeeded or failed; pages stop polling then."""
+        return self.state in FINISHED_JOB_STATES
+
+
+class AuditEvent(models.Model):
+    """Who did what to which object, and how it ended. Written by services, never edited."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="actor",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+    )
+    action = models.CharField("action", max_length=60, db_index=True)
+    team = models.ForeignKey(
+        Team, verbose_name="team", on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_events"
+    )
+    target_type = models.ForeignKey(
+        ContentType, verbose_name="target type", on_delete=models.SET_NULL, null=True, blank=True
+    )
+    target_id = models.CharField("target id", max_length=64, blank=True)
+    target_repr = models.CharField("target", max_length=200, blank=True)
+    result = models.CharField("result", max_length=20, choices=AuditResult.choices, default=AuditResult.SUCCESS)
+    detail = models.TextField("detail", blank=True)
+    created_at = models.DateTimeField("time", auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name = "audit event"
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.action} {self.target_repr}: {self.result}"

@@ -1,0 +1,45 @@
+"""Role checks, done on the server by services and views; templates only hide what is refused here anyway."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import PermissionDenied
+
+from portal.choices import ROLE_RANK, Role
+from portal.models import Membership, Team
+
+AnyUser = User | AnonymousUser
+
+#: The Django permission that lets staff approve and reject requests.
+DECIDE_PERMISSION = "portal.decide_resourcerequest"
+
+
+def role_in(user: AnyUser, team: Team | int) -> str | None:
+    """The user's role in a team; superusers act as team admins everywhere; None for outsiders."""
+    if not user.is_authenticated:
+        return None
+    if getattr(user, "is_superuser", False):
+        return Role.TEAM_ADMIN
+    team_id = team if isinstance(team, int) else team.pk
+    role: str | None = (
+        Membership.objects.filter(user_id=user.pk, team_id=team_id).values_list("role", flat=True).first()
+    )
+    return role
+
+
+def has_role(user: AnyUser, team: Team | int, minimum: str) -> bool:
+    """Whether the user holds at least ``minimum`` in the team."""
+    role = role_in(user, team)
+    return role is not None and ROLE_RANK[Role(role)] >= ROLE_RANK[Role(minimum)]
+
+
+def require_role(user: AnyUser, team: Team | int, minimum: str) -> None:
+    """Raise ``PermissionDenied`` unless the user holds at least ``minimum`` in the team."""
+    if not has_role(user, team, minimum):
+        raise PermissionDenied(f"This needs the {Role(minimum).label.lower()} role in the team.")
+
+
+def require_decider(user: AnyUser) -> None:
+    """Raise ``PermissionDenied`` unless the user may approve and reject requests."""
+    if not (user.is_authenticated and getattr(user, "is_staff", False) and user.has_perm(DECIDE_PERMISSION)):
+        raise PermissionDenied("Only portal administrators may approve or reject requests.")

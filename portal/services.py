@@ -1,0 +1,213 @@
+"""Services that move resource requests through their life; every move is guarded, locked and audited.
+
+pending -> approved | rejected | cancelled;  approved -> provisioning -> fulfilled | failed.
+The same functions serve the self-service pages, Django admin and the workers.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from portal.audit import audit_record
+from portal.choices import ACTIVE_REQUEST_STATES, AuditResult, RequestState, Role
+from portal.jobs import job_create, job_enqueue
+from portal.kinds import kind_handler
+from portal.models import Job, ResourceRequest, Team
+from portal.permissions import has_role, require_decider, require_role
+from portal.quotas import QuotaExceeded, demand_of, quota_check, request_demand, team_lock
+
+AnyUser = User | AnonymousUser
+
+#: The moves a request may make; anything else is refused with a clear error.
+ALLOWED_MOVES: dict[str, set[str]] = {
+    RequestState.PENDING: {RequestState.APPROVED, RequestState.REJECTED, RequestState.CANCELLED},
+    RequestState.APPROVED: {RequestState.PROVISIONING, RequestState.FAILED},
+    RequestState.PROVISIONING: {RequestState.FULFILLED, RequestState.FAILED},
+}
+
+
+class InvalidTransition(ValidationError):
+    """A request was asked to make a move its state does not allow."""
+
+
+def _move(request: ResourceRequest, new_state: str) -> None:
+    """Change a request's state after checking the move is allowed (the caller holds its lock)."""
+    if new_state not in ALLOWED_MOVES.get(request.state, set()):
+        raise InvalidTransition(
+            f"A request that is {request.get_state_display().lower()} cannot become "
+            f"{RequestState(new_state).label.lower()}."
+        )
+    request.state = new_state
+
+
+def _locked_request(request_id: int) -> ResourceRequest:
+    """Lock the request's team, then the request: the one lock order every service uses."""
+    team_id = ResourceRequest.objects.values_list("team_id", flat=True).get(pk=request_id)
+    team_lock(team_id)
+    return ResourceRequest.objects.select_for_update().select_related("team").get(pk=request_id)
+
+
+@transaction.atomic
+def request_submit(
+    *,
+    actor: AnyUser,
+    team: Team,
+    kind: str,
+    name: str,
+    vcpus: Decimal | int,
+    memory_mib: int,
+    disk_gib: int,
+    justification: str,
+    spec: dict[str, Any],
+) -> ResourceRequest:
+    """Ask for a resource. Needs the member role; the ask must fit next to everything already asked.
+
+    Raises ``PermissionDenied``, ``QuotaExceeded`` or ``ValidationError`` (name taken).
+    """
+    require_role(actor, team, Role.MEMBER)
+    assert isinstance(actor, User)  # require_role refused anonymous users
+    locked_team = team_lock(team.pk)
+    handler = kind_handler(kind)
+    name_taken = (
+        handler.name_in_use(locked_team, name)
+        or ResourceRequest.objects.filter(
+            team=locked_team, kind=kind, name=name, state__in=ACTIVE_REQUEST_STATES
+        ).exists()
+    )
+    if name_taken:
+        raise ValidationError({"name": f"The team already has or is asking for a resource named {name!r}."})
+    demand = demand_of(kind=kind, vcpus=vcpus, memory_mib=memory_mib, disk_gib=disk_gib)
+    quota_check(team=locked_team, demand=demand, include_pending=True)
+    request = ResourceRequest.objects.create(
+        team=locked_team,
+        kind=kind,
+        name=name,
+        vcpus=Decimal(vcpus),
+        memory_mib=memory_mib,
+        disk_gib=disk_gib,
+        justification=justification,
+        spec=spec,
+        requested_by=actor,
+    )
+    audit_record(actor=actor, action="request.submit", target=request, team=locked_team)
+    return request
+
+
+def request_approve(*, actor: AnyUser, request_id: int, reason: str = "") -> Job:
+    """Approve a pending request and queue its provisioning job after commit.
+
+    The quota is checked again under the team lock against what is already
+    approved or live, so parallel approvals never overshoot. A refused approval
+    is audited too. Raises ``PermissionDenied``, ``InvalidTransition`` or
+    ``QuotaExceeded``.
+    """
+    require_decider(actor)
+    try:
+        return _request_approve(actor=actor, request_id=request_id, reason=reason)
+    except (QuotaExceeded, InvalidTransition) as exc:
+        request = ResourceRequest.objects.select_related("team").get(pk=request_id)
+        audit_record(
+            actor=actor,
+            action="request.approve",
+            target=request,
+            team=request.team,
+            result=AuditResult.FAILURE,
+            detail=str(exc.message if isinstance(exc, ValidationError) else exc),
+        )
+        raise
+
+
+@transaction.atomic
+def _request_approve(*, actor: AnyUser, request_id: int, reason: str) -> Job:
+    request = _locked_request(request_id)
+    _move(request, RequestState.APPROVED)
+    quota_check(team=request.team, demand=request_demand(request), include_pending=False, exclude_request_id=request.pk)
+    request.decided_by = actor  # type: ignore[assignment]
+    request.decided_at = timezone.now()
+    request.decision_reason = reason
+    request.save(update_fields=["state", "decided_by", "decided_at", "decision_reason"])
+    handler = kind_handler(request.kind)
+    resource = handler.resource_create(request)
+    job = job_create(
+        action=handler.provision_action, team=request.team, requested_by=actor, target=resource, request=request
+    )
+    job_enqueue(job, handler.provision_task)
+    audit_record(actor=actor, action="request.approve", target=request, team=request.team, detail=reason)
+    return job
+
+
+@transaction.atomic
+def request_reject(*, actor: AnyUser, request_id: int, reason: str) -> ResourceRequest:
+    """Reject a pending request; a reason is required and shown to the person who asked."""
+    require_decider(actor)
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the request is rejected; the person who asked will read it."})
+    request = _locked_request(request_id)
+    _move(request, RequestState.REJECTED)
+    request.decided_by = actor  # type: ignore[assignment]
+    request.decided_at = timezone.now()
+    request.decision_reason = reason.strip()
+    request.save(update_fields=["state", "decided_by", "decided_at", "decision_reason"])
+    audit_record(actor=actor, action="request.reject", target=request, team=request.team, detail=reason)
+    return request
+
+
+@transaction.atomic
+def request_cancel(*, actor: AnyUser, request_id: int) -> ResourceRequest:
+    """Withdraw a pending request. Its author or a team admin may; it frees the quota it held."""
+    request = _locked_request(request_id)
+    if request.requested_by_id != actor.pk and not has_role(actor, request.team, Role.TEAM_ADMIN):
+        raise PermissionDenied("Only the person who asked or a team admin may cancel this request.")
+    _move(request, RequestState.CANCELLED)
+    request.finished_at = timezone.now()
+    request.save(update_fields=["state", "finished_at"])
+    audit_record(actor=actor, action="request.cancel", target=request, team=request.team)
+    return request
+
+
+@transaction.atomic
+def request_provisioning_start(*, request_id: int) -> ResourceRequest:
+    """Worker side: check the quota a last time and mark the request provisioning.
+
+    A request already provisioning (a redelivered task) passes again, so the
+    worker's steps can be retried.
+    """
+    request = _locked_request(request_id)
+    if request.state != RequestState.PROVISIONING:
+        _move(request, RequestState.PROVISIONING)
+    quota_check(team=request.team, demand=request_demand(request), include_pending=False, exclude_request_id=request.pk)
+    request.save(update_fields=["state"])
+    return request
+
+
+@transaction.atomic
+def request_fulfill(*, request_id: int) -> ResourceRequest:
+    """Worker side: the resource is live; from now on it, not the request, counts as usage."""
+    request = _locked_request(request_id)
+    _move(request, RequestState.FULFILLED)
+    request.finished_at = timezone.now()
+    request.save(update_fields=["state", "finished_at"])
+    audit_record(actor=None, action="request.fulfill", target=request, team=request.team)
+    return request
+
+
+@transaction.atomic
+def request_fail(*, request_id: int, reason: str) -> ResourceRequest:
+    """Worker side: building failed; the request stops holding quota and says why."""
+    request = _locked_request(request_id)
+    if request.state == RequestState.FAILED:
+        return request
+    _move(request, RequestState.FAILED)
+    request.failure_reason = reason
+    request.finished_at = timezone.now()
+    request.save(update_fields=["state", "failure_reason", "finished_at"])
+    audit_record(
+        actor=None, action="request.fail", target=request, team=request.team, result=AuditResult.FAILURE, detail=reason
+    )
+    return request

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+#
+# build-guest-image.sh - build a tiny bootable guest for QEMU direct kernel boot.
+#
+# Usage: scripts/build-guest-image.sh OUTPUT_DIR
+#
+# Produces, without downloading anything:
+#   OUTPUT_DIR/vmlinuz            copy of the newest /boot/vmlinuz-*-cloud-amd64
+#                                 (Debian package: linux-image-cloud-amd64)
+#   OUTPUT_DIR/initramfs.cpio.gz  gzip'ed newc cpio built around /bin/busybox
+#                                 (Debian package: busybox-static)
+#
+# Kernel command line to boot it with (the portal passes it in the domain XML
+# as <os><cmdline>):
+#
+#   console=ttyS0 panic=-1 quiet
+#
+# The guest's /init mounts proc, sysfs and devtmpfs, prints the fixed line
+#   portal-guest: booted
+# on the console (ttyS0) and then runs an interactive busybox shell on the
+# console forever (the shell is restarted whenever it exits; PID 1 never exits).
+#
+# Idempotent: when both outputs exist and are newer than the kernel, the
+# busybox binary and this script, nothing is done. Outputs are written to
+# temporary files in OUTPUT_DIR and renamed into place atomically. All outputs
+# are world-readable, because QEMU under libvirt runs as user libvirt-qemu.
+
+set -euo pipefail
+
+KERNEL_CMDLINE='console=ttyS0 panic=-1 quiet'   # documentation; see header
+BUSYBOX=/bin/busybox
+BANNER='portal-guest: booted'
+
+prog=${0##*/}
+die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
+log() { printf '%s: %s\n' "$prog" "$*" >&2; }
+
+[ "$#" -eq 1 ] && [ -n "$1" ] || { echo "usage: $prog OUTPUT_DIR" >&2; exit 2; }
+outdir=$1
+
+for tool in cpio gzip find sort; do
+    command -v "$tool" >/dev/null 2>&1 || die "required tool '$tool' not found in PATH"
+done
+
+# Newest cloud kernel (version sort on the file names).
+kernel=$(find /boot -maxdepth 1 -name 'vmlinuz-*-cloud-amd64' -type f 2>/dev/null \
+         | sort -V | tail -n 1)
+[ -n "$kernel" ] || die "no /boot/vmlinuz-*-cloud-amd64 found; install it with: apt-get install linux-image-cloud-amd64"
+[ -r "$kernel" ] || die "kernel $kernel is not readable (run as root?)"
+
+[ -x "$BUSYBOX" ] || die "$BUSYBOX not found; install it with: apt-get install busybox-static"
+# Must be a static busybox: the initramfs contains no shared libraries.
+if "$BUSYBOX" --list >/dev/null 2>&1; then :; else die "$BUSYBOX does not work"; fi
+if command -v ldd >/dev/null 2>&1 && ldd "$BUSYBOX" >/dev/null 2>&1; then
+    die "$BUSYBOX is dynamically linked; install busybox-static"
+fi
+
+out_kernel=$outdir/vmlinuz
+out_initrd=$outdir/initramfs.cpio.gz
+
+# Is $1 newer than every other argument?
+newer_than_all() {
+    local target=$1 dep; shift
+    [ -e "$target" ] || return 1
+    for dep in "$@"; do
+        [ "$target" -nt "$dep" ] || return 1
+    done
+}
+
+self=$0
+[ -f "$self" ] || self=$kernel   # sourced/odd invocation: ignore the script mtime
+if newer_than_all "$out_kernel" "$kernel" "$self" &&
+   newer_than_all "$out_initrd" "$kernel" "$BUSYBOX" "$self"; then
+    log "up to date: $out_kernel $out_initrd"
+    exit 0
+fi
+
+umask 022
+mkdir -p "$outdir"
+chmod a+rx "$outdir"
+
+stage=
+tmp_kernel=
+tmp_initrd=
+cleanup() {
+    [ -n "$stage" ] && rm -rf "$stage"
+    [ -n "$tmp_kernel" ] && rm -f "$tmp_kernel"
+    [ -n "$tmp_initrd" ] && rm -f "$tmp_initrd"
+    return 0
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- kernel -------------------------------------------------------------
+tmp_kernel=$(mktemp "$outdir/.vmlinuz.XXXXXX")
+cp "$kernel" "$tmp_kernel"
+chmod 0644 "$tmp_kernel"
+
+# ---- initramfs ----------------------------------------------------------
+stage=$(mktemp -d "${TMPDIR:-/tmp}/portal-guest-initramfs.XXXXXX")
+chmod 0755 "$stage"
+mkdir -p "$stage"/bin "$stage"/sbin "$stage"/usr/bin "$stage"/usr/sbin \
+         "$stage"/dev "$stage"/proc "$stage"/sys "$stage"/tmp "$stage"/run \
+         "$stage"/root "$stage"/etc
+chmod 1777 "$stage"/tmp
+cp "$BUSYBOX" "$stage"/bin/busybox
+chmod 0755 "$stage"/bin/busybox
+
+# Applet symlinks (init also runs `busybox --install -s` as a fallback).
+"$BUSYBOX" --list-full | while IFS= read -r applet; do
+    [ -n "$applet" ] || continue
+    [ -e "$stage/$applet" ] || [ -L "$stage/$applet" ] && continue
+    case $applet in */*) mkdir -p "$stage/${applet%/*}" ;; esac
+    ln -s /bin/busybox "$stage/$applet"
+done
+
+# Device nodes needed before devtmpfs is mounted (only possible as root; the
+# kernel's built-in initramfs provides /dev/console anyway).
+mknod -m 0600 "$stage"/dev/console c 5 1 2>/dev/null || true
+mknod -m 0666 "$stage"/dev/null c 1 3 2>/dev/null || true
+
+printf 'root:x:0:0:root:/root:/bin/sh\n' >"$stage"/etc/passwd
+printf 'root:x:0:\n' >"$stage"/etc/group
+printf 'portal-guest\n' >"$stage"/etc/hostname
+
+cat >"$stage"/init <<EOF
+#!/bin/busybox sh
+# /init of the portal test guest (kernel cmdline: $KERNEL_CMDLINE)
+/bin/busybox mount -t proc -o nosuid,nodev,noexec proc /proc
+/bin/busybox mount -t sysfs -o nosuid,nodev,noexec sysfs /sys
+/bin/busybox mount -t devtmpfs -o nosuid,mode=0755 devtmpfs /dev
+/bin/busybox mkdir -p /dev/pts
+/bin/busybox mount -t devpts devpts /dev/pts 2>/dev/null
+[ -x /bin/sh ] || /bin/busybox --install -s
+export PATH=/sbin:/bin:/usr/sbin:/usr/bin HOME=/root TERM=linux
+exec </dev/console >/dev/console 2>&1
+hostname -F /etc/hostname 2>/dev/null
+echo '$BANNER'
+cd /root
+while :; do
+    setsid cttyhack sh -l
+    sleep 1
+done
+EOF
+chmod 0755 "$stage"/init
+
+tmp_initrd=$(mktemp "$outdir/.initramfs.cpio.gz.XXXXXX")
+(
+    cd "$stage"
+    find . -mindepth 1 -print0 | LC_ALL=C sort -z \
+        | cpio --quiet --null -o -H newc --owner=0:0 --reproducible
+) | gzip -9 -n >"$tmp_initrd"
+chmod 0644 "$tmp_initrd"
+
+# ---- install atomically ---------------------------------------------------
+mv -f "$tmp_kernel" "$out_kernel";  tmp_kernel=
+mv -f "$tmp_initrd" "$out_initrd";  tmp_initrd=
+log "built $out_kernel (from $kernel) and $out_initrd"
+log "kernel command line: $KERNEL_CMDLINE"

@@ -1,0 +1,100 @@
+"""Fixtures shared by all tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libvirt
+import pytest
+from django.test import Client
+
+from hypervisors.models import Host, Image
+from portal.choices import Role
+from portal.models import Team
+from tests.factories import HostFactory, ImageFactory, MembershipFactory, TeamFactory, UserFactory
+
+
+@pytest.fixture
+def libvirt_test_host(db) -> Iterator[Host]:
+    """A host on libvirt's ``test:///default`` driver, with a fresh in-memory hypervisor.
+
+    The test driver keeps its state while at least one connection is open, so
+    the fixture holds one for the test's duration; the next test starts clean.
+    """
+    keeper = libvirt.open("test:///default")
+    try:
+        yield HostFactory()
+    finally:
+        keeper.close()
+
+
+@pytest.fixture
+def image(db) -> Image:
+    return ImageFactory()
+
+
+@pytest.fixture
+def team(db) -> Team:
+    return TeamFactory(name="blue", slug="blue")
+
+
+@pytest.fixture
+def member(team):
+    user = UserFactory(username="member")
+    MembershipFactory(user=user, team=team, role=Role.MEMBER)
+    return user
+
+
+@pytest.fixture
+def viewer(team):
+    user = UserFactory(username="viewer")
+    MembershipFactory(user=user, team=team, role=Role.VIEWER)
+    return user
+
+
+@pytest.fixture
+def team_admin(team):
+    user = UserFactory(username="teamadmin")
+    MembershipFactory(user=user, team=team, role=Role.TEAM_ADMIN)
+    return user
+
+
+@pytest.fixture
+def outsider(db):
+    """A member of another team."""
+    other = TeamFactory(name="red", slug="red")
+    user = UserFactory(username="outsider")
+    MembershipFactory(user=user, team=other, role=Role.TEAM_ADMIN)
+    return user
+
+
+@pytest.fixture
+def staff(db):
+    """A portal administrator (superuser), who decides requests."""
+    return UserFactory(username="admin", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def client_for():
+    """A logged-in test client for a user, with CSRF checks on as in production."""
+
+    def make(user) -> Client:
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def no_hypervisor(monkeypatch):
+    """Make any attempt to reach libvirt or Docker fail loudly: pages must render from rows alone."""
+    import docker
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("A hypervisor or engine was contacted while rendering a page")
+
+    for name in ("open", "openReadOnly", "openAuth"):
+        monkeypatch.setattr(libvirt, name, refuse)
+    monkeypatch.setattr(docker, "DockerClient", refuse)
+    monkeypatch.setattr(docker, "from_env", refuse)
