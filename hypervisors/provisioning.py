@@ -19,6 +19,9 @@ from portal.services import request_fail, request_fulfill, request_provisioning_
 
 logger = logging.getLogger(__name__)
 
+#: Where hosts keep each guest's serial console output (libvirt's own log directory).
+CONSOLE_LOG_DIR = "/var/log/libvirt/qemu"
+
 
 def domain_spec(vm: VirtualMachine, disk_path: str) -> DomainSpec:
     """The domain a VM row describes, on its host."""
@@ -34,6 +37,7 @@ def domain_spec(vm: VirtualMachine, disk_path: str) -> DomainSpec:
         initrd_path=vm.image.initrd_path,
         kernel_cmdline=vm.image.kernel_cmdline,
         network=vm.host.network,
+        console_log=f"{CONSOLE_LOG_DIR}/{vm.domain_name}.console.log",
         metadata={"team": vm.team.slug, "name": vm.name, "owner": vm.owner.get_username() if vm.owner else ""},
     )
 

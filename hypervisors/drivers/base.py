@@ -54,6 +54,8 @@ class DomainSpec:
     initrd_path: str = ""
     kernel_cmdline: str = ""
     network: str = ""
+    #: File on the host that keeps what the guest writes to its serial console.
+    console_log: str = ""
     #: Free-form key/values recorded in the domain's metadata (team, owner...).
     metadata: dict[str, str] = field(default_factory=dict)
 

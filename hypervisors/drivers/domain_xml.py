@@ -60,6 +60,8 @@ def domain_xml(spec: DomainSpec) -> str:
         _sub(interface, "source", network=spec.network)
         _sub(interface, "model", type="virtio")
     serial = _sub(devices, "serial", type="pty")
+    if spec.console_log:
+        _sub(serial, "log", file=spec.console_log, append="off")
     _sub(serial, "target", port="0")
     console = _sub(devices, "console", type="pty")
     _sub(console, "target", type="serial", port="0")
@@ -104,3 +106,16 @@ def guest_domain_types(capabilities_xml: str) -> tuple[str, ...]:
         found.update(d.get("type", "") for d in arch_element.findall("domain"))
     order = ["kvm", "qemu", "test"]
     return tuple(sorted((t for t in found if t), key=lambda t: order.index(t) if t in order else len(order)))
+
+
+def host_has_virtualization_extensions(capabilities_xml: str) -> bool:
+    """Whether the host CPU in a capabilities document offers Intel VT-x (``vmx``) or AMD-V (``svm``).
+
+    libvirt offers the ``kvm`` domain type whenever ``/dev/kvm`` exists, but a
+    ``/dev/kvm`` can exist without those extensions (a paravirtual KVM inside a
+    VM, for one); guests then crash early in boot. Without the extensions the
+    portal runs guests emulated.
+    """
+    root = ET.fromstring(capabilities_xml)  # noqa: S314 - the document comes from libvirt, not a user
+    features = {feature.get("name") for feature in root.findall("host/cpu/feature")}
+    return bool(features & {"vmx", "svm"})

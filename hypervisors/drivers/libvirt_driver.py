@@ -18,7 +18,13 @@ from hypervisors.drivers.base import (
     HostUnreachable,
     HypervisorDriver,
 )
-from hypervisors.drivers.domain_xml import domain_xml, guest_domain_types, pool_xml, volume_xml
+from hypervisors.drivers.domain_xml import (
+    domain_xml,
+    guest_domain_types,
+    host_has_virtualization_extensions,
+    pool_xml,
+    volume_xml,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -128,18 +134,23 @@ class LibvirtDriver(HypervisorDriver):
 
     @staticmethod
     def _usable_domain_types(conn: libvirt.virConnect) -> tuple[str, ...]:
-        """Domain types from the capabilities, dropping ``kvm`` when its domain capabilities cannot be read.
+        """Domain types from the capabilities, keeping ``kvm`` only where it can really run guests.
 
-        A ``/dev/kvm`` node can exist while the CPU offers no virtualisation
-        extensions; libvirt then refuses KVM domain capabilities.
+        That needs the CPU's virtualisation extensions in the host capabilities
+        and KVM domain capabilities that libvirt can read; a ``/dev/kvm`` node
+        alone is not enough.
         """
-        types = guest_domain_types(conn.getCapabilities())
-        if "kvm" in types:
+        capabilities = conn.getCapabilities()
+        types = guest_domain_types(capabilities)
+        if "kvm" not in types:
+            return types
+        usable = host_has_virtualization_extensions(capabilities)
+        if usable:
             try:
                 conn.getDomainCapabilities(None, None, None, "kvm", 0)
             except libvirt.libvirtError:
-                types = tuple(t for t in types if t != "kvm")
-        return types
+                usable = False
+        return types if usable else tuple(t for t in types if t != "kvm")
 
     # -- storage ----------------------------------------------------------------------------
 

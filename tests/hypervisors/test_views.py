@@ -1,0 +1,481 @@
+"""VM pages: access, CSRF, no hypervisor while rendering, query counts, bad input, quota preview, polling."""
+
+import html
+import re
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from hypervisors.models import VirtualMachine
+from portal.choices import JobAction, JobState, RequestState, Role
+from portal.jobs import job_create
+from portal.models import ResourceRequest, Team
+from tests.factories import (
+    HostFactory,
+    ImageFactory,
+    MembershipFactory,
+    ResourceRequestFactory,
+    UserFactory,
+    VirtualMachineFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HX-Request": "true"}
+
+
+# --- helpers ---------------------------------------------------------------------------------------------------------
+
+
+def text(response) -> str:
+    """The response body with HTML entities decoded, for looking up messages."""
+    return html.unescape(response.content.decode())
+
+
+def field_errors(response, field: str) -> str:
+    """The text of the error block next to a field (also matches the out-of-band copy htmx swaps in)."""
+    match = re.search(
+        rf'<div id="errors-{field}" class="field-errors"[^>]*>(.*?)</div>', response.content.decode(), re.S
+    )
+    assert match, f"no error block for {field}"
+    return html.unescape(re.sub(r"<[^>]+>", " ", match.group(1))).strip()
+
+
+def csrf_post(client: Client, url: str, data=None, htmx: bool = False, **kwargs):
+    """POST as the browser does: the csrftoken cookie plus the X-CSRFToken header htmx takes from <body>."""
+    if "csrftoken" not in client.cookies:
+        client.get("/")
+    headers = {"X-CSRFToken": client.cookies["csrftoken"].value, **(HTMX if htmx else {})}
+    return client.post(url, data or {}, headers=headers, **kwargs)
+
+
+def make_vm(team, owner, *, state="running", job_state=JobState.SUCCEEDED, host=None, image=None, name=None):
+    """A VM built through a request, with its provisioning job, as approval and the worker leave them."""
+    request = ResourceRequestFactory(
+        team=team, requested_by=owner, state=RequestState.FULFILLED, **({"name": name} if name else {})
+    )
+    vm = VirtualMachineFactory(
+        team=team, owner=owner, request=request, name=request.name, state=state, host=host, image=image
+    )
+    job = job_create(action=JobAction.VM_PROVISION, team=team, requested_by=owner, target=vm, request=request)
+    job.state = job_state
+    job.save(update_fields=["state"])
+    return vm, job
+
+
+@pytest.fixture
+def data(team, image):
+    return {
+        "name": "web",
+        "team": str(team.pk),
+        "image": str(image.pk),
+        "vcpus": "1",
+        "memory_mib": "128",
+        "disk_gib": "1",
+        "justification": "A web server",
+    }
+
+
+@pytest.fixture
+def red(outsider) -> Team:
+    return Team.objects.get(slug="red")
+
+
+@pytest.fixture
+def blue_vm(team, member):
+    vm, _ = make_vm(team, member, name="blue-vm", host=HostFactory(), image=ImageFactory())
+    return vm
+
+
+@pytest.fixture
+def red_vm(red, outsider):
+    vm, _ = make_vm(red, outsider, name="red-secret-vm", state="building", job_state=JobState.RUNNING)
+    return vm
+
+
+# --- access ----------------------------------------------------------------------------------------------------------
+
+
+def test_anonymous_is_sent_to_login_from_every_vm_page(blue_vm, data):
+    client = Client()
+    pages = [
+        ("get", "/vms/"),
+        ("get", f"/vms/{blue_vm.uuid}/"),
+        ("get", "/vms/new/"),
+        ("post", "/vms/new/"),
+        ("post", "/vms/new/preview/"),
+    ]
+    for method, url in pages:
+        response = getattr(client, method)(url, data if method == "post" else None)
+        assert response.status_code == 302, url
+        assert response.url.startswith(f"/accounts/login/?next={url}"), url
+        htmx_response = getattr(client, method)(url, data if method == "post" else None, headers=HTMX)
+        assert htmx_response.status_code == 302, url
+    assert not ResourceRequest.objects.filter(name="web").exists()
+
+
+def test_outsider_gets_404_for_vm_page_and_fragment(client_for, outsider, blue_vm):
+    client = client_for(outsider)
+    assert client.get(f"/vms/{blue_vm.uuid}/").status_code == 404
+    response = client.get(f"/vms/{blue_vm.uuid}/", headers=HTMX)
+    assert response.status_code == 404
+    assert "blue-vm" not in text(response)
+
+
+def test_unknown_vm_uuid_is_404(client_for, member):
+    client = client_for(member)
+    assert client.get("/vms/00000000-0000-0000-0000-000000000000/").status_code == 404
+    assert client.get("/vms/not-a-uuid/").status_code == 404
+
+
+def test_vm_list_shows_only_own_teams(client_for, member, blue_vm, red_vm):
+    response = client_for(member).get("/vms/")
+    assert response.status_code == 200
+    assert "blue-vm" in text(response)
+    assert "red-secret-vm" not in text(response)
+    assert str(red_vm.uuid) not in text(response)
+    assert list(response.context["vms"]) == [blue_vm]
+
+
+def test_viewer_sees_team_vms(client_for, viewer, blue_vm):
+    assert client_for(viewer).get(f"/vms/{blue_vm.uuid}/").status_code == 200
+
+
+def test_viewer_is_told_they_need_a_role(client_for, viewer):
+    response = client_for(viewer).get("/vms/new/")
+    assert response.status_code == 200
+    assert "You need the member or team admin role in a team to ask for a VM." in text(response)
+    assert 'id="submit-request"' not in text(response)
+
+
+def test_viewer_post_is_refused_and_creates_nothing(client_for, viewer, data):
+    response = csrf_post(client_for(viewer), "/vms/new/", data)
+    assert response.status_code == 400
+    assert "team" in response.context["form"].errors
+    assert not ResourceRequest.objects.exists()
+    assert not VirtualMachine.objects.exists()
+
+
+def test_outsider_cannot_ask_in_another_team(client_for, outsider, data):
+    response = csrf_post(client_for(outsider), "/vms/new/", data)
+    assert response.status_code == 400
+    assert "Select a valid choice" in field_errors(response, "team")
+    assert not ResourceRequest.objects.exists()
+
+
+def test_outsider_preview_never_shows_another_team(client_for, outsider, data, team):
+    ResourceRequestFactory(team=team, requested_by=UserFactory(), memory_mib=4000)
+    response = csrf_post(client_for(outsider), "/vms/new/preview/", data, htmx=True)
+    assert response.status_code == 200
+    assert "Team blue" not in text(response)
+    assert "Team red" in text(response)
+
+
+# --- CSRF --------------------------------------------------------------------------------------------------------------
+
+
+def test_every_page_carries_the_csrf_header_for_htmx(client_for, member, blue_vm):
+    client = client_for(member)
+    for url in ("/vms/", f"/vms/{blue_vm.uuid}/", "/vms/new/"):
+        response = client.get(url)
+        match = re.search(r"<body hx-headers='\{\"X-CSRFToken\": \"([A-Za-z0-9]+)\"\}'>", response.content.decode())
+        assert match, url
+
+
+def test_ask_without_csrf_token_is_refused(client_for, member, data):
+    response = client_for(member).post("/vms/new/", data)
+    assert response.status_code == 403
+    assert not ResourceRequest.objects.exists()
+
+
+def test_ask_with_token_from_rendered_form(client_for, member, data):
+    client = client_for(member)
+    page = client.get("/vms/new/").content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    response = client.post("/vms/new/", {**data, "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    assert ResourceRequest.objects.filter(name="web", state=RequestState.PENDING).exists()
+
+
+def test_preview_needs_csrf_and_accepts_the_htmx_header(client_for, member, data):
+    client = client_for(member)
+    assert client.post("/vms/new/preview/", data, headers=HTMX).status_code == 403
+    page = client.get("/vms/new/").content.decode()
+    token = re.search(r"<body hx-headers='\{\"X-CSRFToken\": \"([A-Za-z0-9]+)\"\}'>", page).group(1)
+    response = client.post("/vms/new/preview/", data, headers={**HTMX, "X-CSRFToken": token})
+    assert response.status_code == 200
+    assert 'id="quota-preview"' in text(response)
+
+
+# --- no hypervisor while rendering ----------------------------------------------------------------------------------
+
+
+def test_vm_pages_render_from_rows_alone(no_hypervisor, client_for, member, team, data):
+    building, _ = make_vm(team, member, name="building", state="building", job_state=JobState.RUNNING)
+    running, _ = make_vm(team, member, name="running", host=HostFactory(uri="qemu+ssh://root@nowhere/system"))
+    ResourceRequestFactory(team=team, requested_by=member, name="pending-one")
+    client = client_for(member)
+    for url in ("/vms/", f"/vms/{building.uuid}/", f"/vms/{running.uuid}/", "/vms/new/"):
+        assert client.get(url).status_code == 200, url
+    for url in (f"/vms/{building.uuid}/", f"/vms/{running.uuid}/"):
+        assert client.get(url, headers=HTMX).status_code == 200, url
+    assert csrf_post(client, "/vms/new/preview/", data, htmx=True).status_code == 200
+    assert csrf_post(client, "/vms/new/", {**data, "vcpus": "0"}).status_code == 400
+    assert csrf_post(client, "/vms/new/", data).status_code == 302
+
+
+# --- query counts ----------------------------------------------------------------------------------------------------
+
+
+def count_queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def test_vm_list_queries_do_not_grow_with_vms(client_for, member, team):
+    host, image = HostFactory(), ImageFactory()
+    team.quota.vm_count = 100
+    team.quota.save()
+    client = client_for(member)
+    make_vm(team, member, host=host, image=image)
+    client.get("/vms/")  # warm caches (content types, session)
+    one = count_queries(client, "/vms/")
+    for i in range(49):
+        make_vm(team, member, host=HostFactory(uri=f"qemu+ssh://root@host{i}/system"), image=ImageFactory())
+    fifty = count_queries(client, "/vms/")
+    assert VirtualMachine.objects.count() == 50
+    assert one == fifty
+
+
+def test_vm_detail_queries_are_constant(client_for, member, team):
+    vm, _ = make_vm(team, member, host=HostFactory(), image=ImageFactory())
+    client = client_for(member)
+    client.get(f"/vms/{vm.uuid}/")
+    before = count_queries(client, f"/vms/{vm.uuid}/")
+    for _ in range(20):
+        job_create(action=JobAction.VM_PROVISION, team=team, requested_by=member, target=vm)
+    assert count_queries(client, f"/vms/{vm.uuid}/") == before
+
+
+# --- asking for a VM ---------------------------------------------------------------------------------------------------
+
+
+def test_member_asks_for_a_vm(client_for, member, data, team, image):
+    response = csrf_post(client_for(member), "/vms/new/", data, follow=True)
+    assert response.redirect_chain[-1][0] == "/requests/"
+    assert "Your request for web was sent for approval." in text(response)
+    request = ResourceRequest.objects.get()
+    assert request.team == team
+    assert request.requested_by == member
+    assert request.state == RequestState.PENDING
+    assert request.spec == {"image_id": image.pk, "image": image.name}
+    assert not VirtualMachine.objects.exists(), "a VM row exists only once the request is approved"
+
+
+BAD_INPUT = [
+    ("name", "<script>alert(1)</script>"),
+    ("name", "it's"),
+    ("name", "]]>"),
+    ("name", "vm-é"),
+    ("name", "日本"),
+    ("name", "a" * 300),
+    ("name", ""),
+    ("name", "-web"),
+    ("name", "Web"),
+    ("vcpus", "0"),
+    ("vcpus", "-1"),
+    ("vcpus", str(10**30)),
+    ("vcpus", "many"),
+    ("vcpus", "1.5"),
+    ("memory_mib", "0"),
+    ("memory_mib", "-1"),
+    ("memory_mib", str(10**30)),
+    ("memory_mib", "lots"),
+    ("disk_gib", "0"),
+    ("disk_gib", "-1"),
+    ("disk_gib", str(10**30)),
+    ("disk_gib", "big"),
+    ("image", "999999"),
+    ("image", "abc"),
+    ("team", "999999"),
+    ("team", str(10**30)),
+    ("justification", ""),
+]
+
+
+@pytest.mark.parametrize(("field", "value"), BAD_INPUT, ids=lambda value: repr(value)[:16])
+def test_bad_input_is_a_field_error_and_creates_nothing(client_for, member, data, field, value):
+    response = csrf_post(client_for(member), "/vms/new/", {**data, field: value})
+    assert response.status_code == 400
+    assert field in response.context["form"].errors
+    assert field_errors(response, field), f"no error text next to {field}"
+    assert not ResourceRequest.objects.exists()
+    assert not VirtualMachine.objects.exists()
+
+
+def test_bad_name_is_escaped_when_shown_again(client_for, member, data):
+    response = csrf_post(client_for(member), "/vms/new/", {**data, "name": "<script>alert(1)</script>"})
+    assert response.status_code == 400
+    assert "<script>alert(1)</script>" not in response.content.decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in response.content.decode()
+
+
+def test_team_the_user_is_not_in(client_for, member, data, red):
+    response = csrf_post(client_for(member), "/vms/new/", {**data, "team": str(red.pk)})
+    assert response.status_code == 400
+    assert "Select a valid choice" in field_errors(response, "team")
+    assert not ResourceRequest.objects.exists()
+
+
+def test_memory_below_image_minimum(client_for, member, data):
+    big = ImageFactory(name="big", min_memory_mib=256)
+    response = csrf_post(client_for(member), "/vms/new/", {**data, "image": str(big.pk), "memory_mib": "128"})
+    assert response.status_code == 400
+    assert "big needs at least 256 MiB." in field_errors(response, "memory_mib")
+    assert not ResourceRequest.objects.exists()
+
+
+def test_name_already_asked_for(client_for, member, data, team):
+    ResourceRequestFactory(team=team, requested_by=member, name="web")
+    response = csrf_post(client_for(member), "/vms/new/", data)
+    assert response.status_code == 400
+    assert "already has or is asking for a resource named 'web'" in field_errors(response, "name")
+    assert ResourceRequest.objects.count() == 1
+
+
+def test_over_quota_names_resource_and_amount(client_for, member, data, team):
+    ResourceRequestFactory(team=team, requested_by=member, name="big", memory_mib=3968)
+    response = csrf_post(client_for(member), "/vms/new/", {**data, "memory_mib": "256"})
+    assert response.status_code == 400
+    assert "Memory: over quota by 128 MiB" in field_errors(response, "memory_mib")
+    assert ResourceRequest.objects.count() == 1
+    assert not VirtualMachine.objects.exists()
+
+
+def test_over_vm_count_is_reported_at_top_of_form(client_for, member, data, team):
+    team.quota.vm_count = 1
+    team.quota.save()
+    VirtualMachineFactory(team=team, name="only")
+    response = csrf_post(client_for(member), "/vms/new/", data)
+    assert response.status_code == 400
+    errors = re.search(r'<div class="errors" id="form-errors">(.*?)</div>', response.content.decode(), re.S)
+    assert errors
+    assert "Virtual machines: over quota by 1" in html.unescape(errors.group(1))
+    assert not ResourceRequest.objects.exists()
+
+
+def test_over_several_resources_reports_each(client_for, member, data, team):
+    response = csrf_post(client_for(member), "/vms/new/", {**data, "vcpus": "10", "disk_gib": "150"})
+    assert response.status_code == 400
+    assert "vCPUs: over quota by 2" in field_errors(response, "vcpus")
+    assert "Disk: over quota by 50 GiB" in field_errors(response, "disk_gib")
+    assert not ResourceRequest.objects.exists()
+
+
+# --- htmx quota preview ---------------------------------------------------------------------------------------------
+
+
+def submit_button(response) -> str:
+    match = re.search(r'<button id="submit-request"[^>]*>', response.content.decode())
+    assert match
+    return match.group(0)
+
+
+def test_preview_within_quota(client_for, member, data):
+    response = csrf_post(client_for(member), "/vms/new/preview/", data, htmx=True)
+    assert response.status_code == 200
+    assert 'id="quota-preview"' in text(response)
+    assert "Team blue after this ask" in text(response)
+    assert "This ask fits in the team's quota." in text(response)
+    button = submit_button(response)
+    assert 'hx-swap-oob="true"' in button
+    assert "disabled" not in button
+    assert "<html" not in text(response), "a fragment, not a page"
+    assert not ResourceRequest.objects.exists()
+
+
+def test_preview_over_quota_disables_submit(client_for, member, data, team):
+    ResourceRequestFactory(team=team, requested_by=member, name="big", memory_mib=3968)
+    response = csrf_post(client_for(member), "/vms/new/preview/", {**data, "memory_mib": "256"}, htmx=True)
+    assert response.status_code == 200
+    shortfalls = re.search(r'<ul class="errors" id="quota-shortfalls">(.*?)</ul>', response.content.decode(), re.S)
+    assert shortfalls
+    assert "Memory: over quota by 128 MiB" in html.unescape(shortfalls.group(1))
+    assert "disabled" in submit_button(response)
+    assert ResourceRequest.objects.count() == 1
+
+
+def test_preview_sends_field_errors_out_of_band(client_for, member, data):
+    response = csrf_post(client_for(member), "/vms/new/preview/", {**data, "vcpus": "0", "name": "Bad Name"}, htmx=True)
+    assert response.status_code == 200
+    assert re.search(r'<div id="errors-vcpus" class="field-errors" hx-swap-oob="true">', response.content.decode())
+    assert "greater than or equal to 1" in field_errors(response, "vcpus")
+    assert "lowercase letters" in field_errors(response, "name")
+    assert field_errors(response, "memory_mib") == ""
+    assert "disabled" not in submit_button(response)
+
+
+def test_full_form_disables_submit_when_over_quota(client_for, member, data, team):
+    team.quota.vm_count = 0
+    team.quota.save()
+    response = client_for(member).get("/vms/new/")
+    assert "disabled" in submit_button(response)
+    assert "Virtual machines: over quota by 1" in text(response)
+
+
+# --- polling ---------------------------------------------------------------------------------------------------------
+
+
+POLL = 'hx-trigger="every 2s"'
+
+
+@pytest.mark.parametrize(
+    ("vm_state", "job_state", "polls"),
+    [
+        ("building", JobState.QUEUED, True),
+        ("building", JobState.RUNNING, True),
+        ("running", JobState.RUNNING, True),
+        ("building", JobState.SUCCEEDED, True),
+        ("running", JobState.SUCCEEDED, False),
+        ("shutoff", JobState.FAILED, False),
+    ],
+)
+def test_vm_status_fragment_polls_while_work_goes_on(client_for, member, team, vm_state, job_state, polls):
+    vm, job = make_vm(team, member, state=vm_state, job_state=job_state)
+    client = client_for(member)
+    fragment = client.get(f"/vms/{vm.uuid}/", headers=HTMX)
+    assert fragment.status_code == 200
+    body = fragment.content.decode()
+    assert body.lstrip().startswith('<div id="vm-status"')
+    assert "<body" not in body
+    assert (POLL in body) is polls
+    assert ("hx-trigger" in body) is polls
+    if polls:
+        assert f'hx-get="/vms/{vm.uuid}/"' in body or f'hx-get="/jobs/{job.pk}/"' in body
+    page = client.get(f"/vms/{vm.uuid}/").content.decode()
+    assert "<body" in page
+    assert (POLL in page) is polls
+
+
+def test_building_vm_without_job_polls(client_for, member, team):
+    vm = VirtualMachineFactory(team=team, state="building")
+    body = client_for(member).get(f"/vms/{vm.uuid}/", headers=HTMX).content.decode()
+    assert f'hx-get="/vms/{vm.uuid}/" {POLL}' in body
+
+
+def test_vm_status_shows_latest_job(client_for, member, team):
+    vm, old = make_vm(team, member, state="running", job_state=JobState.FAILED)
+    new = job_create(action=JobAction.VM_PROVISION, team=team, requested_by=member, target=vm)
+    body = client_for(member).get(f"/vms/{vm.uuid}/", headers=HTMX).content.decode()
+    assert f'id="job-{new.pk}"' in body
+    assert f'id="job-{old.pk}"' not in body
+    assert POLL in body
+
+
+def test_team_admin_of_other_team_still_gets_404(client_for, team, blue_vm):
+    other_admin = UserFactory(username="other-admin")
+    MembershipFactory(user=other_admin, team=Team.objects.create(name="green", slug="green"), role=Role.TEAM_ADMIN)
+    assert client_for(other_admin).get(f"/vms/{blue_vm.uuid}/", headers=HTMX).status_code == 404

@@ -1,0 +1,200 @@
+"""Helpers for tests that use the real services: Redis, a Celery worker, qemu:///system, Docker.
+
+Locally a missing service skips those tests with the reason; under CI (``CI``
+set) it fails them, so a green CI run always means they ran.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import libvirt
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from hypervisors.models import Host, Image
+from hypervisors.services import host_probe
+from portal.choices import Role
+from portal.models import Team
+from tests.factories import ImageFactory, MembershipFactory, TeamFactory, UserFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKER_COMMAND = [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo", "--loglevel", "INFO"]
+
+
+def require(available: bool, reason: str) -> None:
+    """Skip (locally) or fail (in CI) when a real service a test needs is missing."""
+    if available:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI must run this test)")
+    pytest.skip(reason)
+
+
+def require_postgresql() -> None:
+    require(connection.vendor == "postgresql", "needs PostgreSQL (set DATABASE_URL)")
+
+
+def redis_available() -> bool:
+    import redis
+    from django.conf import settings
+
+    try:
+        return bool(redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=2).ping())
+    except redis.RedisError:
+        return False
+
+
+def libvirt_system_available() -> bool:
+    try:
+        libvirt.open("qemu:///system").close()
+    except libvirt.libvirtError:
+        return False
+    return True
+
+
+def database_url_for_subprocess() -> str:
+    """The URL of the database the tests run on, for processes the tests start."""
+    settings = connection.settings_dict
+    user = settings.get("USER") or "postgres"
+    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
+    host = settings.get("HOST") or "127.0.0.1"
+    port = settings.get("PORT") or "5432"
+    return f"postgres://{user}{password}@{host}:{port}/{settings['NAME']}"
+
+
+class WorkerProcess:
+    """A real Celery worker in its own process, on the tests' database and broker."""
+
+    def __init__(self, log_path: Path):
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        from portal.celery import app
+
+        app.control.purge()
+        env = {**os.environ, "DATABASE_URL": database_url_for_subprocess()}
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [*WORKER_COMMAND, "-n", f"test-{os.getpid()}@%h"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.process = None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, tmp_path) -> Iterator[WorkerProcess]:
+    """A real worker process consuming the tests' Redis broker; stopped after the test."""
+    require_postgresql()
+    require(redis_available(), "needs Redis")
+    worker = WorkerProcess(tmp_path / "worker.log")
+    worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.5) -> None:
+    """Poll ``condition`` until true; fail with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    pytest.fail(f"Timed out after {timeout:.0f} s waiting for {what}")
+
+
+#: Storage pool the tests create on the real host, apart from the demo's.
+TEST_POOL = "portal-test"
+TEST_POOL_PATH = "/var/lib/libvirt/images/portal-test"
+
+
+@pytest.fixture
+def qemu_host(transactional_db) -> Iterator[Host]:
+    """The local ``qemu:///system``, probed for real. Domains the test made are removed afterwards."""
+    require(libvirt_system_available(), "needs libvirtd with qemu:///system")
+    host = host_probe(host_id=Host.objects.create(name="local", uri="qemu:///system").pk)
+    assert host.is_reachable, host.last_error
+    host.storage_pool, host.storage_path = TEST_POOL, TEST_POOL_PATH
+    conn = libvirt.open("qemu:///system")
+    network = conn.networkLookupByName("default")
+    if not network.isActive():
+        network.create()
+    host.network = "default"
+    host.save()
+    before = {domain.UUIDString() for domain in conn.listAllDomains(0)}
+    volumes_before = _volumes(conn)
+    try:
+        yield host
+    finally:
+        for domain in conn.listAllDomains(0):
+            if domain.UUIDString() not in before:
+                if domain.isActive():
+                    domain.destroy()
+                domain.undefine()
+        for name in _volumes(conn) - volumes_before:
+            conn.storagePoolLookupByName(TEST_POOL).storageVolLookupByName(name).delete(0)
+        conn.close()
+
+
+def _volumes(conn: libvirt.virConnect) -> set[str]:
+    try:
+        pool = conn.storagePoolLookupByName(TEST_POOL)
+        pool.refresh(0)
+        return set(pool.listVolumes())
+    except libvirt.libvirtError:
+        return set()
+
+
+@pytest.fixture
+def guest_image(transactional_db) -> Image:
+    """The tiny Debian-kernel + busybox guest built by scripts/build-guest-image.sh."""
+    directory = settings.PORTAL_GUEST_IMAGE_DIR
+    require((directory / "vmlinuz").exists(), f"needs the guest image in {directory} (scripts/setup.sh builds it)")
+    return ImageFactory(
+        name="busybox-tiny",
+        kernel_path=str(directory / "vmlinuz"),
+        initrd_path=str(directory / "initramfs.cpio.gz"),
+        kernel_cmdline="console=ttyS0 panic=-1 quiet",
+    )
+
+
+@pytest.fixture
+def live_team(transactional_db) -> Team:
+    """A team with a unique slug, so its domain names never meet leftovers of another run."""
+    slug = f"it{uuid.uuid4().hex[:8]}"
+    team = TeamFactory(name=slug, slug=slug)
+    team.quota.vcpus, team.quota.memory_mib = Decimal("4"), 1024
+    team.quota.save()
+    return team
+
+
+@pytest.fixture
+def live_member(live_team):
+    user = UserFactory(username="alice")
+    MembershipFactory(user=user, team=live_team, role=Role.MEMBER)
+    return user
