@@ -12,9 +12,9 @@ import logging
 from hypervisors.drivers import DomainSpec, DriverError, driver_for
 from hypervisors.models import VirtualMachine
 from hypervisors.placement import host_for
-from portal.choices import FINISHED_JOB_STATES
+from portal.choices import FINISHED_JOB_STATES, RequestState
 from portal.jobs import job_fail, job_start, job_step, job_succeed
-from portal.models import Job
+from portal.models import Job, ResourceRequest
 from portal.services import request_fail, request_fulfill, request_provisioning_start
 
 logger = logging.getLogger(__name__)
@@ -50,6 +50,8 @@ def vm_provision(*, job_id: int) -> None:
         return
     job = job_start(job_id)
     assert job.request_id is not None
+    if _finish_interrupted_run(job):
+        return
     vm = VirtualMachine.objects.select_related("team", "image", "host", "owner").get(request_id=job.request_id)
     try:
         job_step(job, "Checking the team's quota", 5)
@@ -79,6 +81,26 @@ def vm_provision(*, job_id: int) -> None:
         _cleanup(job, vm)
         request_fail(request_id=job.request_id, reason=str(error) or error.__class__.__name__)
         job_fail(job, error)
+
+
+def _finish_interrupted_run(job: Job) -> bool:
+    """Close a job whose earlier run got past its last step before its worker died; True if it did.
+
+    The request's state tells how far that run went: fulfilled means the VM is
+    live (it must not be touched), failed or a VM row already removed means the
+    cleanup ran. Either way nothing is left to build.
+    """
+    assert job.request_id is not None
+    state = ResourceRequest.objects.values_list("state", flat=True).get(pk=job.request_id)
+    if state == RequestState.FULFILLED:
+        job_succeed(job, "The VM was built by an earlier, interrupted run")
+        return True
+    if state == RequestState.FAILED or not VirtualMachine.objects.filter(request_id=job.request_id).exists():
+        reason = "The build failed and its partial resources were removed by an earlier, interrupted run"
+        request_fail(request_id=job.request_id, reason=reason)
+        job_fail(job, ResourceRequest.objects.get(pk=job.request_id).failure_reason or reason)
+        return True
+    return False
 
 
 def _cleanup(job: Job, vm: VirtualMachine) -> None:

@@ -10,8 +10,9 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotFound
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views import View
 from django.views.generic import ListView
 
@@ -41,7 +42,14 @@ class VMDetailView(LoginRequiredMixin, View):
     """A VM's state, host and sizes, and its latest job; the status fragment polls while work goes on."""
 
     def get(self, request: HttpRequest, vm_uuid: str) -> HttpResponse:
-        vm = vm_get(request.user, vm_uuid)
+        try:
+            vm = vm_get(request.user, vm_uuid)
+        except Http404:
+            if request.htmx:  # type: ignore[attr-defined]
+                # A failed build removes its VM; the open page moves to the requests,
+                # which say why. Any unknown VM gets the same answer, so nothing leaks.
+                return HttpResponseNotFound(headers={"HX-Redirect": reverse("request-list")})
+            raise
         job = vm_latest_job(vm)
         context = {
             "vm": vm,
@@ -65,6 +73,8 @@ class VMRequestCreateView(LoginRequiredMixin, View):
         form = VMRequestForm(request.POST, user=request.user)
         if form.is_valid():
             data = form.cleaned_data
+            # Taken before quota errors are attached: add_error drops a field from cleaned_data.
+            preview = quota_preview(form)
             try:
                 request_submit(
                     actor=request.user,
@@ -79,6 +89,7 @@ class VMRequestCreateView(LoginRequiredMixin, View):
                 )
             except QuotaExceeded as error:
                 form_add_quota_errors(form, error)
+                return self._render(request, form, status=400, preview=preview)
             except ValidationError as error:
                 form.add_error(None, error)
             except PermissionDenied as error:
@@ -88,9 +99,11 @@ class VMRequestCreateView(LoginRequiredMixin, View):
                 return redirect("request-list")
         return self._render(request, form, status=400)
 
-    def _render(self, request: HttpRequest, form: VMRequestForm, status: int = 200) -> HttpResponse:
+    def _render(
+        self, request: HttpRequest, form: VMRequestForm, status: int = 200, preview: dict[str, Any] | None = None
+    ) -> HttpResponse:
         can_ask = teams_for(request.user, Role.MEMBER).exists()
-        context = {"form": form, "can_ask": can_ask, **quota_preview(form)}
+        context = {"form": form, "can_ask": can_ask, **(preview or quota_preview(form))}
         return render(request, self.template_name, context, status=status)
 
 

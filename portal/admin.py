@@ -134,8 +134,15 @@ class ResourceRequestAdmin(admin.ModelAdmin[ResourceRequest]):
     def has_decide_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("portal.decide_resourcerequest")
 
-    def approve_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def _decidable(self, request: HttpRequest, pk: int) -> ResourceRequest:
+        """The request, for staff allowed to see and decide it; PermissionDenied (403) for others."""
         resource_request = get_object_or_404(ResourceRequest, pk=pk)
+        if not (self.has_view_permission(request, resource_request) and self.has_decide_permission(request)):
+            raise PermissionDenied
+        return resource_request
+
+    def approve_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        resource_request = self._decidable(request, pk)
         change_url = reverse("admin:portal_resourcerequest_change", args=[pk])
         if request.method != "POST":
             return HttpResponseRedirect(change_url)
@@ -148,7 +155,7 @@ class ResourceRequestAdmin(admin.ModelAdmin[ResourceRequest]):
         return HttpResponseRedirect(change_url)
 
     def reject_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        resource_request = get_object_or_404(ResourceRequest, pk=pk)
+        resource_request = self._decidable(request, pk)
         form = RejectForm(request.POST if request.method == "POST" else None)
         if form.is_valid():
             try:

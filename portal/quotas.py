@@ -158,6 +158,13 @@ def teams_usage(teams: Sequence[Team], exclude_request_id: int | None = None) ->
     }
 
 
+def amount_text(value: Decimal | int) -> str:
+    """An amount as people write it: 1.5, 2 (not 2.00), 512."""
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}" if value != value.to_integral() else str(int(value))
+    return str(value)
+
+
 @dataclass(frozen=True)
 class Shortfall:
     """One resource an ask does not fit in."""
@@ -173,8 +180,8 @@ class Shortfall:
     def __str__(self) -> str:
         unit = f" {self.resource.unit}" if self.resource.unit else ""
         return (
-            f"{self.resource.label}: over quota by {self.over_by}{unit} "
-            f"(asked {self.asked}{unit}, {max(self.available, 0)}{unit} left)"
+            f"{self.resource.label}: over quota by {amount_text(self.over_by)}{unit} "
+            f"(asked {amount_text(self.asked)}{unit}, {amount_text(max(self.available, 0))}{unit} left)"
         )
 
 

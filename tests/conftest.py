@@ -14,6 +14,12 @@ from portal.models import Team
 from tests.factories import HostFactory, ImageFactory, MembershipFactory, TeamFactory, UserFactory
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Hashing test passwords with the production hasher costs seconds per test and proves nothing."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def libvirt_test_host(db) -> Iterator[Host]:
     """A host on libvirt's ``test:///default`` driver, with a fresh in-memory hypervisor.

@@ -6,11 +6,13 @@ set) it fails them, so a green CI run always means they ran.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import time
 import uuid
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -134,8 +136,12 @@ TEST_POOL_PATH = "/var/lib/libvirt/images/portal-test"
 
 
 @pytest.fixture
-def qemu_host(transactional_db) -> Iterator[Host]:
-    """The local ``qemu:///system``, probed for real. Domains the test made are removed afterwards."""
+def qemu_host(transactional_db, live_team) -> Iterator[Host]:
+    """The local ``qemu:///system``, probed for real.
+
+    Afterwards the domains of ``live_team`` (named ``<slug>.<vm>``) and their disks
+    are removed; nothing else on the host is touched.
+    """
     require(libvirt_system_available(), "needs libvirtd with qemu:///system")
     host = host_probe(host_id=Host.objects.create(name="local", uri="qemu:///system").pk)
     assert host.is_reachable, host.last_error
@@ -146,28 +152,25 @@ def qemu_host(transactional_db) -> Iterator[Host]:
         network.create()
     host.network = "default"
     host.save()
-    before = {domain.UUIDString() for domain in conn.listAllDomains(0)}
-    volumes_before = _volumes(conn)
     try:
         yield host
     finally:
         for domain in conn.listAllDomains(0):
-            if domain.UUIDString() not in before:
-                if domain.isActive():
-                    domain.destroy()
-                domain.undefine()
-        for name in _volumes(conn) - volumes_before:
-            conn.storagePoolLookupByName(TEST_POOL).storageVolLookupByName(name).delete(0)
+            if domain.name().startswith(f"{live_team.slug}."):
+                _domain_remove(conn, domain)
         conn.close()
 
 
-def _volumes(conn: libvirt.virConnect) -> set[str]:
-    try:
-        pool = conn.storagePoolLookupByName(TEST_POOL)
-        pool.refresh(0)
-        return set(pool.listVolumes())
-    except libvirt.libvirtError:
-        return set()
+def _domain_remove(conn: libvirt.virConnect, domain: libvirt.virDomain) -> None:
+    """Destroy and undefine a test's domain, and delete its disks."""
+    root = ET.fromstring(domain.XMLDesc(0))
+    disks = [source.get("file") for source in root.findall("devices/disk/source") if source.get("file")]
+    if domain.isActive():
+        domain.destroy()
+    domain.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA)
+    for path in disks:
+        with contextlib.suppress(libvirt.libvirtError):
+            conn.storageVolLookupByPath(path).delete(0)
 
 
 @pytest.fixture

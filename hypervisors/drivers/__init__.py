@@ -3,11 +3,13 @@
 from hypervisors.drivers.base import (
     DomainNotFound,
     DomainSpec,
+    DomainStats,
     DomainStatus,
     DriverError,
     HostFacts,
     HostUnreachable,
     HypervisorDriver,
+    ResizeResult,
 )
 
 
@@ -21,10 +23,12 @@ def driver_for(uri: str) -> HypervisorDriver:
 __all__ = [
     "DomainNotFound",
     "DomainSpec",
+    "DomainStats",
     "DomainStatus",
     "DriverError",
     "HostFacts",
     "HostUnreachable",
     "HypervisorDriver",
+    "ResizeResult",
     "driver_for",
 ]

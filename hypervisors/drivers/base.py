@@ -70,6 +70,34 @@ class DomainStatus:
     state: str
 
 
+@dataclass(frozen=True)
+class DomainStats:
+    """Counters of one domain from one bulk read; a counter the host did not report is None.
+
+    CPU time and I/O are cumulative since the domain started: rates come from
+    the difference of two samples.
+    """
+
+    uuid: str
+    name: str
+    state: str
+    cpu_time_ns: int | None = None
+    vcpus: int | None = None
+    memory_used_kib: int | None = None
+    memory_max_kib: int | None = None
+    disk_read_bytes: int | None = None
+    disk_write_bytes: int | None = None
+    net_rx_bytes: int | None = None
+    net_tx_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class ResizeResult:
+    """Whether a resize took effect on the running guest or waits for its next boot."""
+
+    live: bool
+
+
 class HypervisorDriver(abc.ABC):
     """One connection to one hypervisor host. Use as a context manager; it closes on exit."""
 
@@ -136,3 +164,62 @@ class HypervisorDriver(abc.ABC):
     @abc.abstractmethod
     def domains_list(self) -> list[DomainStatus]:
         """Every domain on the host, in one round trip."""
+
+    @abc.abstractmethod
+    def domains_stats(self) -> list[DomainStats]:
+        """State and counters of every domain on the host, in one round trip."""
+
+    # -- power ------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def domain_shutdown(self, uuid: str) -> None:
+        """Ask the guest to power off (ACPI); returns at once. Shut off already is success."""
+
+    @abc.abstractmethod
+    def domain_power_off(self, uuid: str) -> None:
+        """Pull the plug. Shut off already is success."""
+
+    @abc.abstractmethod
+    def domain_reboot(self, uuid: str) -> None:
+        """Ask the guest to reboot (ACPI). Raises ``DriverError`` unless it runs."""
+
+    @abc.abstractmethod
+    def domain_reset(self, uuid: str) -> None:
+        """Press the reset button. Raises ``DriverError`` unless it runs."""
+
+    @abc.abstractmethod
+    def domain_suspend(self, uuid: str) -> None:
+        """Pause the guest's vCPUs. Paused already is success."""
+
+    @abc.abstractmethod
+    def domain_resume(self, uuid: str) -> None:
+        """Resume a paused guest. Running already is success."""
+
+    # -- resize -----------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def domain_set_memory(self, uuid: str, memory_mib: int) -> ResizeResult:
+        """Set the guest's memory: live when it runs and its maximum allows (as ``virsh setmem``),
+        otherwise in its configuration for the next boot. Idempotent."""
+
+    @abc.abstractmethod
+    def domain_set_vcpus(self, uuid: str, vcpus: int) -> ResizeResult:
+        """Set the guest's vCPUs: live when it runs and its maximum allows, otherwise at next boot. Idempotent."""
+
+    # -- snapshots --------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def snapshot_create(self, uuid: str, name: str) -> None:
+        """Take a snapshot named ``name``; one of that name existing is success."""
+
+    @abc.abstractmethod
+    def snapshots_list(self, uuid: str) -> list[str]:
+        """Names of the domain's snapshots, oldest first."""
+
+    @abc.abstractmethod
+    def snapshot_revert(self, uuid: str, name: str) -> None:
+        """Return the domain to a snapshot. Raises ``DriverError`` if it does not exist."""
+
+    @abc.abstractmethod
+    def snapshot_delete(self, uuid: str, name: str) -> None:
+        """Delete a snapshot; an absent one is success."""

@@ -88,6 +88,20 @@ def volume_xml(*, name: str, capacity_gib: int) -> str:
     return ET.tostring(volume, encoding="unicode")
 
 
+def snapshot_xml(*, name: str) -> str:
+    """The XML of a snapshot with a name."""
+    snapshot = ET.Element("domainsnapshot")
+    _sub(snapshot, "name", name)
+    return ET.tostring(snapshot, encoding="unicode")
+
+
+def snapshot_creation_time(snapshot_document: str) -> int:
+    """The creation time (Unix seconds) in a snapshot's XML; 0 when absent."""
+    root = ET.fromstring(snapshot_document)  # noqa: S314 - the document comes from libvirt, not a user
+    text = root.findtext("creationTime") or "0"
+    return int(text) if text.isdigit() else 0
+
+
 def guest_domain_types(capabilities_xml: str) -> tuple[str, ...]:
     """Domain types offered for hvm guests of the host's own architecture, best first.
 

@@ -12,17 +12,21 @@ import libvirt
 from hypervisors.drivers.base import (
     DomainNotFound,
     DomainSpec,
+    DomainStats,
     DomainStatus,
     DriverError,
     HostFacts,
     HostUnreachable,
     HypervisorDriver,
+    ResizeResult,
 )
 from hypervisors.drivers.domain_xml import (
     domain_xml,
     guest_domain_types,
     host_has_virtualization_extensions,
     pool_xml,
+    snapshot_creation_time,
+    snapshot_xml,
     volume_xml,
 )
 
@@ -43,8 +47,9 @@ STATE_NAMES = {
     libvirt.VIR_DOMAIN_PMSUSPENDED: "paused",
 }
 
-#: Error codes that mean the host, not the operation, is the problem.
-UNREACHABLE_CODES = {libvirt.VIR_ERR_NO_CONNECT, libvirt.VIR_ERR_RPC, libvirt.VIR_ERR_SYSTEM_ERROR}
+#: Errors that mean the host, not the operation, is the problem. A system error
+#: counts only when it comes from the RPC layer: locally it is a failed operation.
+UNREACHABLE_CODES = {libvirt.VIR_ERR_NO_CONNECT, libvirt.VIR_ERR_RPC}
 UNREACHABLE_DOMAINS = {libvirt.VIR_FROM_RPC, libvirt.VIR_FROM_REMOTE}
 
 P = ParamSpec("P")
@@ -251,3 +256,149 @@ class LibvirtDriver(HypervisorDriver):
     @translate_errors
     def domains_list(self) -> list[DomainStatus]:
         return [self._status(domain) for domain in self.conn.listAllDomains(0)]
+
+    @translate_errors
+    def domains_stats(self) -> list[DomainStats]:
+        stats = self.conn.getAllDomainStats(
+            libvirt.VIR_DOMAIN_STATS_STATE
+            | libvirt.VIR_DOMAIN_STATS_CPU_TOTAL
+            | libvirt.VIR_DOMAIN_STATS_BALLOON
+            | libvirt.VIR_DOMAIN_STATS_VCPU
+            | libvirt.VIR_DOMAIN_STATS_INTERFACE
+            | libvirt.VIR_DOMAIN_STATS_BLOCK,
+            0,
+        )
+        return [_domain_stats(domain, record) for domain, record in stats]
+
+    # -- power ------------------------------------------------------------------------------
+
+    @translate_errors
+    def domain_shutdown(self, uuid: str) -> None:
+        domain = self._domain(uuid)
+        if domain.isActive():
+            domain.shutdown()
+
+    @translate_errors
+    def domain_power_off(self, uuid: str) -> None:
+        domain = self._domain(uuid)
+        if domain.isActive():
+            domain.destroy()
+
+    @translate_errors
+    def domain_reboot(self, uuid: str) -> None:
+        self._running(uuid).reboot(0)
+
+    @translate_errors
+    def domain_reset(self, uuid: str) -> None:
+        self._running(uuid).reset(0)
+
+    @translate_errors
+    def domain_suspend(self, uuid: str) -> None:
+        domain = self._running(uuid)
+        if domain.state()[0] != libvirt.VIR_DOMAIN_PAUSED:
+            domain.suspend()
+
+    @translate_errors
+    def domain_resume(self, uuid: str) -> None:
+        domain = self._running(uuid)
+        if domain.state()[0] == libvirt.VIR_DOMAIN_PAUSED:
+            domain.resume()
+
+    def _running(self, uuid: str) -> libvirt.virDomain:
+        domain = self._domain(uuid)
+        if not domain.isActive():
+            raise DriverError("The VM is not running.")
+        return domain
+
+    # -- resize -----------------------------------------------------------------------------
+
+    @translate_errors
+    def domain_set_memory(self, uuid: str, memory_mib: int) -> ResizeResult:
+        domain = self._domain(uuid)
+        kib = memory_mib * 1024
+        live = bool(domain.isActive()) and kib <= domain.maxMemory()
+        if live:
+            domain.setMemoryFlags(kib, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+        else:
+            # The ceiling of the next boot; the current size cannot exceed it.
+            domain.setMemoryFlags(kib, libvirt.VIR_DOMAIN_AFFECT_CONFIG | libvirt.VIR_DOMAIN_MEM_MAXIMUM)
+        domain.setMemoryFlags(kib, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+        return ResizeResult(live=live)
+
+    @translate_errors
+    def domain_set_vcpus(self, uuid: str, vcpus: int) -> ResizeResult:
+        domain = self._domain(uuid)
+        maximum = domain.vcpusFlags(libvirt.VIR_DOMAIN_AFFECT_CONFIG | libvirt.VIR_DOMAIN_VCPU_MAXIMUM)
+        live = bool(domain.isActive()) and vcpus <= maximum
+        if live:
+            try:
+                domain.setVcpusFlags(vcpus, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+            except libvirt.libvirtError as error:
+                logger.info("Live vCPU change refused, applying at next boot: %s", error)
+                live = False
+        if vcpus > maximum:
+            domain.setVcpusFlags(vcpus, libvirt.VIR_DOMAIN_AFFECT_CONFIG | libvirt.VIR_DOMAIN_VCPU_MAXIMUM)
+        domain.setVcpusFlags(vcpus, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+        return ResizeResult(live=live)
+
+    # -- snapshots --------------------------------------------------------------------------
+
+    def _snapshot(self, uuid: str, name: str) -> libvirt.virDomainSnapshot | None:
+        try:
+            return self._domain(uuid).snapshotLookupByName(name, 0)
+        except libvirt.libvirtError as error:
+            if error.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN_SNAPSHOT:
+                return None
+            raise
+
+    @translate_errors
+    def snapshot_create(self, uuid: str, name: str) -> None:
+        if self._snapshot(uuid, name) is None:
+            self._domain(uuid).snapshotCreateXML(snapshot_xml(name=name), 0)
+
+    @translate_errors
+    def snapshots_list(self, uuid: str) -> list[str]:
+        snapshots = self._domain(uuid).listAllSnapshots(0)
+        return [snapshot.getName() for snapshot in sorted(snapshots, key=_snapshot_time)]
+
+    @translate_errors
+    def snapshot_revert(self, uuid: str, name: str) -> None:
+        snapshot = self._snapshot(uuid, name)
+        if snapshot is None:
+            raise DriverError(f"The VM has no snapshot named {name!r}.")
+        self._domain(uuid).revertToSnapshot(snapshot, 0)
+
+    @translate_errors
+    def snapshot_delete(self, uuid: str, name: str) -> None:
+        snapshot = self._snapshot(uuid, name)
+        if snapshot is not None:
+            snapshot.delete(0)
+
+
+def _snapshot_time(snapshot: libvirt.virDomainSnapshot) -> int:
+    """Creation time of a snapshot, for ordering (libvirt lists them in no set order)."""
+    return snapshot_creation_time(snapshot.getXMLDesc(0))
+
+
+def _domain_stats(domain: libvirt.virDomain, record: dict[str, int]) -> DomainStats:
+    """One ``getAllDomainStats`` record as :class:`DomainStats`; sums over disks and interfaces."""
+
+    def total(prefix: str, suffix: str) -> int | None:
+        count = record.get(f"{prefix}.count")
+        if count is None:
+            return None
+        return sum(record.get(f"{prefix}.{i}.{suffix}", 0) for i in range(count))
+
+    return DomainStats(
+        uuid=domain.UUIDString(),
+        name=domain.name(),
+        state=STATE_NAMES.get(record.get("state.state", 0), "unknown"),
+        cpu_time_ns=record.get("cpu.time"),
+        vcpus=record.get("vcpu.current"),
+        memory_used_kib=record.get("balloon.rss") or record.get("balloon.current"),
+        memory_max_kib=record.get("balloon.maximum"),
+        disk_read_bytes=total("block", "rd.bytes"),
+        disk_write_bytes=total("block", "wr.bytes"),
+        net_rx_bytes=total("net", "rx.bytes"),
+        net_tx_bytes=total("net", "tx.bytes"),
+    )

@@ -38,8 +38,9 @@ def test_probe_of_an_unreachable_engine_marks_it_and_does_not_raise():
     assert (docker_host.engine_version, docker_host.cpus, docker_host.memory_mib) == ("27.0.0", 4, 1024)
 
 
-def test_probe_of_a_refused_tcp_engine_does_not_raise():
-    docker_host = DockerHostFactory(base_url="tcp://127.0.0.1:1")
+@pytest.mark.parametrize("base_url", ["tcp://127.0.0.1:1", "http//no-port", "npipe:////./pipe/docker"])
+def test_probe_of_a_refused_or_malformed_url_does_not_raise(base_url):
+    docker_host = DockerHostFactory(base_url=base_url)
     docker_host_probe(docker_host_id=docker_host.pk)
     docker_host.refresh_from_db()
     assert not docker_host.is_reachable

@@ -6,7 +6,14 @@ import libvirt
 import pytest
 
 from hypervisors.drivers.base import DomainSpec
-from hypervisors.drivers.domain_xml import METADATA_NS, domain_xml, guest_domain_types, pool_xml, volume_xml
+from hypervisors.drivers.domain_xml import (
+    METADATA_NS,
+    domain_xml,
+    guest_domain_types,
+    host_has_virtualization_extensions,
+    pool_xml,
+    volume_xml,
+)
 
 HOSTILE = "a<b>&c'd\"e]]>f</name><evil/>"
 UUID = "6c2f1e47-3a55-4d0c-9e43-2b3f4a5b6c7d"
@@ -66,6 +73,12 @@ def test_domain_xml_optional_parts_left_out():
     assert root.find("os/initrd") is None
     assert root.find("os/cmdline") is None
     assert root.find("metadata") is None
+
+
+def test_serial_console_log_only_when_asked():
+    assert parse(domain_xml(spec())).find("devices/serial/log") is None
+    log = parse(domain_xml(spec(console_log="/var/log/libvirt/qemu/a&b.log"))).find("devices/serial/log")
+    assert log.attrib == {"file": "/var/log/libvirt/qemu/a&b.log", "append": "off"}
 
 
 @pytest.mark.parametrize("value", ["<", "&", "'", "]]>", '"', HOSTILE, "<!-- x -->", "<![CDATA[x]]>", "é ü 名前"])
@@ -188,5 +201,23 @@ def test_guest_domain_types_of_the_test_driver(libvirt_test_host):
     conn = libvirt.open("test:///default")
     try:
         assert guest_domain_types(conn.getCapabilities()) == ("test",)
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(
+    ("features", "expected"),
+    [(["vmx", "pae"], True), (["svm"], True), (["hypervisor", "pae"], False), ([], False)],
+)
+def test_host_has_virtualization_extensions(features, expected):
+    cpu = "".join(f"<feature policy='require' name='{name}'/>" for name in features)
+    xml = f"<capabilities><host><cpu><arch>x86_64</arch>{cpu}</cpu></host></capabilities>"
+    assert host_has_virtualization_extensions(xml) is expected
+
+
+def test_test_driver_has_no_virtualization_extensions(libvirt_test_host):
+    conn = libvirt.open("test:///default")
+    try:
+        assert host_has_virtualization_extensions(conn.getCapabilities()) is False
     finally:
         conn.close()

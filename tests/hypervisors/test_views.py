@@ -23,10 +23,11 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
+
 HTMX = {"HX-Request": "true"}
 
 
-# --- helpers ---------------------------------------------------------------------------------------------------------
+# --- helpers ---
 
 
 def text(response) -> str:
@@ -95,7 +96,7 @@ def red_vm(red, outsider):
     return vm
 
 
-# --- access ----------------------------------------------------------------------------------------------------------
+# --- access ---
 
 
 def test_anonymous_is_sent_to_login_from_every_vm_page(blue_vm, data):
@@ -173,7 +174,7 @@ def test_outsider_preview_never_shows_another_team(client_for, outsider, data, t
     assert "Team red" in text(response)
 
 
-# --- CSRF --------------------------------------------------------------------------------------------------------------
+# --- CSRF ---
 
 
 def test_every_page_carries_the_csrf_header_for_htmx(client_for, member, blue_vm):
@@ -209,7 +210,7 @@ def test_preview_needs_csrf_and_accepts_the_htmx_header(client_for, member, data
     assert 'id="quota-preview"' in text(response)
 
 
-# --- no hypervisor while rendering ----------------------------------------------------------------------------------
+# --- no hypervisor while rendering ---
 
 
 def test_vm_pages_render_from_rows_alone(no_hypervisor, client_for, member, team, data):
@@ -226,7 +227,7 @@ def test_vm_pages_render_from_rows_alone(no_hypervisor, client_for, member, team
     assert csrf_post(client, "/vms/new/", data).status_code == 302
 
 
-# --- query counts ----------------------------------------------------------------------------------------------------
+# --- query counts ---
 
 
 def count_queries(client, url) -> int:
@@ -260,7 +261,7 @@ def test_vm_detail_queries_are_constant(client_for, member, team):
     assert count_queries(client, f"/vms/{vm.uuid}/") == before
 
 
-# --- asking for a VM ---------------------------------------------------------------------------------------------------
+# --- asking for a VM ---
 
 
 def test_member_asks_for_a_vm(client_for, member, data, team, image):
@@ -355,6 +356,17 @@ def test_over_quota_names_resource_and_amount(client_for, member, data, team):
     assert not VirtualMachine.objects.exists()
 
 
+def test_over_quota_page_does_not_claim_the_ask_fits(client_for, member, data, team):
+    ResourceRequestFactory(team=team, requested_by=member, name="big", memory_mib=3968)
+    response = csrf_post(client_for(member), "/vms/new/", {**data, "memory_mib": "256"})
+    assert response.status_code == 400
+    assert "This ask fits in the team's quota." not in text(response)
+    assert "disabled" in submit_button(response)
+    shortfalls = re.search(r'<ul class="errors" id="quota-shortfalls">(.*?)</ul>', response.content.decode(), re.S)
+    assert shortfalls
+    assert "Memory: over quota by 128 MiB" in html.unescape(shortfalls.group(1))
+
+
 def test_over_vm_count_is_reported_at_top_of_form(client_for, member, data, team):
     team.quota.vm_count = 1
     team.quota.save()
@@ -375,7 +387,7 @@ def test_over_several_resources_reports_each(client_for, member, data, team):
     assert not ResourceRequest.objects.exists()
 
 
-# --- htmx quota preview ---------------------------------------------------------------------------------------------
+# --- htmx quota preview ---
 
 
 def submit_button(response) -> str:
@@ -426,7 +438,7 @@ def test_full_form_disables_submit_when_over_quota(client_for, member, data, tea
     assert "Virtual machines: over quota by 1" in text(response)
 
 
-# --- polling ---------------------------------------------------------------------------------------------------------
+# --- polling ---
 
 
 POLL = 'hx-trigger="every 2s"'

@@ -172,10 +172,13 @@ def test_job_enqueue_on_a_queue(sent, django_capture_on_commit_callbacks):
 
 def test_job_enqueue_rolled_back_sends_nothing(sent, django_capture_on_commit_callbacks):
     job = new_job()
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            job_enqueue(job, TASK)
-            raise RuntimeError("the surrounding write failed")
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        job_enqueue(job, TASK)
+        raise RuntimeError("the surrounding write failed")
     assert callbacks == []
     assert sent == []
 

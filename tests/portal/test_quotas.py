@@ -197,7 +197,8 @@ def test_quota_check_names_every_resource_short(team):
     with pytest.raises(QuotaExceeded) as caught:
         quota_check(team=team, demand=vm_demand(memory_mib=300, disk_gib=5), include_pending=True)
     assert str(caught.value) == (
-        "Memory: over quota by 200 MiB (asked 300 MiB, 100 MiB left); Disk: over quota by 4 GiB (asked 5 GiB, 1 GiB left)"
+        "Memory: over quota by 200 MiB (asked 300 MiB, 100 MiB left); "
+        "Disk: over quota by 4 GiB (asked 5 GiB, 1 GiB left)"
     )
 
 

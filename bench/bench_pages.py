@@ -1,0 +1,589 @@
+"""Benchmarks of the portal: page times at 1,000 VMs, and approve-to-running against raw libvirt.
+
+Run from the repository root:
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal .venv/bin/python bench/bench_pages.py
+
+It works in its own throwaway database (``portal_bench`` on the server of
+DATABASE_URL), on Redis database 14 and in its own storage pool, and removes all
+of them at the end, even on failure. It prints figures; it asserts nothing about
+timings. See bench/README.md for what each figure means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BENCH_DB = "portal_bench"
+BROKER_URL = "redis://127.0.0.1:6379/14"
+LIBVIRT_URI = "qemu:///system"
+BENCH_POOL = "portal-bench"
+BENCH_POOL_PATH = "/var/lib/libvirt/images/portal-bench"
+GUEST_DIR = Path("/var/lib/libvirt/images/portal-guest")
+CONSOLE_LOG_DIR = Path("/var/log/libvirt/qemu")
+#: Rows of the page benchmark.
+VM_ROWS = 1000
+SMALL_VM_ROWS = 10
+REQUEST_ROWS = 200
+JOB_ROWS = 300
+#: Seconds one build may take before the run is called failed.
+BUILD_TIMEOUT = 180.0
+#: Seconds between two looks at the job row while a build runs.
+POLL_INTERVAL = 0.01
+
+
+# -- database ------------------------------------------------------------------------------------
+
+
+def database_urls() -> tuple[str, str]:
+    """The URLs of the server's ``postgres`` database (to create and drop) and of the bench database."""
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal")
+    parts = urlsplit(base)
+    if parts.scheme not in {"postgres", "postgresql"}:
+        sys.exit(f"DATABASE_URL must point at PostgreSQL, not {parts.scheme!r}")
+    admin = urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
+    bench = urlunsplit((parts.scheme, parts.netloc, f"/{BENCH_DB}", "", ""))
+    return admin, bench
+
+
+def database_recreate(admin_url: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+
+
+def database_drop(admin_url: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+
+
+# -- figures -------------------------------------------------------------------------------------
+
+
+def ms(seconds: float) -> float:
+    return seconds * 1000.0
+
+
+def fmt(value_ms: float) -> str:
+    return f"{value_ms:8.1f} ms"
+
+
+# -- (a) pages -----------------------------------------------------------------------------------
+
+
+@dataclass
+class PageFigures:
+    url: str
+    times_ms: list[float]
+    queries: int
+    size: int
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times_ms)
+
+    @property
+    def maximum(self) -> float:
+        return max(self.times_ms)
+
+
+def seed_team(*, slug: str, username: str, vms: int, requests: int, jobs: int) -> Any:
+    """A team, its member and ``vms`` VMs with requests and jobs, all written in bulk. Returns the member."""
+    from django.contrib.auth.models import User
+    from django.contrib.contenttypes.models import ContentType
+    from django.utils import timezone
+
+    from hypervisors.choices import VMState
+    from hypervisors.models import Host, Image, VirtualMachine
+    from portal.choices import JobAction, JobState, RequestState, ResourceKind, Role
+    from portal.models import Job, Membership, Quota, ResourceRequest, Team
+
+    team = Team.objects.create(name=slug, slug=slug)
+    Quota.objects.create(
+        team=team,
+        vcpus=Decimal(vms * 4),
+        memory_mib=vms * 4096,
+        disk_gib=vms * 100,
+        vm_count=vms * 2,
+        container_count=10,
+    )
+    user = User.objects.create_user(username=username, password=uuid.uuid4().hex)
+    Membership.objects.create(user=user, team=team, role=Role.MEMBER)
+    # A host that placement never picks: the rows only need one to render.
+    host, _ = Host.objects.get_or_create(
+        name="bench-fake-host",
+        defaults={"uri": "test:///bench", "is_reachable": False, "accepts_new_vms": False, "domain_type": "qemu"},
+    )
+    image, _ = Image.objects.get_or_create(
+        name="bench-fake-image", defaults={"os_name": "busybox", "kernel_path": "/nonexistent/vmlinuz"}
+    )
+    request_states = [RequestState.FULFILLED] * 6 + [RequestState.PENDING, RequestState.REJECTED, RequestState.FAILED]
+    request_rows = ResourceRequest.objects.bulk_create(
+        ResourceRequest(
+            team=team,
+            kind=ResourceKind.VM,
+            name=f"req{i:04d}",
+            vcpus=Decimal(1),
+            memory_mib=128,
+            disk_gib=1,
+            justification="benchmark",
+            spec={"image_id": image.pk},
+            requested_by=user,
+            state=request_states[i % len(request_states)],
+            decision_reason="benchmark" if i % 9 == 7 else "",
+        )
+        for i in range(requests)
+    )
+    fulfilled = [r for r in request_rows if r.state == RequestState.FULFILLED]
+    vm_states = [VMState.RUNNING] * 8 + [VMState.SHUTOFF, VMState.PAUSED]
+    vm_rows = VirtualMachine.objects.bulk_create(
+        VirtualMachine(
+            team=team,
+            owner=user,
+            request=fulfilled[i] if i < len(fulfilled) else None,
+            host=host,
+            image=image,
+            name=f"vm{i:04d}",
+            vcpus=1,
+            memory_mib=128,
+            disk_gib=1,
+            state=vm_states[i % len(vm_states)],
+        )
+        for i in range(vms)
+    )
+    vm_type = ContentType.objects.get_for_model(VirtualMachine)
+    now = timezone.now().isoformat(timespec="seconds")
+    log = [{"time": now, "message": f"step {n}"} for n in range(9)]
+    Job.objects.bulk_create(
+        Job(
+            action=JobAction.VM_PROVISION,
+            state=JobState.SUCCEEDED,
+            progress=100,
+            log=log,
+            team=team,
+            requested_by=user,
+            target_type=vm_type,
+            target_id=str(vm_rows[i % len(vm_rows)].pk),
+            started_at=timezone.now(),
+            finished_at=timezone.now(),
+        )
+        for i in range(jobs)
+    )
+    return user
+
+
+def page_measure(client: Any, url: str, runs: int, warmup: int) -> PageFigures:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(warmup):
+        response = client.get(url)
+        assert response.status_code == 200, f"{url}: {response.status_code}"
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        response = client.get(url)
+        times.append(ms(time.perf_counter() - start))
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    return PageFigures(url=url, times_ms=times, queries=len(captured.captured_queries), size=len(response.content))
+
+
+def bench_pages(runs: int, warmup: int) -> None:
+    from django.test import Client
+
+    print(f"\n== (a) pages: {VM_ROWS} VMs, {REQUEST_ROWS} requests, {JOB_ROWS} jobs in one team ==")
+    start = time.perf_counter()
+    big = seed_team(slug="bench-big", username="bench-big", vms=VM_ROWS, requests=REQUEST_ROWS, jobs=JOB_ROWS)
+    small = seed_team(slug="bench-small", username="bench-small", vms=SMALL_VM_ROWS, requests=5, jobs=5)
+    print(f"seeded in {ms(time.perf_counter() - start):.0f} ms; N={runs} timed runs after {warmup} warm-up(s)")
+
+    results: dict[tuple[str, str], PageFigures] = {}
+    for label, user in (("1000 VMs", big), (f"{SMALL_VM_ROWS} VMs", small)):
+        client = Client()
+        client.force_login(user)
+        for url in ("/", "/vms/"):
+            results[(label, url)] = page_measure(client, url, runs, warmup)
+
+    print(f"{'page':<8} {'team':<9} {'median':>11} {'max':>11} {'queries':>8} {'bytes':>8}")
+    for (label, url), figures in results.items():
+        print(
+            f"{url:<8} {label:<9} {fmt(figures.median)} {fmt(figures.maximum)} {figures.queries:>8} {figures.size:>8}"
+        )
+    for url in ("/", "/vms/"):
+        big_figures, small_figures = results[("1000 VMs", url)], results[(f"{SMALL_VM_ROWS} VMs", url)]
+        print(
+            f"ratio {url:<5} 1000 VMs / {SMALL_VM_ROWS} VMs: median x{big_figures.median / small_figures.median:.2f}, "
+            f"queries {big_figures.queries} vs {small_figures.queries}"
+        )
+
+
+# -- (b) approve-to-running vs raw libvirt ------------------------------------------------------
+
+
+@dataclass
+class Cleanup:
+    """What the run made on the host, removed at the end whatever happens."""
+
+    prefix: str
+    domains: set[str] = field(default_factory=set)
+
+
+class Worker:
+    """A real Celery worker process on the bench database and broker."""
+
+    def __init__(self, database_url: str):
+        self.name = f"bench-{os.getpid()}@{platform.node()}"
+        self.env = {**os.environ, "DATABASE_URL": database_url, "CELERY_BROKER_URL": BROKER_URL, "DEBUG": "false"}
+        self.log_file = tempfile.NamedTemporaryFile(prefix="bench-worker-", suffix=".log", delete=False)  # noqa: SIM115
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        from portal.celery import app
+
+        app.control.purge()
+        command = [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo"]
+        command += ["--loglevel", "WARNING", "-n", self.name]
+        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self.log_file, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the worker exited:\n{self.log()}")
+            if app.control.ping(destination=[self.name], timeout=1.0):
+                return
+        raise RuntimeError(f"the worker did not answer within 60 s:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+        self.log_file.close()
+        Path(self.log_file.name).unlink(missing_ok=True)
+
+    def log(self) -> str:
+        self.log_file.flush()
+        return Path(self.log_file.name).read_text(errors="replace")[-4000:]
+
+
+@dataclass
+class PortalRun:
+    total_ms: float
+    approve_ms: float
+    queued_ms: float
+    build_ms: float
+
+
+def host_prepare() -> Any:
+    """The local qemu:///system as a probed Host row, on the bench's own storage pool."""
+    import libvirt
+
+    from hypervisors.models import Host
+    from hypervisors.services import host_probe
+
+    conn = libvirt.open(LIBVIRT_URI)
+    try:
+        network = conn.networkLookupByName("default")
+        if not network.isActive():
+            network.create()
+    finally:
+        conn.close()
+    host = host_probe(host_id=Host.objects.create(name="local", uri=LIBVIRT_URI).pk)
+    if not host.is_reachable:
+        raise RuntimeError(f"{LIBVIRT_URI} is unreachable: {host.last_error}")
+    host.storage_pool, host.storage_path, host.network = BENCH_POOL, BENCH_POOL_PATH, "default"
+    host.save()
+    return host
+
+
+def portal_run(*, team: Any, member: Any, admin: Any, image: Any, name: str, cleanup: Cleanup) -> PortalRun:
+    """Ask (untimed), then time approve -> worker builds -> the rows say succeeded and running."""
+    from hypervisors.choices import VMState
+    from hypervisors.models import VirtualMachine
+    from portal.choices import JobState, ResourceKind
+    from portal.models import Job
+    from portal.services import request_approve, request_submit
+
+    request = request_submit(
+        actor=member,
+        team=team,
+        kind=ResourceKind.VM,
+        name=name,
+        vcpus=1,
+        memory_mib=96,
+        disk_gib=1,
+        justification="benchmark",
+        spec={"image_id": image.pk, "image": image.name},
+    )
+    cleanup.domains.add(f"{team.slug}.{name}")
+    start = time.perf_counter()
+    job = request_approve(actor=admin, request_id=request.pk)
+    approved = time.perf_counter()
+    deadline = approved + BUILD_TIMEOUT
+    while True:
+        state = Job.objects.filter(pk=job.pk).values_list("state", flat=True).get()
+        if (
+            state == JobState.SUCCEEDED
+            and VirtualMachine.objects.filter(request=request, state=VMState.RUNNING).exists()
+        ):
+            break
+        if state == JobState.FAILED:
+            job.refresh_from_db()
+            raise RuntimeError(f"the build of {name} failed: {job.error}")
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"the build of {name} took more than {BUILD_TIMEOUT:.0f} s")
+        time.sleep(POLL_INTERVAL)
+    end = time.perf_counter()
+    job.refresh_from_db()
+    assert job.started_at is not None and job.finished_at is not None
+    return PortalRun(
+        total_ms=ms(end - start),
+        approve_ms=ms(approved - start),
+        queued_ms=ms((job.started_at - job.created_at).total_seconds()),
+        build_ms=ms((job.finished_at - job.started_at).total_seconds()),
+    )
+
+
+def raw_run(*, host: Any, image: Any, domain_name: str, cleanup: Cleanup) -> float:
+    """Time create-volume + defineXML + create of the same domain shape, straight through libvirt."""
+    import libvirt
+
+    from hypervisors.drivers import DomainSpec
+    from hypervisors.drivers.domain_xml import domain_xml, volume_xml
+
+    vm_uuid = str(uuid.uuid4())
+    cleanup.domains.add(domain_name)
+    conn = libvirt.open(LIBVIRT_URI)
+    try:
+        pool = conn.storagePoolLookupByName(BENCH_POOL)
+        start = time.perf_counter()
+        volume = pool.createXML(volume_xml(name=f"{vm_uuid}.qcow2", capacity_gib=1), 0)
+        spec = DomainSpec(
+            uuid=vm_uuid,
+            name=domain_name,
+            domain_type=host.domain_type,
+            vcpus=1,
+            memory_mib=96,
+            disk_path=volume.path(),
+            kernel_path=image.kernel_path,
+            initrd_path=image.initrd_path,
+            kernel_cmdline=image.kernel_cmdline,
+            network=host.network,
+            console_log=str(CONSOLE_LOG_DIR / f"{domain_name}.console.log"),
+            metadata={"team": "bench", "name": domain_name, "owner": "bench"},
+        )
+        domain = conn.defineXML(domain_xml(spec))
+        domain.create()
+        elapsed = time.perf_counter() - start
+        if domain.state()[0] != libvirt.VIR_DOMAIN_RUNNING:
+            raise RuntimeError(f"{domain_name} is not running after create()")
+        return ms(elapsed)
+    finally:
+        conn.close()
+
+
+def host_clean(cleanup: Cleanup, *, final: bool) -> None:
+    """Destroy and undefine the bench's domains, delete their volumes (and, at the end, the pool)."""
+    import libvirt
+
+    try:
+        conn = libvirt.open(LIBVIRT_URI)
+    except libvirt.libvirtError as error:
+        print(f"cleanup: cannot reach {LIBVIRT_URI}: {error}", file=sys.stderr)
+        return
+    try:
+        for domain in conn.listAllDomains(0):
+            if domain.name() in cleanup.domains or domain.name().startswith(cleanup.prefix):
+                if domain.isActive():
+                    domain.destroy()
+                domain.undefine()
+        for name in cleanup.domains:
+            for log in (CONSOLE_LOG_DIR / f"{name}.console.log", CONSOLE_LOG_DIR / f"{name}.log"):
+                with contextlib.suppress(OSError):
+                    log.unlink(missing_ok=True)
+        try:
+            pool = conn.storagePoolLookupByName(BENCH_POOL)
+        except libvirt.libvirtError:
+            return
+        if pool.isActive():
+            pool.refresh(0)
+            for volume in pool.listAllVolumes(0):
+                volume.delete(0)
+        if final:  # the pool is the bench's own; the first build made it
+            if pool.isActive():
+                pool.destroy()
+            pool.delete(0)
+            pool.undefine()
+    finally:
+        conn.close()
+
+
+def bench_provisioning(database_url: str, repetitions: int, cleanup: Cleanup) -> None:
+    import libvirt
+
+    from hypervisors.models import Image, VirtualMachine
+    from portal.models import Membership, Quota, Team
+
+    print(f"\n== (b) approve-to-running through a Celery worker vs raw libvirt, on {LIBVIRT_URI} ==")
+    try:
+        libvirt.open(LIBVIRT_URI).close()
+    except libvirt.libvirtError as error:
+        print(f"skipped: {LIBVIRT_URI} is not available ({error})")
+        return
+    if not (GUEST_DIR / "vmlinuz").exists():
+        print(f"skipped: no guest image in {GUEST_DIR}")
+        return
+
+    from django.contrib.auth.models import User
+
+    from portal.choices import Role
+
+    host = host_prepare()
+    team = Team.objects.create(name=cleanup.prefix, slug=cleanup.prefix)
+    Quota.objects.create(team=team, vcpus=Decimal(8), memory_mib=4096, disk_gib=100, vm_count=10, container_count=0)
+    member = User.objects.create_user(username="bench-member", password=uuid.uuid4().hex)
+    Membership.objects.create(user=member, team=team, role=Role.MEMBER)
+    admin = User.objects.create_superuser(username="bench-admin", password=uuid.uuid4().hex, email="")
+    image = Image.objects.create(
+        name="busybox-tiny",
+        os_name="busybox",
+        kernel_path=str(GUEST_DIR / "vmlinuz"),
+        initrd_path=str(GUEST_DIR / "initramfs.cpio.gz"),
+        kernel_cmdline="console=ttyS0 panic=-1 quiet",
+    )
+    print(
+        f"host: domain type {host.domain_type}, {host.cpus} CPUs, {host.memory_mib} MiB, libvirt {host.libvirt_version}"
+    )
+    print("guests: 1 vCPU, 96 MiB, 1 GiB qcow2, direct kernel boot; one at a time, removed after each run")
+
+    worker = Worker(database_url)
+    worker.start()
+    try:
+
+        def portal_once(name: str) -> PortalRun:
+            run = portal_run(team=team, member=member, admin=admin, image=image, name=name, cleanup=cleanup)
+            host_clean(cleanup, final=False)
+            VirtualMachine.objects.filter(team=team).delete()
+            return run
+
+        def raw_once(name: str) -> float:
+            elapsed = raw_run(host=host, image=image, domain_name=f"{cleanup.prefix}.{name}", cleanup=cleanup)
+            host_clean(cleanup, final=False)
+            return elapsed
+
+        # One untimed round first: the worker's first task and the pool's creation are not what we measure.
+        portal_once("warmup")
+        raw_once("rawwarmup")
+        portal_runs: list[PortalRun] = []
+        raw_runs: list[float] = []
+        for i in range(repetitions):
+            portal_runs.append(portal_once(f"p{i}"))
+            raw_runs.append(raw_once(f"raw{i}"))
+    except Exception:
+        print(f"worker log (tail):\n{worker.log()}", file=sys.stderr)
+        raise
+    finally:
+        worker.stop()
+
+    def line(label: str, values: list[float]) -> str:
+        shown = " ".join(f"{v:.0f}" for v in values)
+        return f"{label:<44} median {fmt(statistics.median(values))}   runs (ms): {shown}"
+
+    totals = [r.total_ms for r in portal_runs]
+    print(line("portal: approve -> job succeeded, VM running", totals))
+    print(line("  request_approve() call (incl. enqueue)", [r.approve_ms for r in portal_runs]))
+    print(line("  job created -> worker started it", [r.queued_ms for r in portal_runs]))
+    print(line("  worker: started -> finished (all steps)", [r.build_ms for r in portal_runs]))
+    print(line("raw libvirt: volume + defineXML + create", raw_runs))
+    portal_median, raw_median = statistics.median(totals), statistics.median(raw_runs)
+    print(
+        f"ratio portal / raw (medians): x{portal_median / raw_median:.2f}  "
+        f"(portal overhead {portal_median - raw_median:.0f} ms)"
+    )
+
+
+# -- main ----------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def bench_database() -> Iterator[str]:
+    """Create the throwaway database, point Django at it, and drop it at the end."""
+    admin_url, bench_url = database_urls()
+    database_recreate(admin_url)
+    try:
+        yield bench_url
+    finally:
+        with contextlib.suppress(Exception):
+            from django.db import connections
+
+            connections.close_all()
+        database_drop(admin_url)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=30, help="timed page loads per page (default 30)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed page loads first (default 3)")
+    parser.add_argument("--repetitions", type=int, default=5, help="builds per side in (b) (default 5)")
+    parser.add_argument("--skip-libvirt", action="store_true", help="run (a) only")
+    args = parser.parse_args(argv)
+
+    cleanup = Cleanup(prefix=f"bench{uuid.uuid4().hex[:8]}")
+    with bench_database() as bench_url:
+        os.environ["DATABASE_URL"] = bench_url
+        os.environ["CELERY_BROKER_URL"] = BROKER_URL
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+        os.environ["DEBUG"] = "false"
+        # WhiteNoise warns that collectstatic never ran; the benchmark serves no static files.
+        warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        print(f"database {BENCH_DB}; Python {platform.python_version()}, Django {django.get_version()}")
+        call_command("migrate", verbosity=0)
+        try:
+            bench_pages(args.runs, args.warmup)
+            if not args.skip_libvirt:
+                bench_provisioning(bench_url, args.repetitions, cleanup)
+        finally:
+            if not args.skip_libvirt:
+                host_clean(cleanup, final=True)
+                _broker_purge()
+
+
+def _broker_purge() -> None:
+    with contextlib.suppress(Exception):
+        from portal.celery import app
+
+        app.control.purge()
+
+
+if __name__ == "__main__":
+    main()
