@@ -6,8 +6,10 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import QuerySet
 
-from hypervisors.models import MIN_VM_MEMORY_MIB, Image
+from hypervisors.choices import VMState
+from hypervisors.models import MIN_VM_MEMORY_MIB, Host, Image, VirtualMachine
 from hypervisors.selectors import images_offered
 from portal.choices import Role
 from portal.forms import ResourceNameField
@@ -49,3 +51,56 @@ class VMRequestForm(forms.Form):
             if cleaned.get("disk_gib") is not None and cleaned["disk_gib"] < image.min_disk_gib:
                 self.add_error("disk_gib", f"{image.name} needs at least {image.min_disk_gib} GiB.")
         return cleaned
+
+
+class VMResizeForm(forms.Form):
+    """New sizes for an existing VM."""
+
+    vcpus = forms.IntegerField(label="vCPUs", min_value=1, max_value=MAX_VCPUS)
+    memory_mib = forms.IntegerField(label="Memory (MiB)", min_value=MIN_VM_MEMORY_MIB, max_value=MAX_MEMORY_MIB)
+
+
+class SnapshotForm(forms.Form):
+    """The name of a snapshot to take, revert to or delete."""
+
+    name = ResourceNameField(label="Snapshot name")
+
+
+class VMFilterForm(forms.Form):
+    """Filters and order of the VM list; anything unknown is ignored, never an error page."""
+
+    SORTS = {
+        "name": ("name", "team__name"),
+        "-name": ("-name", "team__name"),
+        "team": ("team__name", "name"),
+        "state": ("state", "name"),
+        "host": ("host__name", "name"),
+        "memory": ("-memory_mib", "name"),
+        "vcpus": ("-vcpus", "name"),
+        "newest": ("-created_at", "-id"),
+    }
+
+    q = forms.CharField(required=False, max_length=63, label="Name contains")
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, empty_label="All teams")
+    state = forms.ChoiceField(required=False)
+    host = forms.ModelChoiceField(queryset=Host.objects.all(), required=False, empty_label="All hosts")
+    sort = forms.ChoiceField(required=False, choices=[(key, key) for key in SORTS])
+
+    def __init__(self, *args: Any, user: User | AnonymousUser, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams_for(user)  # type: ignore[attr-defined]
+        self.fields["state"].choices = [("", "All states"), *VMState.choices]  # type: ignore[attr-defined]
+
+    def apply(self, queryset: QuerySet[VirtualMachine]) -> QuerySet[VirtualMachine]:
+        """The queryset filtered and ordered by the valid parts of the form."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        if data.get("q"):
+            queryset = queryset.filter(name__contains=data["q"].lower())
+        if data.get("team"):
+            queryset = queryset.filter(team=data["team"])
+        if data.get("state"):
+            queryset = queryset.filter(state=data["state"])
+        if data.get("host"):
+            queryset = queryset.filter(host=data["host"])
+        return queryset.order_by(*self.SORTS.get(data.get("sort") or "name", self.SORTS["name"]))

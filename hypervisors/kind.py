@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from decimal import Decimal
 
+from django.db import models
 from django.db.models import Count, Q, Sum
 
 from hypervisors.models import VirtualMachine
+from hypervisors.placement import NoHostAvailable, host_for
+from hypervisors.queues import host_queue
 from portal.choices import JobAction, RequestState, ResourceKind
 from portal.kinds import KindHandler
 from portal.models import ResourceRequest, Team
@@ -43,8 +47,12 @@ def vm_name_in_use(team: Team, name: str) -> bool:
 
 
 def vm_create_from_request(request: ResourceRequest) -> VirtualMachine:
-    """The VM row an approved request will build; its page shows the build's progress at once."""
-    return VirtualMachine.objects.create(
+    """The VM row an approved request will build; its page shows the build's progress at once.
+
+    It is placed now when a host has room, so that the build goes to that host's
+    queue; otherwise the worker places it when it runs.
+    """
+    vm = VirtualMachine(
         team=request.team,
         owner=request.requested_by,
         request=request,
@@ -54,6 +62,16 @@ def vm_create_from_request(request: ResourceRequest) -> VirtualMachine:
         memory_mib=request.memory_mib,
         disk_gib=request.disk_gib,
     )
+    with contextlib.suppress(NoHostAvailable):
+        vm.host = host_for(vm)
+    vm.save()
+    return vm
+
+
+def vm_queue(vm: models.Model) -> str | None:
+    """The queue of the host a VM was placed on."""
+    assert isinstance(vm, VirtualMachine)
+    return host_queue(vm.host)
 
 
 VM_KIND = KindHandler(
@@ -64,4 +82,5 @@ VM_KIND = KindHandler(
     resource_create=vm_create_from_request,
     provision_action=JobAction.VM_PROVISION,
     provision_task="hypervisors.tasks.vm_provision",
+    provision_queue=vm_queue,
 )

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 
-from hypervisors.drivers import DomainSpec, DriverError, driver_for
+from hypervisors.drivers import DomainSpec, DriverError, HostUnreachable, driver_for
 from hypervisors.models import VirtualMachine
+from hypervisors.operations import RetryLater
 from hypervisors.placement import host_for
 from portal.choices import FINISHED_JOB_STATES, RequestState
 from portal.jobs import job_fail, job_start, job_step, job_succeed
@@ -42,8 +43,13 @@ def domain_spec(vm: VirtualMachine, disk_path: str) -> DomainSpec:
     )
 
 
-def vm_provision(*, job_id: int) -> None:
-    """Build the VM of the job's request: quota, host, disk, domain, start. Never raises for a build failure."""
+def vm_provision(*, job_id: int, final_attempt: bool = True) -> None:
+    """Build the VM of the job's request: quota, host, disk, domain, start.
+
+    A host that does not answer raises :class:`RetryLater` while retries remain
+    (what was built so far is kept: the steps are idempotent); any other failure,
+    or the last attempt, removes what was built, frees the quota and fails the job.
+    """
     job = Job.objects.get(pk=job_id)
     if job.state in FINISHED_JOB_STATES:
         logger.info("Job %s already finished; nothing to do", job_id)
@@ -77,10 +83,21 @@ def vm_provision(*, job_id: int) -> None:
         vm.save(update_fields=["state", "updated_at"])
         request_fulfill(request_id=job.request_id)
         job_succeed(job, f"The VM is {vm.get_state_display().lower()}")
+    except HostUnreachable as error:
+        if not final_attempt:
+            job_step(job, f"The host did not answer ({error}); trying again later", job.progress)
+            raise RetryLater(str(error)) from error
+        _give_up(job, vm, error)
     except Exception as error:  # noqa: BLE001 - every failure must free the quota and clean up
-        _cleanup(job, vm)
-        request_fail(request_id=job.request_id, reason=str(error) or error.__class__.__name__)
-        job_fail(job, error)
+        _give_up(job, vm, error)
+
+
+def _give_up(job: Job, vm: VirtualMachine, error: Exception) -> None:
+    """End a failed build: remove what it made, free the quota, say why."""
+    assert job.request_id is not None
+    _cleanup(job, vm)
+    request_fail(request_id=job.request_id, reason=str(error) or error.__class__.__name__)
+    job_fail(job, error)
 
 
 def _finish_interrupted_run(job: Job) -> bool:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
-from hypervisors.models import Image, VirtualMachine
+from hypervisors.actions import ACTIONS, BUTTONS, VMAction
+from hypervisors.models import Host, Image, VirtualMachine, VMStatSample
+from portal.choices import ROLE_RANK, Role
 from portal.models import Job
 from portal.selectors import teams_for
 
@@ -33,3 +38,32 @@ def vm_latest_job(vm: VirtualMachine) -> Job | None:
 def images_offered() -> QuerySet[Image]:
     """Images people may pick for a new VM."""
     return Image.objects.filter(is_active=True)
+
+
+def vm_actions_for(role: str | None, vm: VirtualMachine, busy: bool) -> list[VMAction]:
+    """The buttons to offer on a VM page: what the user's role and the VM's state allow, none while busy.
+
+    The services check all of this again; this only decides what to show.
+    """
+    if busy or role is None:
+        return []
+    rank = ROLE_RANK[Role(role)]
+    return [
+        ACTIONS[slug]
+        for slug in BUTTONS
+        if vm.state in ACTIONS[slug].allowed_states and rank >= ROLE_RANK[Role(ACTIONS[slug].minimum_role)]
+    ]
+
+
+def vm_samples_since(vm: VirtualMachine, since: datetime) -> list[VMStatSample]:
+    """The VM's load samples from ``since`` on, oldest first (one before it, to compute the first rate)."""
+    return list(vm.stat_samples.filter(taken_at__gte=since - timedelta(minutes=5)).order_by("taken_at"))
+
+
+def hosts_with_allocation() -> QuerySet[Host]:
+    """Hosts with the vCPUs, memory and VM count given to the VMs on them (one query)."""
+    return Host.objects.annotate(
+        allocated_vcpus=Coalesce(Sum("virtual_machines__vcpus"), 0),
+        allocated_memory_mib=Coalesce(Sum("virtual_machines__memory_mib"), 0),
+        vm_total=Count("virtual_machines"),
+    ).order_by("name")

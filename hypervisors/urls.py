@@ -1,4 +1,4 @@
-"""Routes of the VM pages (mounted under /vms/)."""
+"""Routes of the VM pages (mounted under /vms/) and host pages (under /hosts/)."""
 
 from django.urls import path
 
@@ -9,4 +9,12 @@ urlpatterns = [
     path("new/", views.VMRequestCreateView.as_view(), name="vm-request"),
     path("new/preview/", views.VMRequestPreviewView.as_view(), name="vm-request-preview"),
     path("<uuid:vm_uuid>/", views.VMDetailView.as_view(), name="vm-detail"),
+    path("<uuid:vm_uuid>/actions/<slug:slug>/", views.VMActionView.as_view(), name="vm-action"),
+    path("<uuid:vm_uuid>/resize/", views.VMResizeView.as_view(), name="vm-resize"),
+    path("<uuid:vm_uuid>/snapshots/<slug:slug>/", views.VMSnapshotView.as_view(), name="vm-snapshot"),
+]
+
+host_urlpatterns = [
+    path("", views.HostListView.as_view(), name="host-list"),
+    path("<int:pk>/", views.HostDetailView.as_view(), name="host-detail"),
 ]

@@ -56,6 +56,18 @@ class JobAction(models.TextChoices):
     """What a background job does."""
 
     VM_PROVISION = "vm_provision", "Provision virtual machine"
+    VM_START = "vm_start", "Start"
+    VM_SHUTDOWN = "vm_shutdown", "Shut down"
+    VM_POWER_OFF = "vm_power_off", "Force off"
+    VM_REBOOT = "vm_reboot", "Reboot"
+    VM_RESET = "vm_reset", "Reset"
+    VM_SUSPEND = "vm_suspend", "Suspend"
+    VM_RESUME = "vm_resume", "Resume"
+    VM_DELETE = "vm_delete", "Delete"
+    VM_RESIZE = "vm_resize", "Resize"
+    VM_SNAPSHOT_CREATE = "vm_snapshot_create", "Take snapshot"
+    VM_SNAPSHOT_REVERT = "vm_snapshot_revert", "Revert to snapshot"
+    VM_SNAPSHOT_DELETE = "vm_snapshot_delete", "Delete snapshot"
     HOST_PROBE = "host_probe", "Probe host"
 
 

@@ -31,10 +31,12 @@ def job_create(
     requested_by: User | AnonymousUser | None,
     target: models.Model | None,
     request: ResourceRequest | None = None,
+    params: dict[str, object] | None = None,
 ) -> Job:
     """Create a queued job row; call :func:`job_enqueue` to have a worker run it."""
     return Job.objects.create(
         action=action,
+        params=params or {},
         team=team,
         request=request,
         requested_by=requested_by if requested_by is not None and requested_by.is_authenticated else None,

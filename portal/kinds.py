@@ -38,6 +38,8 @@ class KindHandler:
     provision_action: str
     #: Name of the Celery task that provisions; it takes the job id.
     provision_task: str
+    #: The Celery queue for the job building this resource (None: the default queue).
+    provision_queue: Callable[[models.Model], str | None] = lambda _resource: None
 
 
 _handlers: dict[str, KindHandler] = {}

@@ -150,6 +150,7 @@ class Job(models.Model):
     action = models.CharField("action", max_length=40, choices=JobAction.choices)
     state = models.CharField("state", max_length=20, choices=JobState.choices, default=JobState.QUEUED, db_index=True)
     progress = models.PositiveSmallIntegerField("progress (%)", default=0, validators=[MaxValueValidator(100)])
+    params = models.JSONField("parameters", default=dict, blank=True, help_text="What the action was asked to do.")
     log = models.JSONField("step log", default=list, blank=True)
     error = models.TextField("error", blank=True)
     team = models.ForeignKey(

@@ -130,10 +130,16 @@ CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", 
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
 # Redis redelivers an unacknowledged task after this many seconds; it must be
 # longer than the longest task.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 60}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 60))
+}
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "hosts-probe": {"task": "hypervisors.tasks.hosts_probe", "schedule": 300.0},
     "docker-hosts-probe": {"task": "containers.tasks.docker_hosts_probe", "schedule": 300.0},
+    "hosts-reconcile": {
+        "task": "hypervisors.tasks.hosts_reconcile",
+        "schedule": float(os.environ.get("PORTAL_RECONCILE_INTERVAL", "60")),
+    },
 }
 
 # Where the demo and the provisioning code find the locally built guest image.
@@ -149,3 +155,15 @@ LOGGING = {
 # Placement: how far a host's CPUs and memory may be promised beyond what it has.
 PORTAL_CPU_OVERCOMMIT = float(os.environ.get("PORTAL_CPU_OVERCOMMIT", "4.0"))
 PORTAL_MEMORY_OVERCOMMIT = float(os.environ.get("PORTAL_MEMORY_OVERCOMMIT", "1.0"))
+
+# Scale-out: send each host's jobs to the queue "host.<name>" (see hypervisors/queues.py).
+PORTAL_HOST_QUEUES = env_bool("PORTAL_HOST_QUEUES", False)
+# Seconds a guest has to power off after an ACPI shutdown before the job gives up
+# (and the page offers to force it off).
+PORTAL_SHUTDOWN_TIMEOUT = int(os.environ.get("PORTAL_SHUTDOWN_TIMEOUT", "60"))
+# How long VM and host load samples are kept, in hours.
+PORTAL_STATS_RETENTION_HOURS = int(os.environ.get("PORTAL_STATS_RETENTION_HOURS", "24"))
+# A host that does not answer: retry its job this many times, waiting this many
+# seconds before the first retry and twice as long before each next one.
+PORTAL_RETRY_LIMIT = int(os.environ.get("PORTAL_RETRY_LIMIT", "5"))
+PORTAL_RETRY_BASE_SECONDS = float(os.environ.get("PORTAL_RETRY_BASE_SECONDS", "10"))

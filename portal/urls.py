@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from hypervisors.urls import host_urlpatterns
 from portal import views
 
 urlpatterns = [
@@ -14,5 +15,6 @@ urlpatterns = [
     path("requests/<int:pk>/cancel/", views.RequestCancelView.as_view(), name="request-cancel"),
     path("jobs/<int:pk>/", views.JobDetailView.as_view(), name="job-detail"),
     path("vms/", include("hypervisors.urls")),
+    path("hosts/", include(host_urlpatterns)),
     path("admin/", admin.site.urls),
 ]

@@ -8,28 +8,46 @@
 #   OUTPUT_DIR/vmlinuz            copy of the newest /boot/vmlinuz-*-cloud-amd64
 #                                 (Debian package: linux-image-cloud-amd64)
 #   OUTPUT_DIR/initramfs.cpio.gz  gzip'ed newc cpio built around /bin/busybox
-#                                 (Debian package: busybox-static)
+#                                 (Debian package: busybox-static) plus the
+#                                 kernel modules button.ko and evdev.ko from
+#                                 /lib/modules/<version of that kernel>
 #
 # Kernel command line to boot it with (the portal passes it in the domain XML
 # as <os><cmdline>):
 #
 #   console=ttyS0 panic=-1 quiet
 #
-# The guest's /init mounts proc, sysfs and devtmpfs, prints the fixed line
+# The guest's /init mounts proc, sysfs and devtmpfs, loads the ACPI power
+# button and evdev drivers, starts busybox acpid, prints the fixed line
 #   portal-guest: booted
 # on the console (ttyS0) and then runs an interactive busybox shell on the
 # console forever (the shell is restarted whenever it exits; PID 1 never exits).
+# Once the banner is out, the guest honours ACPI requests:
+#   - ACPI power button (virsh shutdown, and virsh reboot, which libvirt does
+#     for QEMU as power button + reset): prints `portal-guest: powering off`
+#     and powers off at once (poweroff -f);
+#   - busybox `poweroff`/`halt` in the guest (SIGUSR2/SIGUSR1 to PID 1): the
+#     same;
+#   - busybox `reboot` in the guest (SIGTERM to PID 1) and Ctrl-Alt-Del
+#     (SIGINT to PID 1): prints `portal-guest: rebooting` and reboots at once
+#     (reboot -f).
 #
 # Idempotent: when both outputs exist and are newer than the kernel, the
-# busybox binary and this script, nothing is done. Outputs are written to
-# temporary files in OUTPUT_DIR and renamed into place atomically. All outputs
-# are world-readable, because QEMU under libvirt runs as user libvirt-qemu.
+# busybox binary, the kernel modules and this script, nothing is done. Outputs
+# are written to temporary files in OUTPUT_DIR and renamed into place
+# atomically. All outputs are world-readable, because QEMU under libvirt runs
+# as user libvirt-qemu. Reproducible: the same inputs give byte-identical
+# outputs (file times in the initramfs are set to $SOURCE_DATE_EPOCH, default 0).
 
 set -euo pipefail
 
 KERNEL_CMDLINE='console=ttyS0 panic=-1 quiet'   # documentation; see header
 BUSYBOX=/bin/busybox
 BANNER='portal-guest: booted'
+# Kernel modules the guest loads, in load order (dependencies are added and
+# loaded first automatically): ACPI power button, and evdev so acpid can read
+# the button's input events.
+GUEST_MODULES='evdev button'
 
 prog=${0##*/}
 die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
@@ -38,7 +56,7 @@ log() { printf '%s: %s\n' "$prog" "$*" >&2; }
 [ "$#" -eq 1 ] && [ -n "$1" ] || { echo "usage: $prog OUTPUT_DIR" >&2; exit 2; }
 outdir=$1
 
-for tool in cpio gzip find sort; do
+for tool in cpio gzip find sort touch modinfo; do
     command -v "$tool" >/dev/null 2>&1 || die "required tool '$tool' not found in PATH"
 done
 
@@ -47,6 +65,9 @@ kernel=$(find /boot -maxdepth 1 -name 'vmlinuz-*-cloud-amd64' -type f 2>/dev/nul
          | sort -V | tail -n 1)
 [ -n "$kernel" ] || die "no /boot/vmlinuz-*-cloud-amd64 found; install it with: apt-get install linux-image-cloud-amd64"
 [ -r "$kernel" ] || die "kernel $kernel is not readable (run as root?)"
+kver=${kernel##*/vmlinuz-}
+moddir=/lib/modules/$kver
+[ -d "$moddir" ] || die "no $moddir for kernel $kernel; reinstall linux-image-$kver"
 
 [ -x "$BUSYBOX" ] || die "$BUSYBOX not found; install it with: apt-get install busybox-static"
 # Must be a static busybox: the initramfs contains no shared libraries.
@@ -54,6 +75,27 @@ if "$BUSYBOX" --list >/dev/null 2>&1; then :; else die "$BUSYBOX does not work";
 if command -v ldd >/dev/null 2>&1 && ldd "$BUSYBOX" >/dev/null 2>&1; then
     die "$BUSYBOX is dynamically linked; install busybox-static"
 fi
+
+# Resolve the guest's modules (and their dependencies, depth first) to files
+# of exactly this kernel version.
+modfiles=()      # in load order
+modnames=()
+resolve_module() {
+    local name=$1 file deps dep m
+    for m in "${modnames[@]}"; do [ "$m" = "$name" ] && return 0; done
+    file=$(modinfo -k "$kver" -F filename "$name" 2>/dev/null) ||
+        die "kernel module '$name' not found for $kver (modinfo -k $kver $name)"
+    case $file in
+        /*) ;;
+        *) die "kernel module '$name' is built into $kver, expected a module file" ;;
+    esac
+    [ -r "$file" ] || die "kernel module file $file is not readable"
+    deps=$(modinfo -k "$kver" -F depends "$name")
+    for dep in ${deps//,/ }; do resolve_module "$dep"; done
+    modnames+=("$name")
+    modfiles+=("$file")
+}
+for m in $GUEST_MODULES; do resolve_module "$m"; done
 
 out_kernel=$outdir/vmlinuz
 out_initrd=$outdir/initramfs.cpio.gz
@@ -70,7 +112,7 @@ newer_than_all() {
 self=$0
 [ -f "$self" ] || self=$kernel   # sourced/odd invocation: ignore the script mtime
 if newer_than_all "$out_kernel" "$kernel" "$self" &&
-   newer_than_all "$out_initrd" "$kernel" "$BUSYBOX" "$self"; then
+   newer_than_all "$out_initrd" "$kernel" "$BUSYBOX" "$self" "${modfiles[@]}"; then
     log "up to date: $out_kernel $out_initrd"
     exit 0
 fi
@@ -123,6 +165,49 @@ printf 'root:x:0:0:root:/root:/bin/sh\n' >"$stage"/etc/passwd
 printf 'root:x:0:\n' >"$stage"/etc/group
 printf 'portal-guest\n' >"$stage"/etc/hostname
 
+# Kernel modules, uncompressed (busybox insmod may not read compressed ones),
+# as /lib/modules/NN-NAME.ko so that a glob gives the load order.
+mkdir -p "$stage"/lib/modules
+i=0
+for file in "${modfiles[@]}"; do
+    name=${file##*/}; name=${name%%.ko*}
+    dest=$(printf '%s/lib/modules/%02d-%s.ko' "$stage" "$i" "$name")
+    case $file in
+        *.ko)     cp "$file" "$dest" ;;
+        *.ko.xz)  xz -dc "$file" >"$dest" ;;
+        *.ko.zst) zstd -qdc "$file" >"$dest" ;;
+        *.ko.gz)  gzip -dc "$file" >"$dest" ;;
+        *) die "unsupported kernel module file $file" ;;
+    esac
+    chmod 0644 "$dest"
+    i=$((i + 1))
+done
+
+# One helper for every way of stopping the guest: say so on the console, then
+# power off / reboot at once (no disks, nothing to unmount).
+cat >"$stage"/sbin/portal-power <<'EOF'
+#!/bin/sh
+# usage: portal-power poweroff|reboot
+case $1 in
+    reboot) msg='portal-guest: rebooting' ;;
+    *)      set -- poweroff; msg='portal-guest: powering off' ;;
+esac
+echo "$msg" >/dev/console
+sync
+usleep 100000     # let the serial port drain the line before the VM stops
+exec "$1" -f
+EOF
+chmod 0755 "$stage"/sbin/portal-power
+
+# busybox acpid maps the power button (KEY_POWER from the ACPI button's input
+# device) to the action PWRF/00000080 and runs /etc/acpi/PWRF/00000080.
+mkdir -p "$stage"/etc/acpi/PWRF
+cat >"$stage"/etc/acpi/PWRF/00000080 <<'EOF'
+#!/bin/sh
+exec /sbin/portal-power poweroff
+EOF
+chmod 0755 "$stage"/etc/acpi/PWRF/00000080
+
 cat >"$stage"/init <<EOF
 #!/bin/busybox sh
 # /init of the portal test guest (kernel cmdline: $KERNEL_CMDLINE)
@@ -135,14 +220,31 @@ cat >"$stage"/init <<EOF
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin HOME=/root TERM=linux
 exec </dev/console >/dev/console 2>&1
 hostname -F /etc/hostname 2>/dev/null
+# ACPI power button -> acpid -> /etc/acpi/PWRF/00000080 -> portal-power.
+for m in /lib/modules/*.ko; do
+    [ -e "\$m" ] && insmod "\$m"
+done
+# (acpid daemonizes before opening /dev/input/event*, so check those first.)
+if [ -e /dev/input/event0 ] && acpid -l /run/acpid.log -p /run/acpid.pid; then :
+else echo 'portal-guest: warning: no acpid, ACPI power button ignored'; fi
+# busybox poweroff/halt/reboot signal PID 1; Ctrl-Alt-Del sends it SIGINT.
+trap '/sbin/portal-power poweroff' USR1 USR2
+trap '/sbin/portal-power reboot' TERM INT
+echo 0 >/proc/sys/kernel/ctrl-alt-del
 echo '$BANNER'
 cd /root
 while :; do
-    setsid cttyhack sh -l
+    # In the background, so that the traps above run while the shell is up.
+    setsid cttyhack sh -l </dev/console >/dev/console 2>&1 &
+    pid=\$!
+    while kill -0 \$pid 2>/dev/null; do wait \$pid; done
     sleep 1
 done
 EOF
 chmod 0755 "$stage"/init
+
+# Fixed file times, for a reproducible archive.
+find "$stage" -exec touch -h -d "@${SOURCE_DATE_EPOCH:-0}" {} +
 
 tmp_initrd=$(mktemp "$outdir/.initramfs.cpio.gz.XXXXXX")
 (

@@ -8,6 +8,7 @@ from hypervisors.drivers.base import (
     DriverError,
     HostFacts,
     HostUnreachable,
+    HostUsage,
     HypervisorDriver,
     ResizeResult,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "DriverError",
     "HostFacts",
     "HostUnreachable",
+    "HostUsage",
     "HypervisorDriver",
     "ResizeResult",
     "driver_for",

@@ -89,6 +89,17 @@ class DomainStats:
     disk_write_bytes: int | None = None
     net_rx_bytes: int | None = None
     net_tx_bytes: int | None = None
+    disk_capacity_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class HostUsage:
+    """Cumulative CPU times and current memory of a host; a value the host did not report is None."""
+
+    cpu_busy_ns: int | None = None
+    cpu_total_ns: int | None = None
+    memory_total_kib: int | None = None
+    memory_free_kib: int | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +175,10 @@ class HypervisorDriver(abc.ABC):
     @abc.abstractmethod
     def domains_list(self) -> list[DomainStatus]:
         """Every domain on the host, in one round trip."""
+
+    @abc.abstractmethod
+    def host_usage(self) -> HostUsage:
+        """The host's CPU times and free memory. Raises ``HostUnreachable``."""
 
     @abc.abstractmethod
     def domains_stats(self) -> list[DomainStats]:

@@ -17,6 +17,7 @@ from hypervisors.drivers.base import (
     DriverError,
     HostFacts,
     HostUnreachable,
+    HostUsage,
     HypervisorDriver,
     ResizeResult,
 )
@@ -258,6 +259,25 @@ class LibvirtDriver(HypervisorDriver):
         return [self._status(domain) for domain in self.conn.listAllDomains(0)]
 
     @translate_errors
+    def host_usage(self) -> HostUsage:
+        usage: dict[str, int | None] = {}
+        try:
+            cpu = self.conn.getCPUStats(libvirt.VIR_NODE_CPU_STATS_ALL_CPUS, 0)
+            busy = sum(cpu.get(key, 0) for key in ("kernel", "user"))
+            usage["cpu_busy_ns"], usage["cpu_total_ns"] = busy, busy + cpu.get("idle", 0) + cpu.get("iowait", 0)
+        except libvirt.libvirtError as error:
+            if isinstance(_translate(error), HostUnreachable):
+                raise
+        try:
+            memory = self.conn.getMemoryStats(libvirt.VIR_NODE_MEMORY_STATS_ALL_CELLS, 0)
+            free = sum(memory.get(key, 0) for key in ("free", "buffers", "cached"))
+            usage["memory_total_kib"], usage["memory_free_kib"] = memory.get("total"), free
+        except libvirt.libvirtError as error:
+            if isinstance(_translate(error), HostUnreachable):
+                raise
+        return HostUsage(**usage)
+
+    @translate_errors
     def domains_stats(self) -> list[DomainStats]:
         stats = self.conn.getAllDomainStats(
             libvirt.VIR_DOMAIN_STATS_STATE
@@ -401,4 +421,5 @@ def _domain_stats(domain: libvirt.virDomain, record: dict[str, int]) -> DomainSt
         disk_write_bytes=total("block", "wr.bytes"),
         net_rx_bytes=total("net", "rx.bytes"),
         net_tx_bytes=total("net", "tx.bytes"),
+        disk_capacity_bytes=total("block", "capacity"),
     )

@@ -84,7 +84,8 @@ def assert_nothing_left(conn, vm_uuid):
 def test_vm_provision_builds_and_starts_the_vm(approve, conn, team, member, libvirt_test_host):
     job = approve()
     vm = VirtualMachine.objects.get(request_id=job.request_id)
-    assert vm.host is None and vm.state == "building"
+    assert vm.host == libvirt_test_host, "placed at approval, so the build goes to the host's queue"
+    assert vm.state == "building"
 
     provisioning.vm_provision(job_id=job.pk)
 
@@ -96,7 +97,6 @@ def test_vm_provision_builds_and_starts_the_vm(approve, conn, team, member, libv
     assert messages(job) == [
         "Queued",
         "Checking the team's quota",
-        "Choosing a host",
         f"Placed on host {libvirt_test_host.name}",
         "Preparing storage pool default-pool",
         "Creating a 1 GiB qcow2 disk",
@@ -293,10 +293,11 @@ def test_failure_keeps_a_domain_that_is_not_ours(approve, conn, libvirt_test_hos
     assert volumes(conn) == [], "our disk is removed"
 
 
-def test_no_reachable_host_fails_with_a_readable_error(approve, conn):
+def test_no_reachable_host_fails_with_a_readable_error(approve, conn, libvirt_test_host):
+    Host.objects.update(is_reachable=False)
     job = approve()
     vm = VirtualMachine.objects.get(request_id=job.request_id)
-    Host.objects.update(is_reachable=False)
+    assert vm.host is None, "no host had room at approval; the worker tries again"
 
     provisioning.vm_provision(job_id=job.pk)
 

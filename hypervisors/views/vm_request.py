@@ -1,7 +1,4 @@
-"""Self-service pages for VMs: list, detail with live build progress, and the request form.
-
-Pages render from database rows only; the workers keep those rows true.
-"""
+"""The form to ask for a VM, with its live quota preview."""
 
 from __future__ import annotations
 
@@ -10,54 +7,16 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotFound
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views import View
-from django.views.generic import ListView
 
-from hypervisors.choices import VMState
 from hypervisors.forms import VMRequestForm
-from hypervisors.models import VirtualMachine
-from hypervisors.selectors import vm_get, vm_latest_job, vms_for
 from portal.choices import ResourceKind, Role
 from portal.forms import form_add_quota_errors
 from portal.quotas import QuotaExceeded, demand_of, quota_bars, shortfalls, teams_usage
 from portal.selectors import teams_for
 from portal.services import request_submit
-
-
-class VMListView(LoginRequiredMixin, ListView[VirtualMachine]):
-    """VMs of the user's teams."""
-
-    template_name = "hypervisors/vm_list.html"
-    context_object_name = "vms"
-    paginate_by = 50
-
-    def get_queryset(self) -> Any:
-        return vms_for(self.request.user)
-
-
-class VMDetailView(LoginRequiredMixin, View):
-    """A VM's state, host and sizes, and its latest job; the status fragment polls while work goes on."""
-
-    def get(self, request: HttpRequest, vm_uuid: str) -> HttpResponse:
-        try:
-            vm = vm_get(request.user, vm_uuid)
-        except Http404:
-            if request.htmx:  # type: ignore[attr-defined]
-                # A failed build removes its VM; the open page moves to the requests,
-                # which say why. Any unknown VM gets the same answer, so nothing leaks.
-                return HttpResponseNotFound(headers={"HX-Redirect": reverse("request-list")})
-            raise
-        job = vm_latest_job(vm)
-        context = {
-            "vm": vm,
-            "job": job,
-            "polling": vm.state == VMState.BUILDING or (job is not None and not job.is_finished),
-        }
-        template = "hypervisors/_vm_status.html" if request.htmx else "hypervisors/vm_detail.html"  # type: ignore[attr-defined]
-        return render(request, template, context)
 
 
 class VMRequestCreateView(LoginRequiredMixin, View):

@@ -1,0 +1,75 @@
+"""The catalogue of actions on a VM: which exist, in which states they make sense, who may ask.
+
+Pages offer only what this allows; the services refuse the rest whatever the
+page showed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hypervisors.choices import VMState
+from portal.choices import JobAction, Role
+
+RUNNING = frozenset({VMState.RUNNING})
+STOPPED = frozenset({VMState.SHUTOFF, VMState.CRASHED})
+ON = frozenset({VMState.RUNNING, VMState.PAUSED})
+SETTLED = frozenset({VMState.RUNNING, VMState.PAUSED, VMState.SHUTOFF, VMState.CRASHED})
+
+
+@dataclass(frozen=True)
+class VMAction:
+    """One thing people can ask a VM to do."""
+
+    job_action: str
+    #: Short name in URLs and forms ("start").
+    slug: str
+    label: str
+    allowed_states: frozenset[str]
+    minimum_role: str = Role.MEMBER
+    #: Text of a confirmation question; empty when none is needed.
+    confirm: str = ""
+    #: Whether the action takes parameters from a form (resize, snapshots) rather than a button.
+    has_form: bool = False
+
+
+ACTIONS = {
+    action.slug: action
+    for action in (
+        VMAction(JobAction.VM_START, "start", "Start", STOPPED),
+        VMAction(JobAction.VM_SHUTDOWN, "shutdown", "Shut down", RUNNING),
+        VMAction(
+            JobAction.VM_POWER_OFF,
+            "power-off",
+            "Force off",
+            ON,
+            confirm="Pull the plug? Unsaved data in the VM is lost.",
+        ),
+        VMAction(JobAction.VM_REBOOT, "reboot", "Reboot", RUNNING),
+        VMAction(JobAction.VM_RESET, "reset", "Reset", RUNNING, confirm="Reset the VM like its reset button?"),
+        VMAction(JobAction.VM_SUSPEND, "suspend", "Suspend", RUNNING),
+        VMAction(JobAction.VM_RESUME, "resume", "Resume", frozenset({VMState.PAUSED})),
+        VMAction(
+            JobAction.VM_DELETE,
+            "delete",
+            "Delete",
+            SETTLED | {VMState.MISSING, VMState.UNKNOWN},
+            confirm="Delete this VM, its disk and its snapshots for good?",
+        ),
+        VMAction(JobAction.VM_RESIZE, "resize", "Resize", SETTLED, has_form=True),
+        VMAction(JobAction.VM_SNAPSHOT_CREATE, "snapshot-create", "Take snapshot", SETTLED, has_form=True),
+        VMAction(JobAction.VM_SNAPSHOT_REVERT, "snapshot-revert", "Revert to snapshot", SETTLED, has_form=True),
+        VMAction(JobAction.VM_SNAPSHOT_DELETE, "snapshot-delete", "Delete snapshot", SETTLED, has_form=True),
+    )
+}
+
+#: Actions shown as plain buttons, in this order.
+BUTTONS = ("start", "shutdown", "reboot", "suspend", "resume", "reset", "power-off", "delete")
+
+
+def action_by_job(job_action: str) -> VMAction:
+    """The action a job performs."""
+    for action in ACTIONS.values():
+        if action.job_action == job_action:
+            return action
+    raise LookupError(f"No VM action for job action {job_action!r}")

@@ -1,0 +1,173 @@
+"""Keeping the rows true: host events, the periodic reconcile, and load samples.
+
+Pages render from these rows, so they must follow what really runs, including
+changes made outside the portal (``virsh destroy``...). Events make that quick;
+the reconcile makes it certain: one bulk round trip per host corrects any drift.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from hypervisors.choices import VMState
+from hypervisors.drivers import DomainStats, DriverError, driver_for
+from hypervisors.models import Host, HostStatSample, UnmanagedDomain, VirtualMachine, VMStatSample
+from hypervisors.operations import vm_state_record
+from portal.audit import audit_record
+from portal.choices import AuditResult
+
+logger = logging.getLogger(__name__)
+
+#: States the reconcile leaves alone: a job owns the VM until it has been built.
+JOB_OWNED_STATES = (VMState.BUILDING,)
+GIB = 1024**3
+
+
+def vm_state_observed(*, host_id: int, uuid: str, state: str) -> bool:
+    """A host reported a domain's new state (an event); store it. Returns whether a row changed."""
+    vm = VirtualMachine.objects.filter(host_id=host_id, uuid=uuid).exclude(state__in=JOB_OWNED_STATES).first()
+    if vm is None or vm.state == state:
+        return False
+    vm_state_record(vm, state)
+    return True
+
+
+def host_mark_unreachable(host: Host, error: Exception) -> None:
+    """Record that a host stopped answering; its VMs keep their last known state."""
+    logger.warning("Host %s is unreachable: %s", host.name, error)
+    host.is_reachable = False
+    host.unreachable_since = host.unreachable_since or timezone.now()
+    host.last_error = str(error)
+    host.save(update_fields=["is_reachable", "unreachable_since", "last_error"])
+
+
+def host_mark_reachable(host: Host) -> None:
+    """Record that a host answers again."""
+    if not host.is_reachable or host.last_error:
+        host.is_reachable = True
+        host.unreachable_since = None
+        host.last_error = ""
+        host.save(update_fields=["is_reachable", "unreachable_since", "last_error"])
+
+
+@dataclass
+class ReconcileReport:
+    """What one reconcile of one host found and changed."""
+
+    reachable: bool = True
+    domains: int = 0
+    changed: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    unmanaged: int = 0
+    samples: int = 0
+
+
+def host_reconcile(*, host_id: int) -> ReconcileReport:
+    """Read every domain of a host in one round trip and make the rows agree with it."""
+    host = Host.objects.get(pk=host_id)
+    report = ReconcileReport()
+    try:
+        with driver_for(host.uri) as driver:
+            domains = driver.domains_stats()
+            usage = driver.host_usage()
+    except DriverError as error:
+        host_mark_unreachable(host, error)
+        report.reachable = False
+        return report
+    host_mark_reachable(host)
+    now = timezone.now()
+    report.domains = len(domains)
+    found = {stats.uuid.lower(): stats for stats in domains}
+    with transaction.atomic():
+        _reconcile_vms(host, found, now, report)
+        _reconcile_unmanaged(host, found, now, report)
+        HostStatSample.objects.create(
+            host=host,
+            taken_at=now,
+            cpu_busy_ns=usage.cpu_busy_ns,
+            cpu_total_ns=usage.cpu_total_ns,
+            memory_total_kib=usage.memory_total_kib,
+            memory_free_kib=usage.memory_free_kib,
+            running_domains=sum(1 for stats in domains if stats.state == VMState.RUNNING),
+        )
+        _prune(host, now)
+    return report
+
+
+def _reconcile_vms(host: Host, found: dict[str, DomainStats], now: datetime, report: ReconcileReport) -> None:
+    """Update the states of the host's VMs, mark the vanished ones missing, and sample the running ones.
+
+    Consumes from ``found`` the domains that belong to VMs; what is left is unmanaged.
+    """
+    changed: list[VirtualMachine] = []
+    samples: list[VMStatSample] = []
+    for vm in VirtualMachine.objects.filter(host=host).select_related("team"):
+        stats = found.pop(str(vm.uuid), None)
+        if vm.state in JOB_OWNED_STATES:
+            continue
+        new_state = VMState.MISSING if stats is None else stats.state
+        if vm.state != new_state:
+            vm.state, vm.state_changed_at = new_state, now
+            changed.append(vm)
+            if new_state == VMState.MISSING:
+                report.missing.append(str(vm))
+                audit_record(
+                    actor=None, action="vm.missing", target=vm, team=vm.team, result=AuditResult.FAILURE,
+                    detail=f"Domain {vm.domain_name} is no longer on host {host.name}.",
+                )  # fmt: skip
+        if stats is not None and stats.cpu_time_ns is not None:
+            samples.append(
+                VMStatSample(
+                    vm=vm,
+                    taken_at=now,
+                    cpu_time_ns=stats.cpu_time_ns,
+                    memory_used_kib=stats.memory_used_kib,
+                    disk_read_bytes=stats.disk_read_bytes,
+                    disk_write_bytes=stats.disk_write_bytes,
+                    net_rx_bytes=stats.net_rx_bytes,
+                    net_tx_bytes=stats.net_tx_bytes,
+                )
+            )
+    VirtualMachine.objects.bulk_update(changed, ["state", "state_changed_at"])
+    VMStatSample.objects.bulk_create(samples)
+    report.changed = [str(vm) for vm in changed]
+    report.samples = len(samples)
+
+
+def _reconcile_unmanaged(host: Host, found: dict[str, DomainStats], now: datetime, report: ReconcileReport) -> None:
+    """List for admins the domains no VM row describes, and forget those that are gone."""
+    known = {str(row.uuid): row for row in UnmanagedDomain.objects.filter(host=host)}
+    new_rows, updated = [], []
+    for uuid, stats in found.items():
+        values = {
+            "name": stats.name,
+            "state": stats.state,
+            "vcpus": stats.vcpus,
+            "memory_mib": stats.memory_max_kib // 1024 if stats.memory_max_kib else None,
+            "disk_gib": max(1, -(-stats.disk_capacity_bytes // GIB)) if stats.disk_capacity_bytes else None,
+        }
+        row = known.get(uuid)
+        if row is None:
+            new_rows.append(UnmanagedDomain(host=host, uuid=uuid, last_seen_at=now, **values))
+        elif any(getattr(row, key) != value for key, value in values.items()):
+            for key, value in values.items():
+                setattr(row, key, value)
+            updated.append(row)
+    UnmanagedDomain.objects.bulk_create(new_rows)
+    UnmanagedDomain.objects.bulk_update(updated, ["name", "state", "vcpus", "memory_mib", "disk_gib"])
+    UnmanagedDomain.objects.filter(host=host).exclude(uuid__in=list(found)).delete()
+    UnmanagedDomain.objects.filter(host=host).update(last_seen_at=now)
+    report.unmanaged = len(found)
+
+
+def _prune(host: Host, now: datetime) -> None:
+    """Drop samples older than the retention, so the series stays bounded."""
+    cutoff = now - timedelta(hours=settings.PORTAL_STATS_RETENTION_HOURS)
+    VMStatSample.objects.filter(vm__host=host, taken_at__lt=cutoff).delete()
+    HostStatSample.objects.filter(host=host, taken_at__lt=cutoff).delete()

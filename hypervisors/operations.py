@@ -1,0 +1,193 @@
+"""The worker side of VM actions: do what a job asks on the host, then record what the host says.
+
+Every operation is idempotent (starting a running VM, deleting a deleted one,
+taking a snapshot that exists: all success), so a redelivered job is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from hypervisors.choices import VMState
+from hypervisors.drivers import DriverError, HostUnreachable, HypervisorDriver, driver_for
+from hypervisors.models import Snapshot, VirtualMachine
+from portal.audit import audit_record
+from portal.choices import FINISHED_JOB_STATES, JobAction
+from portal.jobs import job_fail, job_start, job_step, job_succeed
+from portal.models import Job
+
+logger = logging.getLogger(__name__)
+
+Operation = Callable[[Job, VirtualMachine, HypervisorDriver], str]
+
+
+class RetryLater(Exception):
+    """The host did not answer; the task should try again later (the job stays running)."""
+
+
+def vm_state_record(vm: VirtualMachine, state: str) -> None:
+    """Store a VM's state as the host reports it; starting from shut off applies next-boot changes."""
+    fields = ["state", "state_changed_at", "updated_at"]
+    if state == VMState.RUNNING and vm.state in (VMState.SHUTOFF, VMState.CRASHED) and vm.next_boot_note:
+        vm.next_boot_note = ""
+        fields.append("next_boot_note")
+    if vm.state != state:
+        vm.state = state
+        vm.state_changed_at = timezone.now()
+        vm.save(update_fields=fields)
+
+
+def _refresh(vm: VirtualMachine, driver: HypervisorDriver) -> str:
+    status = driver.domain_status(str(vm.uuid))
+    vm_state_record(vm, status.state)
+    return f"The VM is {vm.get_state_display().lower()}"
+
+
+def _start(job: Job, vm: VirtualMachine, driver: HypervisorDriver) -> str:
+    job_step(job, "Starting the domain", 50)
+    driver.domain_start(str(vm.uuid))
+    return _refresh(vm, driver)
+
+
+def _shutdown(job: Job, vm: VirtualMachine, driver: HypervisorDriver) -> str:
+    timeout = settings.PORTAL_SHUTDOWN_TIMEOUT
+    job_step(job, f"Asking the guest to power off (ACPI); waiting up to {timeout} s", 20)
+    driver.domain_shutdown(str(vm.uuid))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if driver.domain_status(str(vm.uuid)).state == VMState.SHUTOFF:
+            return _refresh(vm, driver)
+        time.sleep(0.5)
+    _refresh(vm, driver)
+    raise DriverError(f"The guest did not power off within {timeout} s. You can force it off.")
+
+
+def _simple(message: str, call: Callable[[HypervisorDriver, str], None]) -> Operation:
+    """An operation that is one driver call followed by a state refresh."""
+
+    def operate(job: Job, vm: VirtualMachine, driver: HypervisorDriver) -> str:
+        job_step(job, message, 50)
+        call(driver, str(vm.uuid))
+        return _refresh(vm, driver)
+
+    return operate
+
+
+def _resize(job: Job, vm: VirtualMachine, driver: HypervisorDriver) -> str:
+    vcpus, memory_mib = int(job.params["vcpus"]), int(job.params["memory_mib"])
+    job_step(job, f"Setting {vcpus} vCPUs", 30)
+    cpu = driver.domain_set_vcpus(str(vm.uuid), vcpus)
+    job_step(job, f"Setting {memory_mib} MiB of memory", 60)
+    memory = driver.domain_set_memory(str(vm.uuid), memory_mib)
+    later = [text for text, result in (("vCPUs", cpu), ("memory", memory)) if not result.live]
+    vm.next_boot_note = f"New {' and '.join(later)} apply at the next boot." if later else ""
+    vm.save(update_fields=["next_boot_note", "updated_at"])
+    applied = "applied live" if not later else vm.next_boot_note
+    _refresh(vm, driver)
+    return f"Resized to {vcpus} vCPUs and {memory_mib} MiB: {applied}"
+
+
+def _resize_undo(job: Job, vm: VirtualMachine) -> None:
+    """A failed resize gives the quota back: the VM row returns to its old sizes."""
+    previous = job.params.get("previous", {})
+    vm.vcpus = previous.get("vcpus", vm.vcpus)
+    vm.memory_mib = previous.get("memory_mib", vm.memory_mib)
+    vm.save(update_fields=["vcpus", "memory_mib", "updated_at"])
+
+
+def _snapshot_create(job: Job, vm: VirtualMachine, driver: HypervisorDriver) -> str:
+    name = job.params["name"]
+    job_step(job, f"Taking snapshot {name}", 40)
+    driver.snapshot_create(str(vm.uuid), name)
+    Snapshot.objects.get_or_create(vm=vm, name=name, defaults={"created_by": job.requested_by})
+    _refresh(vm, driver)
+    return f"Snapshot {name} taken"
+
+
+def _snapshot_revert(job: Job, vm: VirtualMachine, driver: HypervisorDriver) -> str:
+    name = job.params["name"]
+    job_step(job, f"Reverting to snapshot {name}", 40)
+    driver.snapshot_revert(str(vm.uuid), name)
+    return f"Reverted to {name}; " + _refresh(vm, driver).lower()
+
+
+def _snapshot_delete(job: Job, vm: VirtualMachine, driver: HypervisorDriver) -> str:
+    name = job.params["name"]
+    job_step(job, f"Deleting snapshot {name}", 40)
+    driver.snapshot_delete(str(vm.uuid), name)
+    Snapshot.objects.filter(vm=vm, name=name).delete()
+    return f"Snapshot {name} deleted"
+
+
+def _delete(job: Job, vm: VirtualMachine, driver: HypervisorDriver) -> str:
+    assert vm.host is not None
+    job_step(job, "Removing the domain and its snapshots", 30)
+    driver.domain_delete(str(vm.uuid))
+    job_step(job, "Removing the disk", 60)
+    driver.volume_delete(pool=vm.host.storage_pool, name=vm.volume_name)
+    with transaction.atomic():
+        audit_record(actor=job.requested_by, action="vm.deleted", target=vm, team=vm.team)
+        vm.delete()
+    return "The VM, its disk and its snapshots are gone; its quota is free"
+
+
+OPERATIONS: dict[str, Operation] = {
+    JobAction.VM_START: _start,
+    JobAction.VM_SHUTDOWN: _shutdown,
+    JobAction.VM_POWER_OFF: _simple("Forcing the VM off", lambda d, u: d.domain_power_off(u)),
+    JobAction.VM_REBOOT: _simple("Asking the guest to reboot (ACPI)", lambda d, u: d.domain_reboot(u)),
+    JobAction.VM_RESET: _simple("Resetting the VM", lambda d, u: d.domain_reset(u)),
+    JobAction.VM_SUSPEND: _simple("Pausing the VM", lambda d, u: d.domain_suspend(u)),
+    JobAction.VM_RESUME: _simple("Resuming the VM", lambda d, u: d.domain_resume(u)),
+    JobAction.VM_RESIZE: _resize,
+    JobAction.VM_SNAPSHOT_CREATE: _snapshot_create,
+    JobAction.VM_SNAPSHOT_REVERT: _snapshot_revert,
+    JobAction.VM_SNAPSHOT_DELETE: _snapshot_delete,
+    JobAction.VM_DELETE: _delete,
+}
+
+#: What to undo in the database when an operation fails.
+UNDO: dict[str, Callable[[Job, VirtualMachine], None]] = {JobAction.VM_RESIZE: _resize_undo}
+
+
+def vm_operate(*, job_id: int, final_attempt: bool = True) -> None:
+    """Run the VM action of a job. Raises :class:`RetryLater` when the host is unreachable and retries remain."""
+    job = Job.objects.get(pk=job_id)
+    if job.state in FINISHED_JOB_STATES:
+        return
+    job = job_start(job_id)
+    vm = VirtualMachine.objects.select_related("host", "team").filter(pk=job.target_id).first()
+    if vm is None:
+        if job.action == JobAction.VM_DELETE:
+            job_succeed(job, "The VM was deleted by an earlier, interrupted run")
+        else:
+            job_fail(job, "The VM no longer exists.")
+        return
+    if vm.host is None:
+        job_fail(job, "The VM is not placed on any host.")
+        return
+    try:
+        with driver_for(vm.host.uri) as driver:
+            message = OPERATIONS[job.action](job, vm, driver)
+    except HostUnreachable as error:
+        if not final_attempt:
+            job_step(job, f"Host {vm.host.name} did not answer ({error}); trying again later", job.progress)
+            raise RetryLater(str(error)) from error
+        _failed(job, vm, error)
+    except Exception as error:  # noqa: BLE001 - a failed action must end its job with the reason
+        _failed(job, vm, error)
+    else:
+        job_succeed(job, message)
+
+
+def _failed(job: Job, vm: VirtualMachine, error: Exception) -> None:
+    undo = UNDO.get(job.action)
+    if undo is not None:
+        undo(job, vm)
+    job_fail(job, error)

@@ -1,0 +1,120 @@
+"""Services that people call on their VMs: power actions, resize, snapshots, delete.
+
+Each checks the role and the VM's state on the server, refuses while another
+job works on the same VM, and queues a job; the worker does the rest
+(``hypervisors/operations.py``). Resizing checks the quota like any other ask.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from hypervisors.actions import ACTIONS, VMAction
+from hypervisors.models import Snapshot, VirtualMachine
+from hypervisors.queues import host_queue
+from portal.audit import audit_record
+from portal.choices import JobState
+from portal.jobs import job_create, job_enqueue
+from portal.models import Job
+from portal.permissions import require_role
+from portal.quotas import Amounts, quota_check, team_lock
+
+AnyUser = User | AnonymousUser
+
+#: The task that runs every VM action.
+OPERATE_TASK = "hypervisors.tasks.vm_operate"
+
+
+class ActionRefused(ValidationError):
+    """The VM's state, or another job on it, does not allow this action now."""
+
+
+def vm_locked(vm_id: int) -> VirtualMachine:
+    """Lock the VM's team, then the VM, for the rest of the transaction (the services' lock order)."""
+    team_id = VirtualMachine.objects.values_list("team_id", flat=True).get(pk=vm_id)
+    team_lock(team_id)
+    return VirtualMachine.objects.select_for_update().select_related("team", "host").get(pk=vm_id)
+
+
+def vm_busy(vm: VirtualMachine) -> bool:
+    """Whether a job on this VM is queued or running."""
+    return Job.objects.filter(
+        target_type=ContentType.objects.get_for_model(VirtualMachine),
+        target_id=str(vm.pk),
+        state__in=[JobState.QUEUED, JobState.RUNNING],
+    ).exists()
+
+
+def _checked(actor: AnyUser, vm: VirtualMachine, slug: str) -> VMAction:
+    """The action, once the actor's role, the VM's state and its other jobs allow it."""
+    action = ACTIONS.get(slug)
+    if action is None:
+        raise ActionRefused(f"There is no VM action {slug!r}.")
+    require_role(actor, vm.team, action.minimum_role)
+    if vm.state not in action.allowed_states:
+        raise ActionRefused(f"A VM that is {vm.get_state_display().lower()} cannot be asked to {action.label.lower()}.")
+    if vm_busy(vm):
+        raise ActionRefused("Another operation on this VM is still running; wait until it ends.")
+    return action
+
+
+def _queue(actor: AnyUser, vm: VirtualMachine, action: VMAction, params: dict[str, Any] | None = None) -> Job:
+    job = job_create(action=action.job_action, team=vm.team, requested_by=actor, target=vm, params=params or {})
+    job_enqueue(job, OPERATE_TASK, queue=host_queue(vm.host))
+    audit_record(actor=actor, action=f"vm.{action.slug}", target=vm, team=vm.team, detail=str(params or ""))
+    return job
+
+
+@transaction.atomic
+def vm_action_request(*, actor: AnyUser, vm_id: int, slug: str) -> Job:
+    """Ask for a power action or delete ("start", "shutdown", "delete"...).
+
+    Raises ``PermissionDenied`` or ``ActionRefused``.
+    """
+    vm = vm_locked(vm_id)
+    action = _checked(actor, vm, slug)
+    if action.has_form:
+        raise ActionRefused(f"{action.label} needs its form.")
+    return _queue(actor, vm, action)
+
+
+@transaction.atomic
+def vm_resize_request(*, actor: AnyUser, vm_id: int, vcpus: int, memory_mib: int) -> Job:
+    """Ask for new vCPUs and memory. Growth must fit in the team's quota, checked like a new ask.
+
+    The VM row takes the new sizes at once, so the quota counts them while the
+    job runs; a failed resize puts the old ones back.
+    """
+    vm = vm_locked(vm_id)
+    action = _checked(actor, vm, "resize")
+    if vcpus == vm.vcpus and memory_mib == vm.memory_mib:
+        raise ActionRefused("These are already the VM's sizes.")
+    growth = Amounts(vcpus=Decimal(max(0, vcpus - vm.vcpus)), memory_mib=max(0, memory_mib - vm.memory_mib))
+    quota_check(team=vm.team, demand=growth, include_pending=True)
+    params = {
+        "vcpus": vcpus,
+        "memory_mib": memory_mib,
+        "previous": {"vcpus": vm.vcpus, "memory_mib": vm.memory_mib},
+    }
+    vm.vcpus, vm.memory_mib = vcpus, memory_mib
+    vm.save(update_fields=["vcpus", "memory_mib", "updated_at"])
+    return _queue(actor, vm, action, params)
+
+
+@transaction.atomic
+def vm_snapshot_request(*, actor: AnyUser, vm_id: int, slug: str, name: str) -> Job:
+    """Ask to take ("snapshot-create"), revert to ("snapshot-revert") or delete ("snapshot-delete") a snapshot."""
+    vm = vm_locked(vm_id)
+    action = _checked(actor, vm, slug)
+    exists = Snapshot.objects.filter(vm=vm, name=name).exists()
+    if slug == "snapshot-create" and exists:
+        raise ValidationError({"name": f"The VM already has a snapshot named {name!r}."})
+    if slug != "snapshot-create" and not exists:
+        raise ValidationError({"name": f"The VM has no snapshot named {name!r}."})
+    return _queue(actor, vm, action, {"name": name})
