@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 
-from hypervisors.models import Host, Image, VirtualMachine
-from hypervisors.tasks import host_probe
+from hypervisors.models import Host, Image, Snapshot, UnmanagedDomain, VirtualMachine
+from hypervisors.tasks import host_probe, host_reconcile
+from hypervisors.vm_services import vm_adopt
+from portal.models import Team
+from portal.quotas import QuotaExceeded
 
 
 @admin.register(Host)
@@ -22,7 +30,7 @@ class HostAdmin(admin.ModelAdmin[Host]):
         "is_reachable", "domain_type", "cpus", "memory_mib", "libvirt_version", "hypervisor_version",
         "last_probed_at", "last_error",
     )  # fmt: skip
-    actions = ("probe_selected",)
+    actions = ("probe_selected", "reconcile_selected")
 
     def save_model(self, request: HttpRequest, obj: Host, form: object, change: bool) -> None:
         super().save_model(request, obj, form, change)
@@ -33,6 +41,12 @@ class HostAdmin(admin.ModelAdmin[Host]):
         host_ids = list(queryset.values_list("pk", flat=True))
         transaction.on_commit(lambda: [host_probe.delay(host_id) for host_id in host_ids])
         messages.info(request, f"Probing {len(host_ids)} host(s); refresh in a few seconds.")
+
+    @admin.action(description="Reconcile selected hosts now")
+    def reconcile_selected(self, request: HttpRequest, queryset: QuerySet[Host]) -> None:
+        host_ids = list(queryset.values_list("pk", flat=True))
+        transaction.on_commit(lambda: [host_reconcile.delay(host_id) for host_id in host_ids])
+        messages.info(request, f"Reconciling {len(host_ids)} host(s); refresh in a few seconds.")
 
 
 @admin.register(Image)
@@ -57,3 +71,65 @@ class VirtualMachineAdmin(admin.ModelAdmin[VirtualMachine]):
 
     def has_change_permission(self, request: HttpRequest, obj: VirtualMachine | None = None) -> bool:
         return False
+
+
+@admin.register(Snapshot)
+class SnapshotAdmin(admin.ModelAdmin[Snapshot]):
+    """Snapshots are taken through VM pages; admins read them here."""
+
+    list_display = ("name", "vm", "created_by", "created_at")
+    search_fields = ("name", "vm__name")
+    list_select_related = ("vm__team", "created_by")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Snapshot | None = None) -> bool:
+        return False
+
+
+class AdoptForm(forms.Form):
+    """Where adopted domains go."""
+
+    team = forms.ModelChoiceField(queryset=Team.objects.all())
+    owner = forms.ModelChoiceField(queryset=User.objects.all(), required=False)
+
+
+@admin.register(UnmanagedDomain)
+class UnmanagedDomainAdmin(admin.ModelAdmin[UnmanagedDomain]):
+    """Domains found on hosts that no VM describes, as the reconcile last saw them."""
+
+    list_display = ("name", "host", "state", "vcpus", "memory_mib", "disk_gib", "first_seen_at", "last_seen_at")
+    list_filter = ("host", "state")
+    search_fields = ("name", "uuid")
+    list_select_related = ("host",)
+    actions = ("adopt_selected",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: UnmanagedDomain | None = None) -> bool:
+        return False
+
+    @admin.action(description="Adopt selected domains into a team…")
+    def adopt_selected(self, request: HttpRequest, queryset: QuerySet[UnmanagedDomain]) -> HttpResponse | None:
+        form = AdoptForm(request.POST if "team" in request.POST else None)
+        if form.is_valid():
+            for domain in queryset:
+                try:
+                    vm = vm_adopt(actor=request.user, unmanaged_id=domain.pk, **form.cleaned_data)
+                except (QuotaExceeded, ValidationError, PermissionDenied) as error:
+                    text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+                    messages.error(request, f"{domain}: {text}")
+                else:
+                    messages.success(request, f"{domain} is now VM {vm}.")
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Adopt domains into a team",
+            "form": form,
+            "domains": queryset,
+            "opts": self.model._meta,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/hypervisors/unmanageddomain/adopt.html", context)

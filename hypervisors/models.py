@@ -7,6 +7,7 @@ by events and a periodic reconcile), never by asking a host during a request.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -116,6 +117,9 @@ class VirtualMachine(models.Model):
     )
     name = models.CharField("name", max_length=63)
     uuid = models.UUIDField("UUID", default=uuid.uuid4, unique=True, editable=False)
+    domain_name = models.CharField(
+        "domain name", max_length=255, blank=True, help_text="The libvirt domain's name; <team>.<name> when built here."
+    )
     vcpus = models.PositiveSmallIntegerField("vCPUs", validators=[MinValueValidator(1)])
     memory_mib = models.PositiveIntegerField("memory (MiB)", validators=[MinValueValidator(MIN_VM_MEMORY_MIB)])
     disk_gib = models.PositiveIntegerField("disk (GiB)", validators=[MinValueValidator(1)])
@@ -145,10 +149,11 @@ class VirtualMachine(models.Model):
     def __str__(self) -> str:
         return f"{self.team.slug}/{self.name}" if self.team_id else self.name
 
-    @property
-    def domain_name(self) -> str:
-        """The libvirt domain name: unique per host because team slugs and per-team names are."""
-        return f"{self.team.slug}.{self.name}"
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.domain_name:
+            # Unique per host because team slugs and names within a team are.
+            self.domain_name = f"{self.team.slug}.{self.name}"
+        super().save(*args, **kwargs)
 
     @property
     def volume_name(self) -> str:

@@ -127,9 +127,9 @@ def _snapshot_delete(job: Job, vm: VirtualMachine, driver: HypervisorDriver) -> 
 
 def _delete(job: Job, vm: VirtualMachine, driver: HypervisorDriver) -> str:
     assert vm.host is not None
-    job_step(job, "Removing the domain and its snapshots", 30)
-    driver.domain_delete(str(vm.uuid))
-    job_step(job, "Removing the disk", 60)
+    job_step(job, "Removing the domain, its snapshots and disks", 30)
+    driver.domain_delete(str(vm.uuid), with_storage=True)
+    job_step(job, "Making sure the disk built for it is gone", 60)
     driver.volume_delete(pool=vm.host.storage_pool, name=vm.volume_name)
     with transaction.atomic():
         audit_record(actor=job.requested_by, action="vm.deleted", target=vm, team=vm.team)

@@ -7,6 +7,7 @@ job works on the same VM, and queues a job; the worker does the rest
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -16,14 +17,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from hypervisors.actions import ACTIONS, VMAction
-from hypervisors.models import Snapshot, VirtualMachine
+from hypervisors.models import MIN_VM_MEMORY_MIB, Snapshot, UnmanagedDomain, VirtualMachine
 from hypervisors.queues import host_queue
 from portal.audit import audit_record
-from portal.choices import JobState
+from portal.choices import JobState, ResourceKind
 from portal.jobs import job_create, job_enqueue
-from portal.models import Job
-from portal.permissions import require_role
-from portal.quotas import Amounts, quota_check, team_lock
+from portal.models import Job, Team
+from portal.permissions import require_decider, require_role
+from portal.quotas import Amounts, demand_of, quota_check, team_lock
 
 AnyUser = User | AnonymousUser
 
@@ -118,3 +119,46 @@ def vm_snapshot_request(*, actor: AnyUser, vm_id: int, slug: str, name: str) -> 
     if slug != "snapshot-create" and not exists:
         raise ValidationError({"name": f"The VM has no snapshot named {name!r}."})
     return _queue(actor, vm, action, {"name": name})
+
+
+def adoption_name(domain_name: str) -> str:
+    """A VM name (a DNS label) made from a domain's name: lowercase, other characters as hyphens."""
+    label = re.sub(r"[^a-z0-9-]+", "-", domain_name.lower()).strip("-")[:63].strip("-")
+    return label or "adopted"
+
+
+@transaction.atomic
+def vm_adopt(*, actor: AnyUser, unmanaged_id: int, team: Team, owner: User | None = None) -> VirtualMachine:
+    """Take a domain the portal found on a host into a team, counted in its quota from now on.
+
+    Portal administrators only. Raises ``PermissionDenied``, ``QuotaExceeded`` or
+    ``ValidationError`` (name taken in the team).
+    """
+    require_decider(actor)
+    locked_team = team_lock(team.pk)
+    domain = UnmanagedDomain.objects.select_for_update().select_related("host").get(pk=unmanaged_id)
+    name = adoption_name(domain.name)
+    if VirtualMachine.objects.filter(team=locked_team, name=name).exists():
+        raise ValidationError(f"Team {locked_team} already has a VM named {name!r}.")
+    vcpus, memory_mib, disk_gib = (
+        domain.vcpus or 1,
+        max(domain.memory_mib or 0, MIN_VM_MEMORY_MIB),
+        domain.disk_gib or 1,
+    )
+    demand = demand_of(kind=ResourceKind.VM, vcpus=vcpus, memory_mib=memory_mib, disk_gib=disk_gib)
+    quota_check(team=locked_team, demand=demand, include_pending=True)
+    vm = VirtualMachine.objects.create(
+        team=locked_team,
+        owner=owner,
+        host=domain.host,
+        name=name,
+        uuid=domain.uuid,
+        domain_name=domain.name,
+        vcpus=vcpus,
+        memory_mib=memory_mib,
+        disk_gib=disk_gib,
+        state=domain.state,
+    )
+    domain.delete()
+    audit_record(actor=actor, action="vm.adopt", target=vm, team=locked_team, detail=f"domain {domain.name}")
+    return vm

@@ -169,8 +169,9 @@ class HypervisorDriver(abc.ABC):
         """The domain's current state. Raises ``DomainNotFound``."""
 
     @abc.abstractmethod
-    def domain_delete(self, uuid: str) -> None:
-        """Stop (hard) and undefine a domain. An absent domain is success. Raises ``DriverError``."""
+    def domain_delete(self, uuid: str, *, with_storage: bool = False) -> None:
+        """Stop (hard) and undefine a domain with its snapshots; with ``with_storage`` also delete
+        the volumes of its disks. An absent domain is success. Raises ``DriverError``."""
 
     @abc.abstractmethod
     def domains_list(self) -> list[DomainStatus]:

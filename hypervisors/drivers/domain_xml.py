@@ -133,3 +133,15 @@ def host_has_virtualization_extensions(capabilities_xml: str) -> bool:
     root = ET.fromstring(capabilities_xml)  # noqa: S314 - the document comes from libvirt, not a user
     features = {feature.get("name") for feature in root.findall("host/cpu/feature")}
     return bool(features & {"vmx", "svm"})
+
+
+def domain_disk_paths(domain_document: str) -> list[str]:
+    """Paths of the file-backed disks in a domain's XML."""
+    root = ET.fromstring(domain_document)  # noqa: S314 - the document comes from libvirt, not a user
+    return [
+        source.get("file", "")
+        for disk in root.findall("devices/disk")
+        if disk.get("device", "disk") == "disk"
+        for source in disk.findall("source")
+        if source.get("file")
+    ]

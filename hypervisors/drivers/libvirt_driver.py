@@ -22,6 +22,7 @@ from hypervisors.drivers.base import (
     ResizeResult,
 )
 from hypervisors.drivers.domain_xml import (
+    domain_disk_paths,
     domain_xml,
     guest_domain_types,
     host_has_virtualization_extensions,
@@ -237,13 +238,14 @@ class LibvirtDriver(HypervisorDriver):
         return DomainStatus(uuid=domain.UUIDString(), name=domain.name(), state=STATE_NAMES.get(state, "unknown"))
 
     @translate_errors
-    def domain_delete(self, uuid: str) -> None:
+    def domain_delete(self, uuid: str, *, with_storage: bool = False) -> None:
         try:
             domain = self._domain(uuid)
         except libvirt.libvirtError as error:
             if error.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
                 return
             raise
+        disks = domain_disk_paths(domain.XMLDesc(0)) if with_storage else []
         if domain.isActive():
             domain.destroy()
         try:
@@ -253,6 +255,12 @@ class LibvirtDriver(HypervisorDriver):
         except libvirt.libvirtError as error:
             if error.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
                 raise
+        for path in disks:
+            try:
+                self.conn.storageVolLookupByPath(path).delete(0)
+            except libvirt.libvirtError as error:
+                if error.get_error_code() != libvirt.VIR_ERR_NO_STORAGE_VOL:
+                    raise
 
     @translate_errors
     def domains_list(self) -> list[DomainStatus]:
