@@ -19,6 +19,7 @@ from hypervisors.choices import VMState
 from hypervisors.drivers import DomainStats, DriverError, driver_for
 from hypervisors.models import Host, HostStatSample, UnmanagedDomain, VirtualMachine, VMStatSample
 from hypervisors.operations import vm_state_record
+from hypervisors.services import host_mark_reachable, host_mark_unreachable
 from portal.audit import audit_record
 from portal.choices import AuditResult
 
@@ -36,24 +37,6 @@ def vm_state_observed(*, host_id: int, uuid: str, state: str) -> bool:
         return False
     vm_state_record(vm, state)
     return True
-
-
-def host_mark_unreachable(host: Host, error: Exception) -> None:
-    """Record that a host stopped answering; its VMs keep their last known state."""
-    logger.warning("Host %s is unreachable: %s", host.name, error)
-    host.is_reachable = False
-    host.unreachable_since = host.unreachable_since or timezone.now()
-    host.last_error = str(error)
-    host.save(update_fields=["is_reachable", "unreachable_since", "last_error"])
-
-
-def host_mark_reachable(host: Host) -> None:
-    """Record that a host answers again."""
-    if not host.is_reachable or host.last_error:
-        host.is_reachable = True
-        host.unreachable_since = None
-        host.last_error = ""
-        host.save(update_fields=["is_reachable", "unreachable_since", "last_error"])
 
 
 @dataclass

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 from django import forms
+from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
+from portal.choices import Role
+from portal.models import Team
 from portal.quotas import QuotaExceeded
+from portal.selectors import teams_for
 
 #: A DNS label: what a resource name must be, so it is usable as a hostname everywhere.
 DNS_LABEL = RegexValidator(
@@ -29,3 +37,46 @@ def form_add_quota_errors(form: forms.Form, error: QuotaExceeded) -> None:
     for shortfall in error.shortfalls:
         field = QUOTA_FIELD_FOR_RESOURCE.get(shortfall.resource.field)
         form.add_error(field if field in form.fields else None, str(shortfall))
+
+
+class ResourceRequestForm(forms.Form):
+    """Base of the forms that ask for a resource: name, team, justification, plus the kind's fields.
+
+    A subclass names its ``kind``, the sizes its fields ask for, and the rest of
+    the spec. Fields a subclass does not declare are refused when posted: a form
+    is the allowlist of what a user may ask for, and a hand-made POST with more
+    (``privileged``, a bind mount...) gets a clear error instead of being ignored.
+    """
+
+    kind: str = ""
+    #: Posted keys that are not fields but are expected (the CSRF token).
+    ALWAYS_ALLOWED = frozenset({"csrfmiddlewaretoken"})
+
+    name = ResourceNameField(help_text="A DNS label, unique in the team: lowercase letters, digits, hyphens.")
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), empty_label=None)
+    justification = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, help_text="What is it for? Admins read this."
+    )
+
+    def __init__(self, *args: Any, user: User | AnonymousUser, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["team"].queryset = teams_for(user, Role.MEMBER)  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.is_bound:
+            unknown = sorted(set(self.data) - set(self.fields) - self.ALWAYS_ALLOWED)
+            if unknown:
+                raise ValidationError(
+                    f"These options cannot be asked for here: {', '.join(unknown)}.", code="unknown_fields"
+                )
+        return cleaned
+
+    def sizes(self, data: dict[str, Any]) -> tuple[Decimal | int, int, int]:
+        """(vCPUs, memory MiB, disk GiB) the form's data asks for; zero for what is not filled in yet."""
+        raise NotImplementedError
+
+    def spec(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The kind-specific rest of the ask, stored in the request as JSON."""
+        raise NotImplementedError

@@ -167,3 +167,10 @@ PORTAL_STATS_RETENTION_HOURS = int(os.environ.get("PORTAL_STATS_RETENTION_HOURS"
 # seconds before the first retry and twice as long before each next one.
 PORTAL_RETRY_LIMIT = int(os.environ.get("PORTAL_RETRY_LIMIT", "5"))
 PORTAL_RETRY_BASE_SECONDS = float(os.environ.get("PORTAL_RETRY_BASE_SECONDS", "10"))
+# Key (Fernet, urlsafe base64 of 32 bytes) that encrypts stored secrets such as
+# TLS client keys of remote Docker engines; derived from SECRET_KEY when unset.
+PORTAL_SECRETS_KEY = os.environ.get("PORTAL_SECRETS_KEY", "")
+MEDIA_ROOT = Path(os.environ.get("PORTAL_MEDIA_ROOT", BASE_DIR / ".state" / "media"))
+# Uploaded image tars can be large; Django streams them to disk past this size.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

@@ -1,12 +1,16 @@
 """The contract between the portal and a container engine (Docker).
 
-Services and tasks call these methods; views and admin never do.
+Services and tasks call these methods; views and admin never do. Every method
+says what it raises and whether it is idempotent, because a redelivered task
+may run it twice.
 """
 
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
 from types import TracebackType
 
 
@@ -18,6 +22,14 @@ class EngineUnreachable(EngineError):
     """The engine did not answer. Worth retrying later."""
 
 
+class ContainerNotFound(EngineError):
+    """No container with that id or name exists on the engine."""
+
+
+class UnsafeOptions(EngineError):
+    """Create or update options asked for something the portal never allows (privileged, host mounts...)."""
+
+
 @dataclass(frozen=True)
 class EngineFacts:
     """What a probe learnt of an engine. A fact it could not read is None or empty."""
@@ -27,11 +39,72 @@ class EngineFacts:
     memory_mib: int | None = None
 
 
+@dataclass(frozen=True)
+class PortMapping:
+    """A container port published on the engine's host."""
+
+    container_port: int
+    host_port: int
+    protocol: str = "tcp"
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """Everything the portal lets a container have; nothing else reaches the engine."""
+
+    name: str
+    image: str
+    cpus: Decimal
+    memory_mib: int
+    command: list[str] = field(default_factory=list)
+    environment: dict[str, str] = field(default_factory=dict)
+    ports: list[PortMapping] = field(default_factory=list)
+    publish_address: str = "127.0.0.1"
+    restart_policy: str = "no"
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ContainerStatus:
+    """A container as the engine sees it."""
+
+    engine_id: str
+    name: str
+    state: str
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ContainerUsage:
+    """CPU (percent of the container's limit) and memory in use, from one stats read."""
+
+    cpu_percent: float | None
+    memory_used_kib: int | None
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """An image on an engine."""
+
+    image_id: str
+    references: list[str]
+    size_bytes: int | None
+
+
+@dataclass(frozen=True)
+class EngineEvent:
+    """A container event from the engine's event stream."""
+
+    engine_id: str
+    action: str
+
+
 class ContainerEngine(abc.ABC):
     """One client of one engine. Use as a context manager; it closes on exit."""
 
-    def __init__(self, base_url: str):
+    def __init__(self, base_url: str, tls: dict[str, str] | None = None):
         self.base_url = base_url
+        self.tls = tls or {}
 
     def __enter__(self) -> ContainerEngine:
         return self
@@ -48,3 +121,67 @@ class ContainerEngine(abc.ABC):
     @abc.abstractmethod
     def probe(self) -> EngineFacts:
         """Read the engine's version, CPUs and memory. Raises ``EngineUnreachable``."""
+
+    @abc.abstractmethod
+    def images_list(self) -> list[ImageInfo]:
+        """Every image on the engine, in one call."""
+
+    @abc.abstractmethod
+    def image_load(self, *, path: str, mode: str, reference: str = "") -> list[str]:
+        """Load (``docker load``) or import (``docker import``, needs ``reference``) a tar; return references."""
+
+    @abc.abstractmethod
+    def container_create(self, spec: ContainerSpec) -> str:
+        """Create a container from an allowlisted spec unless one of that name exists; return its id.
+
+        Idempotent by name. Raises ``UnsafeOptions`` (never for specs built by the
+        portal), ``EngineError`` (port taken, image missing...).
+        """
+
+    @abc.abstractmethod
+    def container_start(self, engine_id: str) -> None:
+        """Start; running already is success."""
+
+    @abc.abstractmethod
+    def container_stop(self, engine_id: str, timeout: int = 10) -> None:
+        """Stop (SIGTERM, then SIGKILL after ``timeout`` s); stopped already is success."""
+
+    @abc.abstractmethod
+    def container_restart(self, engine_id: str, timeout: int = 10) -> None:
+        """Restart."""
+
+    @abc.abstractmethod
+    def container_pause(self, engine_id: str) -> None:
+        """Freeze its processes; paused already is success."""
+
+    @abc.abstractmethod
+    def container_unpause(self, engine_id: str) -> None:
+        """Thaw its processes; running already is success."""
+
+    @abc.abstractmethod
+    def container_remove(self, engine_id: str) -> None:
+        """Remove (forcefully); an absent container is success."""
+
+    @abc.abstractmethod
+    def container_status(self, engine_id: str) -> ContainerStatus:
+        """The container's state. Raises ``ContainerNotFound``."""
+
+    @abc.abstractmethod
+    def containers_list(self) -> list[ContainerStatus]:
+        """Every container on the engine, running or not, in one call."""
+
+    @abc.abstractmethod
+    def container_usage(self, engine_id: str) -> ContainerUsage:
+        """One CPU and memory reading of a running container."""
+
+    @abc.abstractmethod
+    def container_logs(self, engine_id: str, tail: int) -> list[str]:
+        """The last ``tail`` lines of output."""
+
+    @abc.abstractmethod
+    def container_logs_follow(self, engine_id: str, since: int) -> Iterator[str]:
+        """Output lines as they come, from Unix time ``since``; ends when the container stops."""
+
+    @abc.abstractmethod
+    def events(self, *, since: int, until: int | None = None) -> Iterator[EngineEvent]:
+        """Container events from ``since``; blocks for new ones unless ``until`` is given."""

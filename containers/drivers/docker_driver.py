@@ -1,45 +1,267 @@
-"""The Docker engine driver, through the docker SDK."""
+"""The Docker engine driver, through the docker SDK (low-level API where it saves round trips)."""
 
 from __future__ import annotations
 
-import docker
-from docker.errors import DockerException
+import contextlib
+import functools
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
 
-from containers.drivers.base import ContainerEngine, EngineFacts, EngineUnreachable
+import docker
+from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+from docker.tls import TLSConfig
+from requests.exceptions import ConnectionError as RequestsConnectionError
+from requests.exceptions import ReadTimeout
+
+from containers.drivers.base import (
+    ContainerEngine,
+    ContainerNotFound,
+    ContainerSpec,
+    ContainerStatus,
+    ContainerUsage,
+    EngineError,
+    EngineEvent,
+    EngineFacts,
+    EngineUnreachable,
+    ImageInfo,
+)
+from containers.drivers.options import create_options
 
 #: Seconds to wait for an engine before calling it unreachable.
-TIMEOUT = 10
+TIMEOUT = 15
+#: Engine states as the portal's container states ("created" has never run: stopped).
+STATE_NAMES = {
+    "created": "exited",
+    "running": "running",
+    "paused": "paused",
+    "restarting": "restarting",
+    "removing": "exited",
+    "exited": "exited",
+    "dead": "dead",
+}
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def translate_errors(method: Callable[P, R]) -> Callable[P, R]:
+    """Turn docker SDK errors into the contract's errors, with the engine's own message."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except (NotFound, ImageNotFound) as error:
+            raise ContainerNotFound(_message(error)) from error
+        except APIError as error:
+            raise EngineError(_message(error)) from error
+        except (RequestsConnectionError, ReadTimeout) as error:
+            raise EngineUnreachable(str(error)) from error
+        except DockerException as error:
+            raise EngineUnreachable(str(error)) from error
+
+    return wrapper
+
+
+def _message(error: APIError) -> str:
+    explanation = getattr(error, "explanation", None)
+    return str(explanation or error)
 
 
 class DockerEngine(ContainerEngine):
-    """A Docker engine by local socket, ``ssh://`` or ``tcp://``. The client connects on first use."""
+    """A Docker engine by local socket, ``ssh://`` or ``tcp://`` with TLS. The client connects on first use."""
 
-    def __init__(self, base_url: str):
-        super().__init__(base_url)
+    def __init__(self, base_url: str, tls: dict[str, str] | None = None):
+        super().__init__(base_url, tls)
         self._client: docker.DockerClient | None = None
+        self._tls_dir: str | None = None
 
     @property
     def client(self) -> docker.DockerClient:
         if self._client is None:
             try:
-                self._client = docker.DockerClient(base_url=self.base_url, timeout=TIMEOUT)
+                self._client = docker.DockerClient(
+                    base_url=self.base_url,
+                    timeout=TIMEOUT,
+                    tls=self._tls_config(),
+                    use_ssh_client=self.base_url.startswith("ssh://"),
+                )
             except DockerException as error:
                 raise EngineUnreachable(str(error)) from error
         return self._client
 
+    def _tls_config(self) -> TLSConfig | bool:
+        """TLS settings from the stored material, written to a private directory for the client's lifetime."""
+        if not self.tls.get("client_certificate"):
+            return False
+        self._tls_dir = tempfile.mkdtemp(prefix="portal-tls-")
+        paths = {}
+        for key in ("ca_certificate", "client_certificate", "client_key"):
+            path = Path(self._tls_dir) / f"{key}.pem"
+            path.touch(mode=0o600)
+            path.write_text(self.tls.get(key, ""))
+            paths[key] = str(path)
+        return TLSConfig(
+            client_cert=(paths["client_certificate"], paths["client_key"]),
+            ca_cert=paths["ca_certificate"] if self.tls.get("ca_certificate") else None,
+            verify=bool(self.tls.get("ca_certificate")),
+        )
+
     def close(self) -> None:
         if self._client is not None:
-            self._client.close()
+            with contextlib.suppress(Exception):
+                self._client.close()
             self._client = None
+        if self._tls_dir is not None:
+            shutil.rmtree(self._tls_dir, ignore_errors=True)
+            self._tls_dir = None
 
+    @translate_errors
     def probe(self) -> EngineFacts:
-        try:
-            info = self.client.info()
-        except DockerException as error:
-            raise EngineUnreachable(str(error)) from error
+        info = self.client.info()
         memory = info.get("MemTotal")
         return EngineFacts(
             engine_version=str(info.get("ServerVersion", "")),
             cpus=info.get("NCPU"),
             memory_mib=int(memory) // (1024 * 1024) if memory else None,
         )
+
+    @translate_errors
+    def images_list(self) -> list[ImageInfo]:
+        return [
+            ImageInfo(image_id=row["Id"], references=list(row.get("RepoTags") or []), size_bytes=row.get("Size"))
+            for row in self.client.api.images()
+        ]
+
+    @translate_errors
+    def image_load(self, *, path: str, mode: str, reference: str = "") -> list[str]:
+        if mode == "import":
+            if not reference:
+                raise EngineError("Importing a root filesystem needs a repository:tag name.")
+            repository, _, tag = reference.rpartition(":") if ":" in reference else (reference, "", "latest")
+            self.client.api.import_image_from_file(path, repository=repository, tag=tag or "latest")
+            return [f"{repository}:{tag or 'latest'}"]
+        with open(path, "rb") as archive:
+            images = self.client.images.load(archive)
+        return [tag for image in images for tag in image.tags]
+
+    def _container(self, engine_id: str) -> Any:
+        return self.client.containers.get(engine_id)
+
+    @translate_errors
+    def container_create(self, spec: ContainerSpec) -> str:
+        options = create_options(spec)
+        with contextlib.suppress(NotFound):
+            existing = self._container(spec.name)
+            return str(existing.id)
+        container = self.client.containers.create(**options)
+        return str(container.id)
+
+    @translate_errors
+    def container_start(self, engine_id: str) -> None:
+        container = self._container(engine_id)
+        if container.status != "running":
+            container.start()
+
+    @translate_errors
+    def container_stop(self, engine_id: str, timeout: int = 10) -> None:
+        container = self._container(engine_id)
+        if container.status in ("running", "paused", "restarting"):
+            container.stop(timeout=timeout)
+
+    @translate_errors
+    def container_restart(self, engine_id: str, timeout: int = 10) -> None:
+        self._container(engine_id).restart(timeout=timeout)
+
+    @translate_errors
+    def container_pause(self, engine_id: str) -> None:
+        container = self._container(engine_id)
+        if container.status == "running":
+            container.pause()
+
+    @translate_errors
+    def container_unpause(self, engine_id: str) -> None:
+        container = self._container(engine_id)
+        if container.status == "paused":
+            container.unpause()
+
+    @translate_errors
+    def container_remove(self, engine_id: str) -> None:
+        with contextlib.suppress(NotFound):
+            self._container(engine_id).remove(force=True)
+
+    @translate_errors
+    def container_status(self, engine_id: str) -> ContainerStatus:
+        container = self._container(engine_id)
+        return ContainerStatus(
+            engine_id=str(container.id),
+            name=str(container.name),
+            state=STATE_NAMES.get(container.status, "unknown"),
+            labels=dict(container.labels or {}),
+        )
+
+    @translate_errors
+    def containers_list(self) -> list[ContainerStatus]:
+        return [
+            ContainerStatus(
+                engine_id=row["Id"],
+                name=(row.get("Names") or ["/"])[0].lstrip("/"),
+                state=STATE_NAMES.get(row.get("State", ""), "unknown"),
+                labels=dict(row.get("Labels") or {}),
+            )
+            for row in self.client.api.containers(all=True)
+        ]
+
+    @translate_errors
+    def container_usage(self, engine_id: str) -> ContainerUsage:
+        stats = self.client.api.stats(engine_id, stream=False)
+        return usage_from_stats(stats)
+
+    @translate_errors
+    def container_logs(self, engine_id: str, tail: int) -> list[str]:
+        output = self._container(engine_id).logs(tail=tail, stdout=True, stderr=True)
+        return output.decode(errors="replace").splitlines()
+
+    def container_logs_follow(self, engine_id: str, since: int) -> Iterator[str]:
+        try:
+            stream = self._container(engine_id).logs(stream=True, follow=True, since=since, stdout=True, stderr=True)
+            buffer = b""
+            for chunk in stream:
+                buffer += chunk
+                *lines, buffer = buffer.split(b"\n")
+                yield from (line.decode(errors="replace") for line in lines)
+            if buffer:
+                yield buffer.decode(errors="replace")
+        except NotFound as error:
+            raise ContainerNotFound(_message(error)) from error
+        except DockerException as error:
+            raise EngineUnreachable(str(error)) from error
+
+    def events(self, *, since: int, until: int | None = None) -> Iterator[EngineEvent]:
+        try:
+            for event in self.client.events(since=since, until=until, filters={"type": "container"}, decode=True):
+                yield EngineEvent(engine_id=event.get("id", ""), action=event.get("Action") or event.get("status", ""))
+        except DockerException as error:
+            raise EngineUnreachable(str(error)) from error
+        except RequestsConnectionError as error:
+            raise EngineUnreachable(str(error)) from error
+
+
+def usage_from_stats(stats: dict[str, Any]) -> ContainerUsage:
+    """CPU as a percent of the container's CPU limit, and memory in use less page cache, from one stats read."""
+    cpu, previous = stats.get("cpu_stats", {}), stats.get("precpu_stats", {})
+    cpu_delta = cpu.get("cpu_usage", {}).get("total_usage", 0) - previous.get("cpu_usage", {}).get("total_usage", 0)
+    system_delta = cpu.get("system_cpu_usage", 0) - previous.get("system_cpu_usage", 0)
+    online = cpu.get("online_cpus") or os.cpu_count() or 1
+    percent = 100.0 * cpu_delta / system_delta * online if system_delta > 0 and cpu_delta >= 0 else None
+    memory = stats.get("memory_stats", {})
+    usage = memory.get("usage")
+    cache = memory.get("stats", {}).get("inactive_file", memory.get("stats", {}).get("cache", 0))
+    return ContainerUsage(
+        cpu_percent=percent,
+        memory_used_kib=(usage - cache) // 1024 if usage is not None else None,
+    )

@@ -1,0 +1,352 @@
+"""Benchmark of the VM list (/vms/) at 1,000 and 10,000 VMs: every filter, every sort, late pages.
+
+Run from the repository root:
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal .venv/bin/python bench/bench_vm_list.py
+
+It works in its own throwaway database (``portal_bench_list`` on the server of
+DATABASE_URL), dropped at the end, even on failure. It prints figures and whether
+each row meets the stated target; it asserts nothing. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import statistics
+import sys
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BENCH_DB = "portal_bench_list"
+SIZES = (1_000, 10_000)
+TEAMS = 8
+HOSTS = 6
+IMAGES = 3
+PAGE_SIZE = 50  # VMListView.paginate_by
+#: The target stated in the issue: median at the large size, and the same query count at both sizes.
+TARGET_MEDIAN_MS = 50.0
+#: Out of 100 VMs: 70 running, 15 shut off, 8 paused, 2 crashed, 2 missing, 3 building.
+STATE_MIX = ["running"] * 70 + ["shutoff"] * 15 + ["paused"] * 8 + ["crashed"] * 2 + ["missing"] * 2 + ["building"] * 3
+
+
+# -- database ------------------------------------------------------------------------------------
+
+
+def database_urls() -> tuple[str, str]:
+    """The URLs of the server's ``postgres`` database (to create and drop) and of the bench database."""
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal")
+    parts = urlsplit(base)
+    if parts.scheme not in {"postgres", "postgresql"}:
+        sys.exit(f"DATABASE_URL must point at PostgreSQL, not {parts.scheme!r}")
+    admin = urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
+    bench = urlunsplit((parts.scheme, parts.netloc, f"/{BENCH_DB}", "", ""))
+    return admin, bench
+
+
+def database_drop(admin_url: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def bench_database() -> Iterator[str]:
+    """Create the throwaway database, and drop it at the end."""
+    admin_url, bench_url = database_urls()
+    database_drop(admin_url)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    try:
+        yield bench_url
+    finally:
+        with contextlib.suppress(Exception):
+            from django.db import connections
+
+            connections.close_all()
+        database_drop(admin_url)
+
+
+def django_setup(bench_url: str) -> None:
+    os.environ["DATABASE_URL"] = bench_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ["DEBUG"] = "false"
+    # WhiteNoise warns that collectstatic never ran; the benchmark serves no static files.
+    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+# -- seeding -------------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    """The rows every size shares: teams, hosts, images and the member who sees all teams."""
+
+    member: Any
+    teams: list[Any]
+    hosts: list[Any]
+    images: list[Any]
+
+
+def seed_world() -> World:
+    from django.contrib.auth.models import User
+
+    from hypervisors.models import Host, Image
+    from portal.choices import Role
+    from portal.models import Membership, Quota, Team
+
+    teams = Team.objects.bulk_create(Team(name=f"Team {i:02d}", slug=f"team{i:02d}") for i in range(TEAMS))
+    Quota.objects.bulk_create(
+        Quota(team=t, vcpus=Decimal(100_000), memory_mib=10**9, disk_gib=10**7, vm_count=100_000, container_count=0)
+        for t in teams
+    )
+    member = User.objects.create_user(username="bench-member", password=uuid.uuid4().hex)
+    Membership.objects.bulk_create(Membership(user=member, team=t, role=Role.MEMBER) for t in teams)
+    hosts = Host.objects.bulk_create(
+        Host(name=f"host{i:02d}", uri=f"test:///bench-host-{i}", is_reachable=False, domain_type="qemu")
+        for i in range(HOSTS)
+    )
+    images = Image.objects.bulk_create(
+        Image(name=f"image{i}", os_name="busybox", kernel_path="/nonexistent/vmlinuz") for i in range(IMAGES)
+    )
+    return World(member=member, teams=teams, hosts=hosts, images=images)
+
+
+def seed_vms(world: World, start: int, stop: int) -> None:
+    """VMs number ``start`` to ``stop - 1``, spread over teams, hosts, images and states."""
+    from django.db import connection
+
+    from hypervisors.models import VirtualMachine
+
+    VirtualMachine.objects.bulk_create(
+        (
+            VirtualMachine(
+                team=world.teams[i % TEAMS],
+                owner=world.member if i % 3 else None,
+                host=world.hosts[(i // TEAMS) % HOSTS],
+                image=world.images[i % IMAGES],
+                name=f"vm{i:05d}",
+                domain_name=f"{world.teams[i % TEAMS].slug}.vm{i:05d}",
+                vcpus=1 + i % 8,
+                memory_mib=128 * (1 + i % 16),
+                disk_gib=1 + i % 20,
+                state=STATE_MIX[(i * 37) % 100],
+            )
+            for i in range(start, stop)
+        ),
+        batch_size=2000,
+    )
+    # As autovacuum would on a live database: the planner works from current statistics.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+# -- measuring -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    label: str
+    url: str
+    times_ms: list[float]
+    sql_ms: list[float]
+    queries: int
+    shown: int
+    sql: list[str]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times_ms)
+
+    @property
+    def maximum(self) -> float:
+        return max(self.times_ms)
+
+    @property
+    def sql_median(self) -> float:
+        return statistics.median(self.sql_ms)
+
+
+class SQLTimer:
+    """Adds up the time spent in the database driver (``connection.execute_wrapper``)."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+
+    def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.total += time.perf_counter() - start
+
+
+def page_measure(client: Any, label: str, url: str, runs: int, warmup: int) -> Row:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(warmup):
+        response = client.get(url)
+        assert response.status_code == 200, f"{url}: {response.status_code}"
+    times, sql_times = [], []
+    timer = SQLTimer()
+    with connection.execute_wrapper(timer):
+        for _ in range(runs):
+            timer.total = 0.0
+            start = time.perf_counter()
+            client.get(url)
+            times.append((time.perf_counter() - start) * 1000)
+            sql_times.append(timer.total * 1000)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    return Row(
+        label=label,
+        url=url,
+        times_ms=times,
+        sql_ms=sql_times,
+        queries=len(captured.captured_queries),
+        shown=response.content.count(b'<td><a href="/vms/'),
+        sql=[q["sql"] for q in captured.captured_queries],
+    )
+
+
+def cases(world: World, vms: int) -> list[tuple[str, str]]:
+    """(label, URL) of every measured page; labels are the same at every size."""
+    from hypervisors.forms import VMFilterForm
+
+    last_page = -(-vms // PAGE_SIZE)
+    rows = [
+        ("no filter", "/vms/"),
+        ("team", f"/vms/?team={world.teams[3].pk}"),
+        ("state=shutoff", "/vms/?state=shutoff"),
+        ("host", f"/vms/?host={world.hosts[2].pk}"),
+        ("q=42", "/vms/?q=42"),
+    ]
+    rows += [(f"sort={key}", f"/vms/?sort={key}") for key in VMFilterForm.SORTS]
+    rows += [("page 2", "/vms/?page=2"), ("last page", f"/vms/?page={last_page}")]
+    rows += [("last page, sort=host", f"/vms/?sort=host&page={last_page}")]
+    return rows
+
+
+def measure_size(world: World, vms: int, runs: int, warmup: int) -> dict[str, Row]:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(world.member)
+    return {label: page_measure(client, label, url, runs, warmup) for label, url in cases(world, vms)}
+
+
+def explain(sql: str) -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
+        return "\n".join(f"    {line}" for (line,) in cursor.fetchall())
+
+
+def explain_rows(rows: list[Row]) -> None:
+    """EXPLAIN ANALYZE of the VM-table queries (the paginator's COUNT and the page) of the given rows."""
+    for row in rows:
+        print(f"\n-- {row.label}: {row.url}")
+        for sql in row.sql:
+            if '"hypervisors_virtualmachine"' in sql and not sql.startswith("SELECT 1"):
+                print(f"  {sql[:300]}{' ...' if len(sql) > 300 else ''}")
+                print(explain(sql))
+
+
+# -- report --------------------------------------------------------------------------------------
+
+
+def fmt(value: float) -> str:
+    return f"{value:7.1f}"
+
+
+def report(results: dict[int, dict[str, Row]]) -> list[Row]:
+    """Print the table; returns the large-size rows that miss the target."""
+    small, large = SIZES
+    print(
+        f"\n{'page':<22} | {'1k median':>9} {'max':>7} {'sql':>6} {'q':>3} | "
+        f"{'10k median':>10} {'max':>7} {'sql':>6} {'q':>3} | {'10k/1k':>6} | target"
+    )
+    print("-" * 104)
+    missed = []
+    for label, a in results[small].items():
+        b = results[large][label]
+        meets = b.median <= TARGET_MEDIAN_MS and a.queries == b.queries
+        if not meets:
+            missed.append(b)
+        why = []
+        if b.median > TARGET_MEDIAN_MS:
+            why.append(f">{TARGET_MEDIAN_MS:.0f} ms")
+        if a.queries != b.queries:
+            why.append("queries differ")
+        print(
+            f"{label:<22} | {fmt(a.median):>9} {fmt(a.maximum)} {fmt(a.sql_median)[1:]} {a.queries:>3} | "
+            f"{fmt(b.median):>10} {fmt(b.maximum)} {fmt(b.sql_median)[1:]} {b.queries:>3} | "
+            f"{b.median / a.median:>5.2f}x | {'yes' if meets else 'NO (' + ', '.join(why) + ')'}"
+        )
+    print(
+        f"\nmedian/max: ms per GET in-process; sql: median ms inside the database driver; q: queries per GET.\n"
+        f"target: median <= {TARGET_MEDIAN_MS:.0f} ms at {large:,} VMs and the same query count at both sizes; "
+        f"{len(results[small]) - len(missed)} of {len(results[small])} rows meet it."
+    )
+    return missed
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=30, help="timed loads per page (default 30)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed loads first (default 3)")
+    parser.add_argument(
+        "--explain",
+        choices=("missed", "all", "none"),
+        default="missed",
+        help="EXPLAIN ANALYZE the VM queries of the 10k rows that miss the target (default), of all, or none",
+    )
+    args = parser.parse_args(argv)
+
+    with bench_database() as bench_url:
+        django_setup(bench_url)
+        import django
+
+        print(f"database {BENCH_DB}; Python {platform.python_version()}, Django {django.get_version()}")
+        print(
+            f"{TEAMS} teams (one member in all of them), {HOSTS} hosts, {IMAGES} images; "
+            f"N={args.runs} timed runs after {args.warmup} warm-up(s); {PAGE_SIZE} VMs a page"
+        )
+        world = seed_world()
+        results: dict[int, dict[str, Row]] = {}
+        seeded = 0
+        for size in SIZES:
+            start = time.perf_counter()
+            seed_vms(world, seeded, size)
+            seeded = size
+            print(f"seeded {size:,} VMs (bulk_create + ANALYZE) in {time.perf_counter() - start:.1f} s")
+            results[size] = measure_size(world, size, args.runs, args.warmup)
+        missed = report(results)
+        if args.explain != "none":
+            chosen = list(results[SIZES[-1]].values()) if args.explain == "all" else missed
+            explain_rows(chosen)
+
+
+if __name__ == "__main__":
+    main()

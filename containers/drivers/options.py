@@ -1,0 +1,80 @@
+"""The allowlist: how a portal container spec becomes Docker create options, and what is never allowed.
+
+Only keys built here reach the engine; nothing a user typed becomes a keyword
+argument. :func:`assert_safe` is a second line that every create and update
+passes through, so a future change cannot let a dangerous option slip by.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from containers.drivers.base import ContainerSpec, UnsafeOptions
+
+#: Capabilities a container keeps; every other one is dropped (Docker's default set
+#: without NET_RAW, MKNOD, AUDIT_WRITE, SETFCAP and SYS_CHROOT).
+SAFE_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "NET_BIND_SERVICE")
+#: Most processes one container may run; stops fork bombs from taking the engine's host down.
+PIDS_LIMIT = 256
+#: Keys the create call may carry, and nothing else.
+ALLOWED_CREATE_KEYS = frozenset(
+    {
+        "image", "name", "command", "environment", "ports", "nano_cpus", "mem_limit", "memswap_limit",
+        "restart_policy", "pids_limit", "cap_drop", "cap_add", "security_opt", "privileged", "labels",
+        "network_mode", "detach", "init",
+    }
+)  # fmt: skip
+
+
+def nano_cpus(cpus: Decimal) -> int:
+    """CPUs as the engine counts them (billionths of a CPU)."""
+    return int(cpus * Decimal(1_000_000_000))
+
+
+def create_options(spec: ContainerSpec) -> dict[str, Any]:
+    """Docker ``containers.create`` keyword arguments for a spec: limits applied, privileges dropped."""
+    memory = f"{spec.memory_mib}m"
+    restart: dict[str, Any] = {"Name": spec.restart_policy}
+    if spec.restart_policy == "on-failure":
+        restart["MaximumRetryCount"] = 5
+    options: dict[str, Any] = {
+        "image": spec.image,
+        "name": spec.name,
+        "command": list(spec.command) or None,
+        "environment": dict(spec.environment),
+        "ports": {
+            f"{port.container_port}/{port.protocol}": (spec.publish_address, port.host_port) for port in spec.ports
+        },
+        "nano_cpus": nano_cpus(spec.cpus),
+        "mem_limit": memory,
+        "memswap_limit": memory,
+        "restart_policy": restart,
+        "pids_limit": PIDS_LIMIT,
+        "cap_drop": ["ALL"],
+        "cap_add": list(SAFE_CAPABILITIES),
+        "security_opt": ["no-new-privileges"],
+        "privileged": False,
+        "network_mode": "bridge",
+        "labels": dict(spec.labels),
+        "init": True,
+        "detach": True,
+    }
+    assert_safe(options, ALLOWED_CREATE_KEYS)
+    return options
+
+
+def assert_safe(options: dict[str, Any], allowed: frozenset[str]) -> None:
+    """Raise ``UnsafeOptions`` for any key outside the allowlist or any value that widens access."""
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise UnsafeOptions(f"Options the portal never passes to the engine: {', '.join(unknown)}.")
+    if options.get("privileged"):
+        raise UnsafeOptions("Privileged containers are not allowed.")
+    if options.get("network_mode", "bridge") != "bridge":
+        raise UnsafeOptions("Containers may only use their own bridge network, never the host's or another's.")
+    if options.get("cap_add") and not set(options["cap_add"]) <= set(SAFE_CAPABILITIES):
+        extra = sorted(set(options["cap_add"]) - set(SAFE_CAPABILITIES))
+        raise UnsafeOptions(f"Capabilities not allowed: {', '.join(extra)}.")
+    if "cap_drop" in options and options["cap_drop"] != ["ALL"]:
+        raise UnsafeOptions("Containers must drop all capabilities but the safe default set.")
