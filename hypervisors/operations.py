@@ -19,16 +19,12 @@ from hypervisors.drivers import DriverError, HostUnreachable, HypervisorDriver, 
 from hypervisors.models import Snapshot, VirtualMachine
 from portal.audit import audit_record
 from portal.choices import FINISHED_JOB_STATES, JobAction
-from portal.jobs import job_fail, job_start, job_step, job_succeed
+from portal.jobs import RetryLater, job_fail, job_start, job_step, job_succeed
 from portal.models import Job
 
 logger = logging.getLogger(__name__)
 
 Operation = Callable[[Job, VirtualMachine, HypervisorDriver], str]
-
-
-class RetryLater(Exception):
-    """The host did not answer; the task should try again later (the job stays running)."""
 
 
 def vm_state_record(vm: VirtualMachine, state: str) -> None:

@@ -14,8 +14,8 @@ from django.conf import settings
 
 from hypervisors import inventory, operations, provisioning, services
 from hypervisors.models import Host
-from hypervisors.operations import RetryLater
 from hypervisors.queues import send_to_host
+from portal.jobs import RetryLater
 
 
 def _backoff(retries: int) -> int:

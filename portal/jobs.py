@@ -24,6 +24,10 @@ logger = logging.getLogger(__name__)
 ERROR_LIMIT = 4000
 
 
+class RetryLater(Exception):
+    """The host did not answer; the task should try again later (the job stays running)."""
+
+
 def job_create(
     *,
     action: str,

@@ -8,6 +8,7 @@ import libvirt
 import pytest
 
 from hypervisors import provisioning
+from portal import provisioning as skeleton
 from hypervisors.drivers import DriverError
 from hypervisors.drivers.domain_xml import METADATA_NS
 from hypervisors.drivers.libvirt_driver import LibvirtDriver
@@ -194,7 +195,7 @@ def test_redelivered_job_after_fulfill_keeps_the_live_vm(approve, conn, monkeypa
         raise WorkerLost
 
     with monkeypatch.context() as patched:
-        patched.setattr(provisioning, "job_succeed", die)
+        patched.setattr(skeleton, "job_succeed", die)
         with pytest.raises(WorkerLost):
             provisioning.vm_provision(job_id=job.pk)
     assert ResourceRequest.objects.get(pk=job.request_id).state == RequestState.FULFILLED
@@ -222,7 +223,7 @@ def test_redelivered_job_after_failure_cleanup_finishes_failed(approve, conn, mo
 
     monkeypatch.setattr(LibvirtDriver, "domain_start", boom)
     with monkeypatch.context() as patched:
-        patched.setattr(provisioning, died_at, die)
+        patched.setattr(skeleton, died_at, die)
         with pytest.raises(WorkerLost):
             provisioning.vm_provision(job_id=job.pk)
     assert not VirtualMachine.objects.filter(request_id=job.request_id).exists()
