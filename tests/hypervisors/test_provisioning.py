@@ -8,11 +8,11 @@ import libvirt
 import pytest
 
 from hypervisors import provisioning
-from portal import provisioning as skeleton
 from hypervisors.drivers import DriverError
 from hypervisors.drivers.domain_xml import METADATA_NS
 from hypervisors.drivers.libvirt_driver import LibvirtDriver
 from hypervisors.models import Host, VirtualMachine
+from portal import provisioning as skeleton
 from portal.choices import JobState, RequestState, ResourceKind
 from portal.models import AuditEvent, Job, ResourceRequest, Team
 from portal.quotas import teams_usage
