@@ -6,10 +6,9 @@ page showed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from hypervisors.choices import VMState
-from portal.choices import JobAction, Role
+from portal.actions import Action
+from portal.choices import JobAction
 
 RUNNING = frozenset({VMState.RUNNING})
 STOPPED = frozenset({VMState.SHUTOFF, VMState.CRASHED})
@@ -17,20 +16,8 @@ ON = frozenset({VMState.RUNNING, VMState.PAUSED})
 SETTLED = frozenset({VMState.RUNNING, VMState.PAUSED, VMState.SHUTOFF, VMState.CRASHED})
 
 
-@dataclass(frozen=True)
-class VMAction:
-    """One thing people can ask a VM to do."""
-
-    job_action: str
-    #: Short name in URLs and forms ("start").
-    slug: str
-    label: str
-    allowed_states: frozenset[str]
-    minimum_role: str = Role.MEMBER
-    #: Text of a confirmation question; empty when none is needed.
-    confirm: str = ""
-    #: Whether the action takes parameters from a form (resize, snapshots) rather than a button.
-    has_form: bool = False
+#: Actions on VMs are the portal's generic actions.
+VMAction = Action
 
 
 ACTIONS = {

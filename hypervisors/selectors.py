@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404
 
 from hypervisors.actions import ACTIONS, BUTTONS, VMAction
 from hypervisors.models import Host, Image, VirtualMachine, VMStatSample
-from portal.choices import ROLE_RANK, Role
+from portal.actions import actions_allowed
 from portal.models import Job
 from portal.selectors import teams_for
 
@@ -41,18 +41,8 @@ def images_offered() -> QuerySet[Image]:
 
 
 def vm_actions_for(role: str | None, vm: VirtualMachine, busy: bool) -> list[VMAction]:
-    """The buttons to offer on a VM page: what the user's role and the VM's state allow, none while busy.
-
-    The services check all of this again; this only decides what to show.
-    """
-    if busy or role is None:
-        return []
-    rank = ROLE_RANK[Role(role)]
-    return [
-        ACTIONS[slug]
-        for slug in BUTTONS
-        if vm.state in ACTIONS[slug].allowed_states and rank >= ROLE_RANK[Role(ACTIONS[slug].minimum_role)]
-    ]
+    """The buttons to offer on a VM page (the services check everything again)."""
+    return actions_allowed([ACTIONS[slug] for slug in BUTTONS], role=role, state=vm.state, busy=busy)
 
 
 def vm_samples_since(vm: VirtualMachine, since: datetime) -> list[VMStatSample]:

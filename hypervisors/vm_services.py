@@ -12,28 +12,25 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from hypervisors.actions import ACTIONS, VMAction
 from hypervisors.models import MIN_VM_MEMORY_MIB, Snapshot, UnmanagedDomain, VirtualMachine
 from hypervisors.queues import host_queue
+from portal.actions import ActionRefused, action_check, action_queue
 from portal.audit import audit_record
-from portal.choices import JobState, ResourceKind
-from portal.jobs import job_create, job_enqueue
+from portal.choices import ResourceKind
 from portal.models import Job, Team
-from portal.permissions import require_decider, require_role
+from portal.permissions import require_decider
 from portal.quotas import Amounts, demand_of, quota_check, team_lock
 
 AnyUser = User | AnonymousUser
 
+#: The actions the snapshot service takes; any other slug is refused there.
+SNAPSHOT_ACTIONS = ("snapshot-create", "snapshot-revert", "snapshot-delete")
 #: The task that runs every VM action.
 OPERATE_TASK = "hypervisors.tasks.vm_operate"
-
-
-class ActionRefused(ValidationError):
-    """The VM's state, or another job on it, does not allow this action now."""
 
 
 def vm_locked(vm_id: int) -> VirtualMachine:
@@ -43,33 +40,16 @@ def vm_locked(vm_id: int) -> VirtualMachine:
     return VirtualMachine.objects.select_for_update().select_related("team", "host").get(pk=vm_id)
 
 
-def vm_busy(vm: VirtualMachine) -> bool:
-    """Whether a job on this VM is queued or running."""
-    return Job.objects.filter(
-        target_type=ContentType.objects.get_for_model(VirtualMachine),
-        target_id=str(vm.pk),
-        state__in=[JobState.QUEUED, JobState.RUNNING],
-    ).exists()
-
-
 def _checked(actor: AnyUser, vm: VirtualMachine, slug: str) -> VMAction:
     """The action, once the actor's role, the VM's state and its other jobs allow it."""
-    action = ACTIONS.get(slug)
-    if action is None:
-        raise ActionRefused(f"There is no VM action {slug!r}.")
-    require_role(actor, vm.team, action.minimum_role)
-    if vm.state not in action.allowed_states:
-        raise ActionRefused(f"A VM that is {vm.get_state_display().lower()} cannot be asked to {action.label.lower()}.")
-    if vm_busy(vm):
-        raise ActionRefused("Another operation on this VM is still running; wait until it ends.")
-    return action
+    return action_check(actor=actor, actions=ACTIONS, slug=slug, resource=vm, team=vm.team, noun="VM")
 
 
 def _queue(actor: AnyUser, vm: VirtualMachine, action: VMAction, params: dict[str, Any] | None = None) -> Job:
-    job = job_create(action=action.job_action, team=vm.team, requested_by=actor, target=vm, params=params or {})
-    job_enqueue(job, OPERATE_TASK, queue=host_queue(vm.host))
-    audit_record(actor=actor, action=f"vm.{action.slug}", target=vm, team=vm.team, detail=str(params or ""))
-    return job
+    return action_queue(
+        actor=actor, team=vm.team, resource=vm, action=action, task=OPERATE_TASK, audit_prefix="vm",
+        queue=host_queue(vm.host), params=params,
+    )  # fmt: skip
 
 
 @transaction.atomic
@@ -111,6 +91,8 @@ def vm_resize_request(*, actor: AnyUser, vm_id: int, vcpus: int, memory_mib: int
 @transaction.atomic
 def vm_snapshot_request(*, actor: AnyUser, vm_id: int, slug: str, name: str) -> Job:
     """Ask to take ("snapshot-create"), revert to ("snapshot-revert") or delete ("snapshot-delete") a snapshot."""
+    if slug not in SNAPSHOT_ACTIONS:
+        raise ActionRefused(f"There is no snapshot action {slug!r}.")
     vm = vm_locked(vm_id)
     action = _checked(actor, vm, slug)
     exists = Snapshot.objects.filter(vm=vm, name=name).exists()

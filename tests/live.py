@@ -201,3 +201,208 @@ def live_member(live_team):
     user = UserFactory(username="alice")
     MembershipFactory(user=user, team=live_team, role=Role.MEMBER)
     return user
+
+
+# --------------------------------------------------------------------------------------------
+# Processes, jobs, guests and libvirtd for the lifecycle, events, failure and remote-host tests.
+# --------------------------------------------------------------------------------------------
+
+from portal.choices import FINISHED_JOB_STATES  # noqa: E402
+from portal.models import Job  # noqa: E402
+
+#: What the tiny guest's init prints once booted (scripts/build-guest-image.sh).
+GUEST_BANNER = "portal-guest: booted"
+#: Where libvirt keeps each guest's serial console output (see hypervisors/provisioning.py).
+CONSOLE_LOG_DIR = Path("/var/log/libvirt/qemu")
+
+
+class ManagedProcess:
+    """A long-running process of the project started by a test: a worker, the event listener...
+
+    It runs on the tests' database (``DATABASE_URL``) and broker, with extra
+    environment variables if given; its output goes to ``log_path``. Stopped by
+    its own pid only.
+    """
+
+    def __init__(self, command: list[str], log_path: Path, env: dict[str, str] | None = None):
+        self.command = command
+        self.log_path = log_path
+        self.env = env or {}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def start(self) -> ManagedProcess:
+        env = {**os.environ, "DATABASE_URL": database_url_for_subprocess(), **self.env}
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(self.command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        return self
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, sig: int = 15, timeout: float = 20) -> None:
+        """Send ``sig`` (SIGTERM by default), wait, then SIGKILL if it is still there."""
+        if self.running():
+            assert self.process is not None
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        if self.running():
+            assert self.process is not None
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-6000:] if self.log_path.exists() else ""
+
+
+def worker_command(name: str) -> list[str]:
+    """A solo-pool worker with its own node name (two workers of one test must not share one)."""
+    return [*WORKER_COMMAND, "-n", f"{name}-{os.getpid()}@%h"]
+
+
+LISTENER_COMMAND = [sys.executable, "manage.py", "listen_events"]
+
+
+@pytest.fixture
+def processes(transactional_db, tmp_path) -> Iterator[Callable[..., ManagedProcess]]:
+    """Start project processes for a test: ``processes("worker", worker_command("w1"), env={...})``.
+
+    Every process started this way is stopped (SIGTERM, then SIGKILL) after the
+    test, whatever happened; each logs to ``<tmp_path>/<label>.log``.
+    """
+    require_postgresql()
+    started: list[ManagedProcess] = []
+
+    def start(label: str, command: list[str], env: dict[str, str] | None = None) -> ManagedProcess:
+        process = ManagedProcess(command, tmp_path / f"{label}.log", env)
+        started.append(process)
+        return process.start()
+
+    try:
+        yield start
+    finally:
+        for process in reversed(started):
+            process.stop()
+
+
+def broker_reset() -> None:
+    """Empty the tests' broker: the default queue and the unacknowledged messages a killed worker left.
+
+    Only while none of the test's workers run. A message left unacknowledged by
+    an earlier, aborted run would otherwise be restored into this run and act on
+    whatever job has its id now.
+    """
+    import redis
+
+    from portal.celery import app
+
+    app.control.purge()
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    client.delete("unacked", "unacked_index", "unacked_mutex")
+
+
+def job_wait(job_id: int, timeout: float, what: str = "the job") -> Job:
+    """Wait until a job has finished (succeeded or failed) and return its row."""
+    wait_until(lambda: Job.objects.get(pk=job_id).state in FINISHED_JOB_STATES, timeout, what)
+    return Job.objects.get(pk=job_id)
+
+
+def console_log(domain_name: str) -> Path:
+    return CONSOLE_LOG_DIR / f"{domain_name}.console.log"
+
+
+def banner_count(domain_name: str) -> int:
+    """How often the guest has printed its boot banner since its QEMU process started."""
+    path = console_log(domain_name)
+    return path.read_text(errors="replace").count(GUEST_BANNER) if path.exists() else 0
+
+
+def virsh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """``virsh -c qemu:///system ARGS``, as an administrator would type it."""
+    return subprocess.run(
+        ["virsh", "-c", "qemu:///system", *args], capture_output=True, text=True, timeout=60, check=check
+    )
+
+
+def libvirtd_pid() -> int | None:
+    """The pid of the running libvirtd (the one monolithic daemon here), or None."""
+    found = subprocess.run(["pidof", "-s", "libvirtd"], capture_output=True, text=True)
+    return int(found.stdout.split()[0]) if found.returncode == 0 and found.stdout.strip() else None
+
+
+def libvirtd_answers() -> bool:
+    try:
+        return virsh("version", check=False).returncode == 0
+    except subprocess.TimeoutExpired:
+        return False
+
+
+def libvirtd_ensure_running(timeout: float = 60) -> None:
+    """Start virtlogd and libvirtd as scripts/setup.sh does, if they are not running, and wait for them.
+
+    Also make sure the ``default`` network is active again.
+    """
+    if subprocess.run(["pidof", "virtlogd"], capture_output=True).returncode != 0:
+        subprocess.run(["virtlogd", "-d"], check=True, timeout=30)
+    if libvirtd_pid() is None:
+        subprocess.run(["libvirtd", "-d"], check=True, timeout=30)
+    deadline = time.monotonic() + timeout
+    while not libvirtd_answers():
+        if time.monotonic() > deadline:
+            raise RuntimeError("libvirtd did not answer after a restart")
+        time.sleep(0.5)
+    info = virsh("net-info", "default", check=False).stdout
+    if "Active:" in info and "yes" not in info.split("Active:")[1].splitlines()[0]:
+        virsh("net-start", "default", check=False)
+
+
+@contextlib.contextmanager
+def libvirtd_frozen() -> Iterator[int]:
+    """libvirtd stopped with SIGSTOP for the block: its clients block in their calls. Always resumed."""
+    import signal
+
+    pid = libvirtd_pid()
+    require(pid is not None, "needs a running libvirtd")
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield pid
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+@contextlib.contextmanager
+def libvirtd_down() -> Iterator[None]:
+    """libvirtd not running for the block (stopped by its pid); started again after it, whatever happened.
+
+    Running guests survive: their QEMU processes are not libvirtd's, and the
+    restarted daemon reconnects to them.
+    """
+    import signal
+
+    pid = libvirtd_pid()
+    require(pid is not None, "needs a running libvirtd")
+    assert pid is not None
+    try:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if Path(f"/proc/{pid}").exists():
+            os.kill(pid, signal.SIGKILL)
+            while Path(f"/proc/{pid}").exists():
+                time.sleep(0.2)
+        yield
+    finally:
+        libvirtd_ensure_running()

@@ -1,0 +1,105 @@
+"""Actions people ask of a live resource (a VM, a container): one way to check and queue them.
+
+Each kind lists its actions as :class:`Action` values; :func:`action_check`
+refuses what the role, the state or another running job does not allow, and
+:func:`action_queue` records the job, sends its task after commit and audits it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from portal.audit import audit_record
+from portal.choices import ROLE_RANK, JobState, Role
+from portal.jobs import job_create, job_enqueue
+from portal.models import Job, Team
+from portal.permissions import require_role
+
+AnyUser = User | AnonymousUser
+
+
+class ActionRefused(ValidationError):
+    """The resource's state, or another job on it, does not allow this action now."""
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing people can ask a resource to do."""
+
+    job_action: str
+    #: Short name in URLs and forms ("start").
+    slug: str
+    label: str
+    allowed_states: frozenset[str]
+    minimum_role: str = Role.MEMBER
+    #: Text of a confirmation question; empty when none is needed.
+    confirm: str = ""
+    #: Whether the action takes parameters from a form rather than a button.
+    has_form: bool = False
+
+
+def resource_busy(resource: models.Model) -> bool:
+    """Whether a job on this resource is queued or running."""
+    return Job.objects.filter(
+        target_type=ContentType.objects.get_for_model(resource),
+        target_id=str(resource.pk),
+        state__in=[JobState.QUEUED, JobState.RUNNING],
+    ).exists()
+
+
+def action_check(
+    *, actor: AnyUser, actions: dict[str, Action], slug: str, resource: models.Model, team: Team, noun: str
+) -> Action:
+    """The action ``slug``, once the actor's role, the resource's state and its other jobs allow it.
+
+    ``noun`` names the resource in messages ("VM"). Raises ``PermissionDenied``
+    or :class:`ActionRefused`.
+    """
+    action = actions.get(slug)
+    if action is None:
+        raise ActionRefused(f"There is no {noun} action {slug!r}.")
+    require_role(actor, team, action.minimum_role)
+    state = resource.state  # type: ignore[attr-defined]
+    if state not in action.allowed_states:
+        label = resource.get_state_display().lower()  # type: ignore[attr-defined]
+        raise ActionRefused(f"A {noun} that is {label} cannot be asked to {action.label.lower()}.")
+    if resource_busy(resource):
+        raise ActionRefused(f"Another operation on this {noun} is still running; wait until it ends.")
+    return action
+
+
+def action_queue(
+    *,
+    actor: AnyUser,
+    team: Team,
+    resource: models.Model,
+    action: Action,
+    task: str,
+    audit_prefix: str,
+    queue: str | None = None,
+    params: dict[str, Any] | None = None,
+) -> Job:
+    """Record the job of an accepted action, send its task after commit, and audit it as ``<prefix>.<slug>``."""
+    job = job_create(action=action.job_action, team=team, requested_by=actor, target=resource, params=params or {})
+    job_enqueue(job, task, queue=queue)
+    audit_record(
+        actor=actor, action=f"{audit_prefix}.{action.slug}", target=resource, team=team, detail=str(params or "")
+    )
+    return job
+
+
+def actions_allowed(actions: list[Action], *, role: str | None, state: str, busy: bool) -> list[Action]:
+    """Which of ``actions`` to offer as buttons: what the role and the state allow, none while busy.
+
+    The services check all of this again; this only decides what to show.
+    """
+    if busy or role is None:
+        return []
+    rank = ROLE_RANK[Role(role)]
+    return [a for a in actions if state in a.allowed_states and rank >= ROLE_RANK[Role(a.minimum_role)]]
