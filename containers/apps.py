@@ -1,4 +1,4 @@
-"""App configuration of the containers app."""
+"""App configuration; registers containers as a kind of resource in the request pipeline."""
 
 from django.apps import AppConfig
 
@@ -8,3 +8,9 @@ class ContainersConfig(AppConfig):
 
     name = "containers"
     verbose_name = "Containers"
+
+    def ready(self) -> None:
+        from containers.kind import CONTAINER_KIND
+        from portal.kinds import kind_register
+
+        kind_register(CONTAINER_KIND)

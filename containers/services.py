@@ -1,14 +1,20 @@
-"""Services on Docker engines: probing what an engine is."""
+"""Services on Docker engines and containers: probing engines, and the actions people ask of containers."""
 
 from __future__ import annotations
 
 import logging
 
+from django.contrib.auth.models import AnonymousUser, User
+from django.db import transaction
 from django.utils import timezone
 
+from containers.actions import ACTIONS
 from containers.drivers import ContainerEngine, EngineError, engine_for
-from containers.models import DockerHost
+from containers.models import Container, DockerHost
 from containers.secrets import secret_open
+from portal.actions import action_check, action_queue
+from portal.models import Job
+from portal.quotas import team_lock
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +40,11 @@ def docker_host_probe(*, docker_host_id: int) -> DockerHost:
     except EngineError as error:
         logger.warning("Docker host %s is unreachable: %s", docker_host.name, error)
         docker_host.is_reachable = False
+        docker_host.unreachable_since = docker_host.unreachable_since or timezone.now()
         docker_host.last_error = str(error)
     else:
         docker_host.is_reachable = True
+        docker_host.unreachable_since = None
         docker_host.last_error = ""
         docker_host.engine_version = facts.engine_version
         docker_host.cpus = facts.cpus
@@ -44,3 +52,22 @@ def docker_host_probe(*, docker_host_id: int) -> DockerHost:
     docker_host.last_probed_at = timezone.now()
     docker_host.save()
     return docker_host
+
+
+#: The task that runs every container action.
+OPERATE_TASK = "containers.tasks.container_operate"
+
+
+@transaction.atomic
+def container_action_request(*, actor: User | AnonymousUser, container_id: int, slug: str) -> Job:
+    """Ask for start, stop, restart, pause, unpause or remove. Raises ``PermissionDenied`` or ``ActionRefused``."""
+    team_id = Container.objects.values_list("team_id", flat=True).get(pk=container_id)
+    team_lock(team_id)
+    container = Container.objects.select_for_update().select_related("team").get(pk=container_id)
+    action = action_check(
+        actor=actor, actions=ACTIONS, slug=slug, resource=container, team=container.team, noun="container"
+    )
+    return action_queue(
+        actor=actor, team=container.team, resource=container, action=action, task=OPERATE_TASK,
+        audit_prefix="container",
+    )  # fmt: skip

@@ -1,9 +1,34 @@
 """Celery tasks of the containers app: thin, take ids, call a service."""
 
-from celery import shared_task
+from __future__ import annotations
 
-from containers import services
-from containers.models import DockerHost
+import time
+from typing import Any
+
+from celery import Task, shared_task
+
+from containers import images, inventory, logs, operations, provisioning, services
+from containers.drivers import EngineError
+from containers.models import Container, DockerHost
+from portal.retries import run_with_retries
+
+
+@shared_task(bind=True, name="containers.tasks.container_provision")
+def container_provision(self: Task[Any, Any], job_id: int) -> None:
+    """Create and start the container of a provisioning job."""
+    run_with_retries(self, provisioning.container_provision, job_id)
+
+
+@shared_task(bind=True, name="containers.tasks.container_operate")
+def container_operate(self: Task[Any, Any], job_id: int) -> None:
+    """Run a container action (start, stop, restart, pause, unpause, remove)."""
+    run_with_retries(self, operations.container_operate, job_id)
+
+
+@shared_task(name="containers.tasks.image_load")
+def image_load(job_id: int) -> None:
+    """Load an uploaded image tar into an engine."""
+    images.image_load(job_id=job_id)
 
 
 @shared_task(name="containers.tasks.docker_host_probe")
@@ -17,3 +42,46 @@ def docker_hosts_probe() -> None:
     """Probe every Docker engine (periodic)."""
     for docker_host_id in DockerHost.objects.values_list("pk", flat=True):
         docker_host_probe.delay(docker_host_id)
+
+
+@shared_task(name="containers.tasks.docker_host_reconcile")
+def docker_host_reconcile(docker_host_id: int) -> None:
+    """Make the rows of one engine agree with what runs on it."""
+    inventory.docker_host_reconcile(docker_host_id=docker_host_id)
+
+
+@shared_task(name="containers.tasks.docker_hosts_reconcile")
+def docker_hosts_reconcile() -> None:
+    """Reconcile every engine (periodic)."""
+    for docker_host_id in DockerHost.objects.values_list("pk", flat=True):
+        docker_host_reconcile.delay(docker_host_id)
+
+
+@shared_task(name="containers.tasks.container_logs_follow", ignore_result=True)
+def container_logs_follow(container_pk: int) -> None:
+    """Copy a container's last lines, then its new output for a while, into Redis for its page.
+
+    Not a job: it changes nothing, and only one runs per container (``logs.follow_claim``).
+    """
+    container = Container.objects.select_related("docker_host").filter(pk=container_pk).first()
+    if container is None or not container.engine_id:
+        logs.follow_release(container_pk)
+        return
+    deadline = time.time() + logs.FOLLOW_SECONDS
+    try:
+        with services.engine_of(container.docker_host) as engine:
+            logs.logs_replace(container_pk, engine.container_logs(container.engine_id, tail=200))
+            since = int(time.time())
+            batch: list[str] = []
+            for line in engine.container_logs_follow(container.engine_id, since=since):
+                batch.append(line)
+                if len(batch) >= 20 or time.time() > deadline:
+                    logs.logs_append(container_pk, batch)
+                    batch = []
+                if time.time() > deadline:
+                    break
+            logs.logs_append(container_pk, batch)
+    except EngineError as error:
+        logs.logs_append(container_pk, [f"[portal] could not read the output: {error}"])
+    finally:
+        logs.follow_release(container_pk)

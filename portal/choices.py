@@ -69,6 +69,14 @@ class JobAction(models.TextChoices):
     VM_SNAPSHOT_REVERT = "vm_snapshot_revert", "Revert to snapshot"
     VM_SNAPSHOT_DELETE = "vm_snapshot_delete", "Delete snapshot"
     HOST_PROBE = "host_probe", "Probe host"
+    CONTAINER_PROVISION = "container_provision", "Create container"
+    CONTAINER_START = "container_start", "Start container"
+    CONTAINER_STOP = "container_stop", "Stop container"
+    CONTAINER_RESTART = "container_restart", "Restart container"
+    CONTAINER_PAUSE = "container_pause", "Pause container"
+    CONTAINER_UNPAUSE = "container_unpause", "Unpause container"
+    CONTAINER_REMOVE = "container_remove", "Remove container"
+    IMAGE_LOAD = "image_load", "Load image"
 
 
 class AuditResult(models.TextChoices):

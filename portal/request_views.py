@@ -45,7 +45,11 @@ class ResourceRequestCreateView(LoginRequiredMixin, View):
     """Ask for a resource. Errors, quota ones included, are shown next to the field they are about."""
 
     form_class: ClassVar[type[ResourceRequestForm]]
-    template_name: ClassVar[str]
+    template_name: ClassVar[str] = "request_form.html"
+    #: Shown in the page ("a VM"), and the names of the kind's submit and preview URLs.
+    kind_label: ClassVar[str]
+    submit_url: ClassVar[str]
+    preview_url: ClassVar[str]
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return self._render(request, self.form_class(user=request.user))
@@ -85,7 +89,14 @@ class ResourceRequestCreateView(LoginRequiredMixin, View):
         self, request: HttpRequest, form: ResourceRequestForm, status: int = 200, preview: dict[str, Any] | None = None
     ) -> HttpResponse:
         can_ask = teams_for(request.user, Role.MEMBER).exists()
-        context = {"form": form, "can_ask": can_ask, **(preview or quota_preview(form))}
+        context = {
+            "form": form,
+            "can_ask": can_ask,
+            "kind_label": self.kind_label,
+            "submit_url": self.submit_url,
+            "preview_url": self.preview_url,
+            **(preview or quota_preview(form)),
+        }
         return render(request, self.template_name, context, status=status)
 
 

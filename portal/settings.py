@@ -133,9 +133,15 @@ CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 60))
 }
+# Following container logs holds a worker for minutes: those tasks get workers of their own.
+CELERY_TASK_ROUTES = {"containers.tasks.container_logs_follow": {"queue": "logs"}}
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "hosts-probe": {"task": "hypervisors.tasks.hosts_probe", "schedule": 300.0},
     "docker-hosts-probe": {"task": "containers.tasks.docker_hosts_probe", "schedule": 300.0},
+    "docker-hosts-reconcile": {
+        "task": "containers.tasks.docker_hosts_reconcile",
+        "schedule": float(os.environ.get("PORTAL_RECONCILE_INTERVAL", "60")),
+    },
     "hosts-reconcile": {
         "task": "hypervisors.tasks.hosts_reconcile",
         "schedule": float(os.environ.get("PORTAL_RECONCILE_INTERVAL", "60")),

@@ -16,5 +16,6 @@ urlpatterns = [
     path("jobs/<int:pk>/", views.JobDetailView.as_view(), name="job-detail"),
     path("vms/", include("hypervisors.urls")),
     path("hosts/", include(host_urlpatterns)),
+    path("containers/", include("containers.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -10,7 +10,9 @@ class VMRequestCreateView(ResourceRequestCreateView):
     """Ask for a VM."""
 
     form_class = VMRequestForm
-    template_name = "hypervisors/vm_request_form.html"
+    kind_label = "a VM"
+    submit_url = "vm-request"
+    preview_url = "vm-request-preview"
 
 
 class VMRequestPreviewView(ResourceRequestPreviewView):

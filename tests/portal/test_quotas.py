@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 
 from portal.choices import RequestState, ResourceKind
+from portal.kinds import kind_handlers
 from portal.models import Team
 from portal.quotas import (
     RESOURCES,
@@ -138,8 +139,8 @@ def test_teams_usage_in_constant_queries(team, django_assert_max_num_queries):
         ResourceRequestFactory(team=t, requested_by=user)
         VirtualMachineFactory(team=t)
     teams = list(Team.objects.select_related("quota").filter(pk__in=[t.pk for t in teams]))
-    # one query for live VMs, one for reserved, one for pending; not one per team
-    with django_assert_max_num_queries(3):
+    # one query per kind for live resources, one for reserved, one for pending; not one per team
+    with django_assert_max_num_queries(len(kind_handlers()) + 2):
         usage = teams_usage(teams)
     assert all(u.used.vm_count == 1 and u.pending.vm_count == 1 for u in usage.values())
 

@@ -1,0 +1,494 @@
+"""Benchmark of the periodic reconcile of one host with 5,000 domains, against the raw libvirt calls.
+
+Run from the repository root:
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal .venv/bin/python bench/bench_reconcile.py
+
+The host is libvirt's in-process test driver loaded from a generated ``<node>`` file
+(``test:///tmp/.../node.xml``), so no hypervisor is needed. It works in its own
+throwaway database (``portal_bench_reconcile`` on the server of DATABASE_URL) and
+a temporary directory, both removed at the end, even on failure. It prints
+figures; it asserts nothing about timings. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import dataclasses
+import functools
+import io
+import os
+import platform
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+from xml.sax.saxutils import escape
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BENCH_DB = "portal_bench_reconcile"
+DOMAINS = 5_000
+MANAGED = 4_000  # domains with a VM row; the others are unmanaged
+CHANGED_SHARE = 0.10
+#: Extra VM rows whose domains are not on the host (the reconcile marks them missing).
+VANISHED = 40
+#: libvirt's test driver run states (``<test:runstate>``): out of 10 domains, 8 running, 1 shut off, 1 paused.
+RUNSTATES = (1, 1, 1, 1, 1, 1, 1, 1, 5, 3)
+STATE_OF_RUNSTATE = {1: "running", 5: "shutoff", 3: "paused"}
+TEST_NS = "http://libvirt.org/schemas/domain/test/1.0"
+
+
+# -- database ------------------------------------------------------------------------------------
+
+
+def database_urls() -> tuple[str, str]:
+    """The URLs of the server's ``postgres`` database (to create and drop) and of the bench database."""
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal")
+    parts = urlsplit(base)
+    if parts.scheme not in {"postgres", "postgresql"}:
+        sys.exit(f"DATABASE_URL must point at PostgreSQL, not {parts.scheme!r}")
+    admin = urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
+    bench = urlunsplit((parts.scheme, parts.netloc, f"/{BENCH_DB}", "", ""))
+    return admin, bench
+
+
+def database_drop(admin_url: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def bench_database() -> Iterator[str]:
+    """Create the throwaway database, and drop it at the end."""
+    admin_url, bench_url = database_urls()
+    database_drop(admin_url)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    try:
+        yield bench_url
+    finally:
+        with contextlib.suppress(Exception):
+            from django.db import connections
+
+            connections.close_all()
+        database_drop(admin_url)
+
+
+def django_setup(bench_url: str) -> None:
+    os.environ["DATABASE_URL"] = bench_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ["DEBUG"] = "false"
+    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+# -- the host ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Domain:
+    uuid: str
+    name: str
+    state: str
+
+
+def node_write(path: Path, count: int) -> list[Domain]:
+    """A test-driver ``<node>`` file with ``count`` domains (1 vCPU, 128 MiB, HVM); returns them."""
+    domains = [
+        Domain(uuid=str(uuid.uuid4()), name=f"bench.d{i:05d}", state=STATE_OF_RUNSTATE[RUNSTATES[i % len(RUNSTATES)]])
+        for i in range(count)
+    ]
+    parts = [
+        "<node>\n  <cpu><nodes>1</nodes><sockets>2</sockets><cores>32</cores><threads>2</threads>"
+        "<active>128</active><mhz>3000</mhz><model>x86_64</model></cpu>\n"
+        "  <memory>1073741824</memory>\n"
+    ]
+    for i, domain in enumerate(domains):
+        runstate = RUNSTATES[i % len(RUNSTATES)]
+        parts.append(
+            f"  <domain type='test' xmlns:test='{TEST_NS}'><name>{escape(domain.name)}</name>"
+            f"<uuid>{domain.uuid}</uuid><memory>131072</memory><currentMemory>131072</currentMemory>"
+            f"<vcpu>1</vcpu><test:runstate>{runstate}</test:runstate><os><type>hvm</type></os></domain>\n"
+        )
+    parts.append("</node>\n")
+    path.write_text("".join(parts))
+    return domains
+
+
+def seed(uri: str, domains: list[Domain]) -> tuple[Any, list[Any]]:
+    """The host row, one team, VM rows for the first MANAGED domains (in their true state) and VANISHED ghosts."""
+    from hypervisors.models import Host, VirtualMachine
+    from portal.models import Quota, Team
+
+    host = Host.objects.create(name="bench-test-host", uri=uri, domain_type="test", is_reachable=True)
+    team = Team.objects.create(name="bench", slug="bench")
+    Quota.objects.create(
+        team=team, vcpus=Decimal(100_000), memory_mib=10**9, disk_gib=10**7, vm_count=100_000, container_count=0
+    )
+    rows = [
+        VirtualMachine(
+            team=team,
+            host=host,
+            uuid=d.uuid,
+            name=d.name.removeprefix("bench."),
+            domain_name=d.name,
+            vcpus=1,
+            memory_mib=128,
+            disk_gib=1,
+            state=d.state,
+        )
+        for d in domains[:MANAGED]
+    ]
+    rows += [
+        VirtualMachine(
+            team=team,
+            host=host,
+            name=f"gone{i:03d}",
+            domain_name=f"bench.gone{i:03d}",
+            vcpus=1,
+            memory_mib=128,
+            disk_gib=1,
+            state="missing",
+        )
+        for i in range(VANISHED)
+    ]
+    vms = VirtualMachine.objects.bulk_create(rows, batch_size=2000)
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return host, vms
+
+
+# -- measuring -----------------------------------------------------------------------------------
+
+
+def ms(seconds: float) -> float:
+    return seconds * 1000.0
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+@dataclass
+class RawRun:
+    open_ms: float
+    stats_ms: float
+    usage_ms: float
+    domains: int
+
+    @property
+    def total(self) -> float:
+        return self.open_ms + self.stats_ms + self.usage_ms
+
+
+def raw_once(uri: str) -> RawRun:
+    """What the reconcile asks the host, straight through libvirt: open, the bulk stats, node CPU and memory."""
+    import libvirt
+
+    start = time.perf_counter()
+    conn = libvirt.open(uri)
+    try:
+        opened = time.perf_counter()
+        stats = conn.getAllDomainStats(
+            libvirt.VIR_DOMAIN_STATS_STATE
+            | libvirt.VIR_DOMAIN_STATS_CPU_TOTAL
+            | libvirt.VIR_DOMAIN_STATS_BALLOON
+            | libvirt.VIR_DOMAIN_STATS_VCPU
+            | libvirt.VIR_DOMAIN_STATS_INTERFACE
+            | libvirt.VIR_DOMAIN_STATS_BLOCK,
+            0,
+        )
+        # The driver reads each domain's UUID and name from the record's handle, as here.
+        _ = [(domain.UUIDString(), domain.name(), record.get("state.state")) for domain, record in stats]
+        got_stats = time.perf_counter()
+        with contextlib.suppress(libvirt.libvirtError):
+            conn.getCPUStats(libvirt.VIR_NODE_CPU_STATS_ALL_CPUS, 0)
+        with contextlib.suppress(libvirt.libvirtError):  # the test driver has no node memory stats
+            conn.getMemoryStats(libvirt.VIR_NODE_MEMORY_STATS_ALL_CELLS, 0)
+        done = time.perf_counter()
+    finally:
+        conn.close()
+    return RawRun(ms(opened - start), ms(got_stats - opened), ms(done - got_stats), len(stats))
+
+
+class Phases:
+    """Times the parts of ``host_reconcile`` by wrapping them in timers.
+
+    The headline runs wrap ``libvirt.open`` only (``full=False``: one timer call per run);
+    the breakdown pass wraps every part listed in NAMES.
+    """
+
+    NAMES = ("libvirt open", "domains_stats", "host_usage", "_reconcile_vms", "_reconcile_unmanaged", "_prune")
+
+    def __init__(self, *, full: bool) -> None:
+        self.full = full
+        self.current: dict[str, float] = {}
+        self.patches: list[tuple[Any, str, Any]] = []
+
+    def _timed(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.current[name] = self.current.get(name, 0.0) + ms(time.perf_counter() - start)
+
+        return wrapper
+
+    def _patch(self, owner: Any, attribute: str, name: str) -> None:
+        original = getattr(owner, attribute)
+        self.patches.append((owner, attribute, original))
+        setattr(owner, attribute, self._timed(name, original))
+
+    def __enter__(self) -> Phases:
+        import libvirt
+
+        from hypervisors import inventory
+        from hypervisors.drivers.libvirt_driver import LibvirtDriver
+
+        self._patch(libvirt, "open", "libvirt open")
+        if not self.full:
+            return self
+        self._patch(LibvirtDriver, "domains_stats", "domains_stats")
+        self._patch(LibvirtDriver, "host_usage", "host_usage")
+        for name in ("_reconcile_vms", "_reconcile_unmanaged", "_prune"):
+            self._patch(inventory, name, name)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for owner, attribute, original in reversed(self.patches):
+            setattr(owner, attribute, original)
+
+    def take(self, total_ms: float) -> dict[str, float]:
+        """The phases of the run that just ended; ``domains_stats`` net of the open it triggers."""
+        current, self.current = self.current, {}
+        if not self.full:
+            return current
+        current["domains_stats"] = current.get("domains_stats", 0.0) - current.get("libvirt open", 0.0)
+        current["other (host row, sample, commit)"] = total_ms - sum(current.values())
+        return current
+
+
+@contextlib.contextmanager
+def counters_reported() -> Iterator[None]:
+    """Make ``domains_stats`` return counters for running domains, as a real host does.
+
+    The test driver reports only ``state.*``, so without this the reconcile writes no
+    VMStatSample rows. Only used for the rows labelled "with counters".
+    """
+    from hypervisors.drivers.libvirt_driver import LibvirtDriver
+
+    original = LibvirtDriver.domains_stats
+
+    def with_counters(self: Any) -> Any:
+        stats = original(self)
+        return [
+            dataclasses.replace(
+                s,
+                cpu_time_ns=10**9,
+                memory_used_kib=65536,
+                disk_read_bytes=1,
+                disk_write_bytes=1,
+                net_rx_bytes=1,
+                net_tx_bytes=1,
+            )
+            if s.state == "running"
+            else s
+            for s in stats
+        ]
+
+    LibvirtDriver.domains_stats = with_counters  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        LibvirtDriver.domains_stats = original  # type: ignore[method-assign]
+
+
+@dataclass
+class Scenario:
+    label: str
+    times_ms: list[float]
+    reports: list[Any]
+    phases: list[dict[str, float]]
+
+    @property
+    def median(self) -> float:
+        return median(self.times_ms)
+
+    @property
+    def net_median(self) -> float:
+        """Median of (run time - the run's own libvirt.open)."""
+        return median([t - p["libvirt open"] for t, p in zip(self.times_ms, self.phases, strict=True)])
+
+
+def reconcile_runs(label: str, host_id: int, runs: int, before: Callable[[], None], phases: Phases) -> Scenario:
+    from hypervisors.inventory import host_reconcile
+
+    times, reports, parts = [], [], []
+    for _ in range(runs):
+        before()
+        start = time.perf_counter()
+        report = host_reconcile(host_id=host_id)
+        elapsed = ms(time.perf_counter() - start)
+        if not report.reachable:
+            raise RuntimeError(f"{label}: the host was unreachable")
+        times.append(elapsed)
+        reports.append(report)
+        parts.append(phases.take(elapsed))
+    return Scenario(label, times, reports, parts)
+
+
+# -- main ----------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=10, help="timed runs per scenario (default 10)")
+    parser.add_argument("--profile", action="store_true", help="also cProfile one changed-state run")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="bench-reconcile-") as tmp, bench_database() as bench_url:
+        django_setup(bench_url)
+        import django
+        import libvirt
+
+        from hypervisors.models import UnmanagedDomain, VirtualMachine, VMStatSample
+
+        node = Path(tmp) / "node.xml"
+        domains = node_write(node, DOMAINS)
+        uri = f"test://{node}"
+        host, vms = seed(uri, domains)
+        managed = vms[:MANAGED]
+        ghosts = [vm.pk for vm in vms[MANAGED:]]
+        states = {d.uuid: d.state for d in domains}
+        print(f"database {BENCH_DB}; Python {platform.python_version()}, Django {django.get_version()}")
+        print(
+            f"libvirt {libvirt.getVersion() // 1_000_000}.{libvirt.getVersion() // 1000 % 1000}; host {uri}\n"
+            f"{DOMAINS:,} domains ({node.stat().st_size // 1024} KiB XML): 80% running, 10% shut off, 10% paused; "
+            f"{MANAGED:,} with a VM row, {DOMAINS - MANAGED:,} unmanaged, "
+            f"+{VANISHED} VM rows whose domain is gone; N={args.runs} runs each"
+        )
+
+        # 10% of the domains "changed": their rows are put in the wrong state before each run
+        # (untimed), so the reconcile has to correct them. (A test:///file open is private to
+        # its connection: a change made through another connection would not be seen.)
+        step = int(1 / CHANGED_SHARE)
+        picked = [vm for k, vm in enumerate(managed) if k % step == (k // step) % step]  # every 10th, mixed states
+        changed_vms = [vm.pk for vm in picked]
+        to_shutoff = [vm.pk for vm in picked if vm.state == "running"]
+        to_running = [vm.pk for vm in picked if vm.state != "running"]
+        changed_unmanaged = [d.uuid for d in domains[MANAGED::step]]
+
+        def rows_wrong() -> None:
+            VirtualMachine.objects.filter(pk__in=to_shutoff).update(state="shutoff")
+            VirtualMachine.objects.filter(pk__in=to_running).update(state="running")
+            UnmanagedDomain.objects.filter(uuid__in=changed_unmanaged).update(state="crashed")
+
+        def ghosts_back() -> None:
+            VirtualMachine.objects.filter(pk__in=ghosts).update(state="running")
+
+        def unmanaged_forgotten() -> None:
+            UnmanagedDomain.objects.all().delete()
+
+        def nothing() -> None:
+            pass
+
+        # (a) raw libvirt
+        raw_once(uri)  # warm-up
+        raw = [raw_once(uri) for _ in range(args.runs)]
+        raw_total = median([r.total for r in raw])
+        raw_calls = median([r.stats_ms + r.usage_ms for r in raw])
+
+        # (b) host_reconcile end to end
+        scenarios = [
+            reconcile_runs("first run (1,000 unmanaged inserted)", host.pk, args.runs, unmanaged_forgotten),
+            reconcile_runs("steady (nothing changed)", host.pk, args.runs, nothing),
+            reconcile_runs(
+                f"{CHANGED_SHARE:.0%} changed ({len(changed_vms)} VMs, {len(changed_unmanaged)} unmanaged)",
+                host.pk,
+                args.runs,
+                rows_wrong,
+            ),
+            reconcile_runs(f"{VANISHED} VMs vanished (audit each)", host.pk, args.runs, ghosts_back),
+        ]
+        changed_report = scenarios[2].reports[-1]
+        assert len(changed_report.changed) == len(changed_vms), (len(changed_report.changed), len(changed_vms))
+        assert all(states[str(vm.uuid)] == vm.state for vm in VirtualMachine.objects.filter(pk__in=changed_vms))
+        with counters_reported():
+            scenarios.append(reconcile_runs("steady, with counters (samples written)", host.pk, args.runs, nothing))
+            samples = VMStatSample.objects.count()
+
+        print("\n== (a) raw libvirt: open + getAllDomainStats (driver's flags) + getCPUStats/getMemoryStats ==")
+        print(
+            f"median {raw_total:8.1f} ms  = open {median([r.open_ms for r in raw]):.1f} ms "
+            f"+ getAllDomainStats {median([r.stats_ms for r in raw]):.1f} ms "
+            f"+ node stats {median([r.usage_ms for r in raw]):.2f} ms  ({raw[0].domains:,} records)"
+        )
+
+        print("\n== (b) hypervisors.inventory.host_reconcile(host_id=...) end to end ==")
+        print(f"{'scenario':<44} {'median':>9} {'max':>9} {'vs raw':>7} {'minus raw':>10}  changed/missing/unmanaged")
+        for s in scenarios:
+            r = s.reports[-1]
+            print(
+                f"{s.label:<44} {s.median:7.1f} ms {max(s.times_ms):6.1f} ms {s.median / raw_total:6.2f}x "
+                f"{s.median - raw_total:7.1f} ms  {len(r.changed)}/{len(r.missing)}/{r.unmanaged}"
+            )
+        print(
+            f"target: reconcile <= 2x raw. Without the connection open (the test driver parses the whole XML file "
+            f"on every open), raw calls are {raw_calls:.1f} ms; steady reconcile minus the open is "
+            f"{scenarios[1].median - median([r.open_ms for r in raw]):.1f} ms."
+        )
+        print(f"(with counters: {samples:,} VMStatSample rows after {args.runs} runs)")
+
+        # Where the time goes: the same scenarios again, with each part timed.
+        print("\n== where the time goes (medians of a separate pass with each part wrapped in a timer, ms) ==")
+        with Phases() as phases:
+            parts = [
+                reconcile_runs("steady", host.pk, args.runs, nothing, phases),
+                reconcile_runs("10% changed", host.pk, args.runs, rows_wrong, phases),
+            ]
+            with counters_reported():
+                parts.append(reconcile_runs("steady + counters", host.pk, args.runs, nothing, phases))
+        names = [*Phases.NAMES, "other (host row, sample, commit)"]
+        print(f"{'part':<34}" + "".join(f" {p.label:>18}" for p in parts))
+        for name in names:
+            print(f"{name:<34}" + "".join(f" {median([run[name] for run in p.phases]):18.1f}" for p in parts))
+        print(f"{'total':<34}" + "".join(f" {p.median:18.1f}" for p in parts))
+
+        if args.profile:
+            from hypervisors.inventory import host_reconcile
+
+            rows_wrong()
+            profiler = cProfile.Profile()
+            profiler.runcall(host_reconcile, host_id=host.pk)
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
+            print("\n== cProfile of one 10%-changed run (top 25, cumulative) ==")
+            print(out.getvalue())
+
+
+if __name__ == "__main__":
+    main()
