@@ -375,6 +375,8 @@ def main(argv: list[str] | None = None) -> None:
         import django
         import libvirt
 
+        # libvirt prints every error to stderr (the test driver has no node memory stats); the driver silences it too.
+        libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
         from hypervisors.models import UnmanagedDomain, VirtualMachine, VMStatSample
 
         node = Path(tmp) / "node.xml"
@@ -420,52 +422,62 @@ def main(argv: list[str] | None = None) -> None:
         raw_once(uri)  # warm-up
         raw = [raw_once(uri) for _ in range(args.runs)]
         raw_total = median([r.total for r in raw])
-        raw_calls = median([r.stats_ms + r.usage_ms for r in raw])
+        raw_net = median([r.stats_ms + r.usage_ms for r in raw])
 
-        # (b) host_reconcile end to end
-        scenarios = [
-            reconcile_runs("first run (1,000 unmanaged inserted)", host.pk, args.runs, unmanaged_forgotten),
-            reconcile_runs("steady (nothing changed)", host.pk, args.runs, nothing),
-            reconcile_runs(
-                f"{CHANGED_SHARE:.0%} changed ({len(changed_vms)} VMs, {len(changed_unmanaged)} unmanaged)",
-                host.pk,
-                args.runs,
-                rows_wrong,
-            ),
-            reconcile_runs(f"{VANISHED} VMs vanished (audit each)", host.pk, args.runs, ghosts_back),
-        ]
-        changed_report = scenarios[2].reports[-1]
-        assert len(changed_report.changed) == len(changed_vms), (len(changed_report.changed), len(changed_vms))
-        assert all(states[str(vm.uuid)] == vm.state for vm in VirtualMachine.objects.filter(pk__in=changed_vms))
-        with counters_reported():
-            scenarios.append(reconcile_runs("steady, with counters (samples written)", host.pk, args.runs, nothing))
-            samples = VMStatSample.objects.count()
+        # (b) host_reconcile end to end; only libvirt.open is timed inside, to tell it apart.
+        with Phases(full=False) as opens:
+            reconcile_runs("warm-up", host.pk, 1, nothing, opens)
+            scenarios = [
+                reconcile_runs("first run (1,000 unmanaged inserted)", host.pk, args.runs, unmanaged_forgotten, opens),
+                reconcile_runs("steady (nothing changed)", host.pk, args.runs, nothing, opens),
+                reconcile_runs(
+                    f"{CHANGED_SHARE:.0%} changed ({len(changed_vms)} VMs, {len(changed_unmanaged)} unmanaged)",
+                    host.pk,
+                    args.runs,
+                    rows_wrong,
+                    opens,
+                ),
+                reconcile_runs(f"{VANISHED} VMs vanished (audit each)", host.pk, args.runs, ghosts_back, opens),
+            ]
+            changed_report = scenarios[2].reports[-1]
+            assert len(changed_report.changed) == len(changed_vms), (len(changed_report.changed), len(changed_vms))
+            assert all(states[str(vm.uuid)] == vm.state for vm in VirtualMachine.objects.filter(pk__in=changed_vms))
+            with counters_reported():
+                scenarios.append(reconcile_runs("steady, with counters (*)", host.pk, args.runs, nothing, opens))
+                samples = VMStatSample.objects.count()
 
         print("\n== (a) raw libvirt: open + getAllDomainStats (driver's flags) + getCPUStats/getMemoryStats ==")
         print(
-            f"median {raw_total:8.1f} ms  = open {median([r.open_ms for r in raw]):.1f} ms "
-            f"+ getAllDomainStats {median([r.stats_ms for r in raw]):.1f} ms "
-            f"+ node stats {median([r.usage_ms for r in raw]):.2f} ms  ({raw[0].domains:,} records)"
+            f"median {raw_total:7.1f} ms = open {median([r.open_ms for r in raw]):.1f} ms "
+            f"+ getAllDomainStats incl. UUID/name per record {median([r.stats_ms for r in raw]):.1f} ms "
+            f"+ node stats {median([r.usage_ms for r in raw]):.2f} ms ({raw[0].domains:,} records)"
         )
+        print(f"without the open: {raw_net:.1f} ms")
 
         print("\n== (b) hypervisors.inventory.host_reconcile(host_id=...) end to end ==")
-        print(f"{'scenario':<44} {'median':>9} {'max':>9} {'vs raw':>7} {'minus raw':>10}  changed/missing/unmanaged")
+        print(
+            f"{'scenario':<38} {'median':>9} {'max':>9} {'/raw':>6} | {'w/o open':>9} {'/raw w/o':>8} | "
+            f"changed/missing/unmanaged"
+        )
         for s in scenarios:
             r = s.reports[-1]
             print(
-                f"{s.label:<44} {s.median:7.1f} ms {max(s.times_ms):6.1f} ms {s.median / raw_total:6.2f}x "
-                f"{s.median - raw_total:7.1f} ms  {len(r.changed)}/{len(r.missing)}/{r.unmanaged}"
+                f"{s.label:<38} {s.median:6.1f} ms {max(s.times_ms):6.1f} ms {s.median / raw_total:5.2f}x | "
+                f"{s.net_median:6.1f} ms {s.net_median / raw_net:7.1f}x | "
+                f"{len(r.changed)}/{len(r.missing)}/{r.unmanaged}"
             )
         print(
-            f"target: reconcile <= 2x raw. Without the connection open (the test driver parses the whole XML file "
-            f"on every open), raw calls are {raw_calls:.1f} ms; steady reconcile minus the open is "
-            f"{scenarios[1].median - median([r.open_ms for r in raw]):.1f} ms."
+            "/raw: reconcile / raw medians, both including their own connection open (the test driver parses the\n"
+            "whole XML file on each open). w/o open: the same with each run's own libvirt.open taken out.\n"
+            f"target <= 2x: met including the open in {sum(s.median <= 2 * raw_total for s in scenarios)} of "
+            f"{len(scenarios)} scenarios, without it in {sum(s.net_median <= 2 * raw_net for s in scenarios)}.\n"
+            "(*) the test driver reports no counters; here domains_stats() is wrapped to add them for running\n"
+            f"domains, as a real host reports them, so VMStatSample rows are written ({samples:,} after the runs)."
         )
-        print(f"(with counters: {samples:,} VMStatSample rows after {args.runs} runs)")
 
         # Where the time goes: the same scenarios again, with each part timed.
         print("\n== where the time goes (medians of a separate pass with each part wrapped in a timer, ms) ==")
-        with Phases() as phases:
+        with Phases(full=True) as phases:
             parts = [
                 reconcile_runs("steady", host.pk, args.runs, nothing, phases),
                 reconcile_runs("10% changed", host.pk, args.runs, rows_wrong, phases),

@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.views import View
 from django.views.generic import ListView, TemplateView
 
+from containers.selectors import containers_for
 from hypervisors.selectors import vms_for
 from portal.models import ResourceRequest
 from portal.quotas import quota_bars, teams_usage
@@ -37,7 +38,8 @@ class DashboardView(LoginRequiredMixin, TemplateView):
         usage = teams_usage(teams)
         context["teams"] = [(team, quota_bars(usage[team.pk])) for team in teams]
         context["vms"] = vms_for(user).order_by("-created_at")[:DASHBOARD_ROWS]
-        context["requests"] = requests_for(user).select_related("virtual_machine")[:DASHBOARD_ROWS]
+        context["containers"] = containers_for(user).order_by("-created_at")[:DASHBOARD_ROWS]
+        context["requests"] = requests_for(user).select_related("virtual_machine", "container")[:DASHBOARD_ROWS]
         context["jobs"] = jobs_for(user)[:DASHBOARD_ROWS]
         return context
 
@@ -50,7 +52,7 @@ class RequestListView(LoginRequiredMixin, ListView[ResourceRequest]):
     paginate_by = 25
 
     def get_queryset(self) -> Any:
-        queryset = requests_for(self.request.user).select_related("virtual_machine")
+        queryset = requests_for(self.request.user).select_related("virtual_machine", "container")
         if self.request.GET.get("mine"):
             queryset = queryset.filter(requested_by_id=self.request.user.pk)
         return queryset

@@ -87,13 +87,14 @@ install_npm() {
   fi
 }
 
-build_guest_image() {
+build_guest_images() {
   as_root || return 0
   scripts/build-guest-image.sh "${PORTAL_GUEST_IMAGE_DIR:-/var/lib/libvirt/images/portal-guest}"
+  scripts/build-container-image.sh portal/busybox:latest
 }
 
 install_system_packages
 start_services
 install_python
 install_npm
-build_guest_image
+build_guest_images

@@ -15,13 +15,16 @@ from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-from containers.models import DockerHost
+from containers.inventory import docker_host_reconcile
+from containers.models import ContainerImage, DockerHost
 from containers.services import docker_host_probe
 from hypervisors.models import Host, Image
 from hypervisors.services import host_probe
 from portal.choices import Role
 from portal.models import Membership, Quota, Team
 
+#: The image scripts/build-container-image.sh builds from busybox-static.
+DEMO_CONTAINER_IMAGE = "portal/busybox:latest"
 #: Kernel command line of the tiny guest: a serial console, and a panic reboots nothing.
 GUEST_CMDLINE = "console=ttyS0 panic=-1 quiet"
 
@@ -64,6 +67,14 @@ class Command(BaseCommand):
             docker_host = docker_host_probe(docker_host_id=docker_host.pk)
             state = f"Docker {docker_host.engine_version}" if docker_host.is_reachable else docker_host.last_error
             self.stdout.write(f"Docker host {docker_host.name}: {state}")
+            if docker_host.is_reachable:
+                docker_host_reconcile(docker_host_id=docker_host.pk)
+                offered = ContainerImage.objects.filter(docker_host=docker_host, reference=DEMO_CONTAINER_IMAGE)
+                for image in offered:
+                    image.offered_to.add(team)
+                self.stdout.write(
+                    f"Container image {DEMO_CONTAINER_IMAGE}: {'offered to demo' if offered else 'missing'}"
+                )
         for username, password in (("admin", admin_password), ("alice", member_password)):
             if password:
                 self.stdout.write(self.style.SUCCESS(f"Created account {username} with password: {password}"))
