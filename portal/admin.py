@@ -51,7 +51,7 @@ class MembershipAdmin(admin.ModelAdmin[Membership]):
 
 @admin.register(Quota)
 class QuotaAdmin(admin.ModelAdmin[Quota]):
-    list_display = ("team", "vcpus", "memory_mib", "disk_gib", "vm_count", "container_count")
+    list_display = ("team", "vcpus", "memory_mib", "disk_gib", "vm_count", "container_count", "network_count")
     search_fields = ("team__name",)
 
 

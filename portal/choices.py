@@ -20,6 +20,8 @@ class ResourceKind(models.TextChoices):
 
     VM = "vm", "Virtual machine"
     CONTAINER = "container", "Container"
+    NETWORK = "network", "VM network"
+    CONTAINER_NETWORK = "container_network", "Container network"
 
 
 class RequestState(models.TextChoices):
@@ -77,6 +79,16 @@ class JobAction(models.TextChoices):
     CONTAINER_UNPAUSE = "container_unpause", "Unpause container"
     CONTAINER_REMOVE = "container_remove", "Remove container"
     IMAGE_LOAD = "image_load", "Load image"
+    NETWORK_PROVISION = "network_provision", "Create network"
+    NETWORK_START = "network_start", "Start network"
+    NETWORK_STOP = "network_stop", "Stop network"
+    NETWORK_DELETE = "network_delete", "Delete network"
+    VM_INTERFACE_ATTACH = "vm_interface_attach", "Attach interface"
+    VM_INTERFACE_DETACH = "vm_interface_detach", "Detach interface"
+    CONTAINER_NETWORK_PROVISION = "container_network_provision", "Create container network"
+    CONTAINER_NETWORK_CONNECT = "container_network_connect", "Connect container"
+    CONTAINER_NETWORK_DISCONNECT = "container_network_disconnect", "Disconnect container"
+    CONTAINER_NETWORK_DELETE = "container_network_delete", "Delete container network"
 
 
 class AuditResult(models.TextChoices):

@@ -71,6 +71,7 @@ class Quota(models.Model):
     disk_gib = models.PositiveIntegerField("disk (GiB)", default=0)
     vm_count = models.PositiveIntegerField("virtual machines", default=0)
     container_count = models.PositiveIntegerField("containers", default=0)
+    network_count = models.PositiveIntegerField("networks", default=0)
 
     class Meta:
         constraints = [

@@ -36,6 +36,7 @@ class Amounts:
     disk_gib: int = 0
     vm_count: int = 0
     container_count: int = 0
+    network_count: int = 0
 
     def __add__(self, other: Amounts) -> Amounts:
         return Amounts(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
@@ -64,6 +65,7 @@ RESOURCES = (
     Resource("disk_gib", "Disk", "GiB"),
     Resource("vm_count", "Virtual machines", ""),
     Resource("container_count", "Containers", ""),
+    Resource("network_count", "Networks", ""),
 )
 
 

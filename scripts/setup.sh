@@ -19,6 +19,7 @@ SYSTEM_PACKAGES=(
   libvirt-daemon-system libvirt-dev pkg-config qemu-system-x86 qemu-utils dnsmasq-base
   docker.io chromium chromium-driver busybox-static linux-image-cloud-amd64 cpio
   python3-venv python3-dev gcc redis-server
+  openssh-server  # its sshd binary, for the qemu+ssh:// integration test (which runs a private sshd)
 )
 
 install_system_packages() {

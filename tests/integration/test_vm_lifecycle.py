@@ -7,6 +7,7 @@ result through libvirt (and the guest's serial console), not the portal's rows.
 
 from __future__ import annotations
 
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,6 +36,8 @@ ACTION_TIMEOUT = 120
 #: Seconds the tiny guest may take to boot to its shell under emulation.
 BOOT_TIMEOUT = 120
 MIB = 1024
+#: Seconds between the boot banner and acpid listening to the power button.
+ACPI_SETTLE = 2
 
 
 @contextmanager
@@ -99,11 +102,18 @@ def _action(client: Client, vm: VirtualMachine, worker, slug: str) -> Job:
 
 
 def _wait_banners(vm: VirtualMachine, count: int) -> None:
+    """Wait until the guest has booted ``count`` times since its QEMU process started.
+
+    The guest's init starts acpid (which forks, then opens the power button's
+    input device) just before the banner: a moment more, so that an ACPI request
+    sent next is not lost.
+    """
     wait_until(
         lambda: banner_count(vm.domain_name) >= count,
         BOOT_TIMEOUT,
         f"boot banner number {count} on the console of {vm.domain_name}",
     )
+    time.sleep(ACPI_SETTLE)
 
 
 @VM_ACTIONS_FAIL_ON_POSTGRESQL

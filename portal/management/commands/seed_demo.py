@@ -50,6 +50,7 @@ class Command(BaseCommand):
                     "disk_gib": 20,
                     "vm_count": 5,
                     "container_count": 5,
+                    "network_count": 2,
                 },
             )
             Membership.objects.get_or_create(

@@ -1,0 +1,143 @@
+"""VM networks: address pools, libvirt networks (team-owned or shared), and VM interfaces on them."""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from hypervisors.choices import ADDRESSED_NETWORK_KINDS, NetworkKind, NetworkState
+from hypervisors.models.hosts import Host
+from hypervisors.models.vms import VirtualMachine
+from portal.models import ResourceRequest, Team
+
+
+def validate_ipv4_network(value: str) -> None:
+    """A CIDR such as 10.20.0.0/16: IPv4, host bits zero, between /8 and /30."""
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError as error:
+        raise ValidationError(f"{value!r} is not a network in CIDR form (like 10.20.0.0/16): {error}.") from error
+    if network.version != 4:
+        raise ValidationError("Only IPv4 networks are handed out.")
+    if not 8 <= network.prefixlen <= 30:
+        raise ValidationError("Use a prefix length from /8 to /30.")
+
+
+class AddressPool(models.Model):
+    """A range admins give the portal to cut team subnets from; handed-out subnets never overlap on a host."""
+
+    name = models.CharField("name", max_length=100, unique=True)
+    cidr = models.CharField("range", max_length=43, validators=[validate_ipv4_network], help_text="e.g. 10.200.0.0/16")
+    subnet_prefix = models.PositiveSmallIntegerField(
+        "subnet size (prefix length)",
+        default=24,
+        validators=[MinValueValidator(16), MaxValueValidator(29)],
+        help_text="Each network handed out is this big, e.g. 24 for a /24.",
+    )
+
+    class Meta:
+        ordering = ("name",)
+        verbose_name = "address pool"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.cidr})"
+
+    def clean(self) -> None:
+        try:
+            validate_ipv4_network(self.cidr)
+        except ValidationError:
+            return  # reported on the field itself
+        if ipaddress.ip_network(self.cidr).prefixlen > self.subnet_prefix:
+            raise ValidationError({"subnet_prefix": "Subnets must be smaller than the range they come from."})
+
+
+class VirtualNetwork(models.Model):
+    """A libvirt network on a host: a team's own (asked for like any resource) or shared by admins."""
+
+    host = models.ForeignKey(Host, verbose_name="host", on_delete=models.PROTECT, related_name="networks")
+    team = models.ForeignKey(
+        Team,
+        verbose_name="team",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="networks",
+        help_text="Empty for a network shared by every team.",
+    )
+    request = models.OneToOneField(
+        ResourceRequest,
+        verbose_name="request",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="virtual_network",
+    )
+    name = models.CharField("name", max_length=63)
+    kind = models.CharField("kind", max_length=10, choices=NetworkKind.choices, default=NetworkKind.NAT)
+    subnet = models.CharField(
+        "subnet", max_length=43, blank=True, validators=[validate_ipv4_network], help_text="CIDR; empty for bridged."
+    )
+    bridge = models.CharField(
+        "host bridge", max_length=15, blank=True, help_text="For bridged and Open vSwitch networks: an existing bridge."
+    )
+    libvirt_name = models.CharField("libvirt name", max_length=100, blank=True)
+    uuid = models.UUIDField("UUID", default=uuid.uuid4, unique=True, editable=False)
+    autostart = models.BooleanField("start with the host", default=True)
+    state = models.CharField("state", max_length=20, choices=NetworkState.choices, default=NetworkState.BUILDING)
+    created_at = models.DateTimeField("created", auto_now_add=True)
+
+    class Meta:
+        ordering = ("host", "name")
+        verbose_name = "VM network"
+        constraints = [
+            models.UniqueConstraint(fields=("host", "libvirt_name"), name="network_unique_libvirt_name_per_host"),
+            models.UniqueConstraint(fields=("team", "name"), name="network_unique_name_per_team"),
+            models.UniqueConstraint(
+                fields=("host", "name"), condition=Q(team__isnull=True), name="network_unique_shared_name_per_host"
+            ),
+            models.CheckConstraint(condition=Q(kind__in=NetworkKind.values), name="network_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team.slug}/{self.name}" if self.team is not None else f"{self.name} (shared)"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self.libvirt_name:
+            self.libvirt_name = f"{self.team.slug}.{self.name}" if self.team is not None else self.name
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def ip_network(self) -> ipaddress.IPv4Network | None:
+        return ipaddress.IPv4Network(self.subnet) if self.subnet else None
+
+    def clean(self) -> None:
+        if self.kind in ADDRESSED_NETWORK_KINDS and not self.subnet:
+            raise ValidationError({"subnet": "This kind of network needs a subnet (or leave it to a pool)."})
+        if self.kind in (NetworkKind.BRIDGED, NetworkKind.OPENVSWITCH) and not self.bridge:
+            raise ValidationError({"bridge": "Name the host bridge this network uses."})
+
+
+class VMInterface(models.Model):
+    """A VM's network card on a network. The MAC is chosen by the portal; addresses come from DHCP leases."""
+
+    vm = models.ForeignKey(VirtualMachine, verbose_name="VM", on_delete=models.CASCADE, related_name="interfaces")
+    network = models.ForeignKey(
+        VirtualNetwork, verbose_name="network", on_delete=models.PROTECT, related_name="interfaces"
+    )
+    mac = models.CharField("MAC address", max_length=17, unique=True)
+    ip_addresses = models.JSONField("addresses", default=list, blank=True)
+    attached = models.BooleanField("attached", default=False, help_text="Set once the hypervisor has the device.")
+    created_at = models.DateTimeField("created", auto_now_add=True)
+
+    class Meta:
+        ordering = ("vm", "created_at")
+        verbose_name = "VM interface"
+        constraints = [models.UniqueConstraint(fields=("vm", "network"), name="interface_one_per_network")]
+
+    def __str__(self) -> str:
+        return f"{self.vm} on {self.network} ({self.mac})"
