@@ -47,6 +47,8 @@ ACTIONS = {
         VMAction(JobAction.VM_SNAPSHOT_CREATE, "snapshot-create", "Take snapshot", SETTLED, has_form=True),
         VMAction(JobAction.VM_SNAPSHOT_REVERT, "snapshot-revert", "Revert to snapshot", SETTLED, has_form=True),
         VMAction(JobAction.VM_SNAPSHOT_DELETE, "snapshot-delete", "Delete snapshot", SETTLED, has_form=True),
+        VMAction(JobAction.VM_INTERFACE_ATTACH, "interface-attach", "Attach to a network", SETTLED, has_form=True),
+        VMAction(JobAction.VM_INTERFACE_DETACH, "interface-detach", "Detach from a network", SETTLED, has_form=True),
     )
 }
 

@@ -11,6 +11,8 @@ class HypervisorsConfig(AppConfig):
 
     def ready(self) -> None:
         from hypervisors.kind import VM_KIND
+        from hypervisors.network_kind import NETWORK_KIND
         from portal.kinds import kind_register
 
         kind_register(VM_KIND)
+        kind_register(NETWORK_KIND)

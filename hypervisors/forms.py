@@ -7,10 +7,10 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from hypervisors.choices import VMState
-from hypervisors.models import MIN_VM_MEMORY_MIB, Host, Image, VirtualMachine
+from hypervisors.choices import NetworkState, VMState
+from hypervisors.models import MIN_VM_MEMORY_MIB, Host, Image, VirtualMachine, VirtualNetwork
 from hypervisors.selectors import images_offered
 from portal.choices import ResourceKind
 from portal.forms import ResourceNameField, ResourceRequestForm
@@ -34,11 +34,21 @@ class VMRequestForm(ResourceRequestForm):
         label="Memory (MiB)", min_value=MIN_VM_MEMORY_MIB, max_value=MAX_MEMORY_MIB, initial=128
     )
     disk_gib = forms.IntegerField(label="Disk (GiB)", min_value=1, max_value=MAX_DISK_GIB, initial=1)
-    field_order = ("name", "team", "image", "vcpus", "memory_mib", "disk_gib", "justification")
+    networks = forms.ModelMultipleChoiceField(
+        queryset=VirtualNetwork.objects.none(),
+        required=False,
+        help_text="Shared networks or your team's; empty: the host's default network.",
+    )
+    field_order = ("name", "team", "image", "vcpus", "memory_mib", "disk_gib", "networks", "justification")
 
     def __init__(self, *args: Any, user: User | AnonymousUser, **kwargs: Any) -> None:
         super().__init__(*args, user=user, **kwargs)
         self.fields["image"].queryset = images_offered()  # type: ignore[attr-defined]
+        teams = self.fields["team"].queryset  # type: ignore[attr-defined]
+        usable = Q(team__isnull=True) | Q(team__in=teams)
+        self.fields["networks"].queryset = (  # type: ignore[attr-defined]
+            VirtualNetwork.objects.filter(usable).exclude(state=NetworkState.BUILDING).select_related("team", "host")
+        )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -48,13 +58,20 @@ class VMRequestForm(ResourceRequestForm):
                 self.add_error("memory_mib", f"{image.name} needs at least {image.min_memory_mib} MiB.")
             if cleaned.get("disk_gib") is not None and cleaned["disk_gib"] < image.min_disk_gib:
                 self.add_error("disk_gib", f"{image.name} needs at least {image.min_disk_gib} GiB.")
+        networks, team = cleaned.get("networks") or [], cleaned.get("team")
+        foreign = [n for n in networks if n.team_id is not None and team is not None and n.team_id != team.pk]
+        if foreign:
+            self.add_error("networks", f"{foreign[0]} belongs to another team.")
+        if len({n.host_id for n in networks}) > 1:
+            self.add_error("networks", "Pick networks of one host: a VM runs on one host.")
         return cleaned
 
     def sizes(self, data: dict[str, Any]) -> tuple[Decimal | int, int, int]:
         return data.get("vcpus") or 0, data.get("memory_mib") or 0, data.get("disk_gib") or 0
 
     def spec(self, data: dict[str, Any]) -> dict[str, Any]:
-        return {"image_id": data["image"].pk, "image": data["image"].name}
+        networks = data.get("networks") or []
+        return {"image_id": data["image"].pk, "image": data["image"].name, "network_ids": [n.pk for n in networks]}
 
 
 class VMResizeForm(forms.Form):

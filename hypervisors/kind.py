@@ -9,7 +9,8 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import Count, Q, Sum
 
-from hypervisors.models import VirtualMachine
+from hypervisors.models import VirtualMachine, VirtualNetwork
+from hypervisors.network_services import vm_interfaces_create
 from hypervisors.placement import NoHostAvailable, host_for
 from hypervisors.queues import host_queue
 from portal.choices import JobAction, RequestState, ResourceKind
@@ -62,9 +63,13 @@ def vm_create_from_request(request: ResourceRequest) -> VirtualMachine:
         memory_mib=request.memory_mib,
         disk_gib=request.disk_gib,
     )
+    networks = list(VirtualNetwork.objects.filter(pk__in=request.spec.get("network_ids", [])).select_related("host"))
     with contextlib.suppress(NoHostAvailable):
-        vm.host = host_for(vm)
+        vm.host = host_for(vm, only=networks[0].host if networks else None)
+    if networks and vm.host is None:
+        raise NoHostAvailable(f"Host {networks[0].host} of the chosen networks has no room for this VM now.")
     vm.save()
+    vm_interfaces_create(vm, networks)
     return vm
 
 

@@ -15,8 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from hypervisors.choices import VMState
-from hypervisors.drivers import DriverError, HostUnreachable, HypervisorDriver, driver_for
-from hypervisors.models import Snapshot, VirtualMachine
+from hypervisors.drivers import DriverError, HostUnreachable, HypervisorDriver, InterfaceSpec, driver_for
+from hypervisors.models import Snapshot, VirtualMachine, VMInterface
 from portal.audit import audit_record
 from portal.choices import FINISHED_JOB_STATES, JobAction
 from portal.jobs import RetryLater, job_fail, job_start, job_step, job_succeed
@@ -133,6 +133,35 @@ def _delete(job: Job, vm: VirtualMachine, driver: HypervisorDriver) -> str:
     return "The VM, its disk and its snapshots are gone; its quota is free"
 
 
+def _interface_attach(job: Job, vm: VirtualMachine, driver: HypervisorDriver) -> str:
+    interface = VMInterface.objects.select_related("network").get(vm=vm, mac=job.params["mac"])
+    job_step(job, f"Attaching a network card on {interface.network}", 40)
+    result = driver.domain_interface_attach(
+        str(vm.uuid), InterfaceSpec(mac=interface.mac, network=interface.network.libvirt_name)
+    )
+    interface.attached = True
+    interface.save(update_fields=["attached"])
+    if not result.live:
+        vm.next_boot_note = "A new network card appears at the next boot."
+        vm.save(update_fields=["next_boot_note", "updated_at"])
+    _refresh(vm, driver)
+    return f"Attached to {interface.network} ({interface.mac}), " + ("live" if result.live else "at the next boot")
+
+
+def _interface_detach(job: Job, vm: VirtualMachine, driver: HypervisorDriver) -> str:
+    mac = job.params["mac"]
+    job_step(job, f"Detaching the network card {mac}", 40)
+    result = driver.domain_interface_detach(str(vm.uuid), mac)
+    VMInterface.objects.filter(vm=vm, mac=mac).delete()
+    _refresh(vm, driver)
+    return f"Detached {mac}, " + ("live" if result.live else "from the configuration")
+
+
+def _interface_attach_undo(job: Job, vm: VirtualMachine) -> None:
+    """A failed attach leaves no card row behind."""
+    VMInterface.objects.filter(vm=vm, mac=job.params.get("mac"), attached=False).delete()
+
+
 OPERATIONS: dict[str, Operation] = {
     JobAction.VM_START: _start,
     JobAction.VM_SHUTDOWN: _shutdown,
@@ -146,10 +175,15 @@ OPERATIONS: dict[str, Operation] = {
     JobAction.VM_SNAPSHOT_REVERT: _snapshot_revert,
     JobAction.VM_SNAPSHOT_DELETE: _snapshot_delete,
     JobAction.VM_DELETE: _delete,
+    JobAction.VM_INTERFACE_ATTACH: _interface_attach,
+    JobAction.VM_INTERFACE_DETACH: _interface_detach,
 }
 
 #: What to undo in the database when an operation fails.
-UNDO: dict[str, Callable[[Job, VirtualMachine], None]] = {JobAction.VM_RESIZE: _resize_undo}
+UNDO: dict[str, Callable[[Job, VirtualMachine], None]] = {
+    JobAction.VM_RESIZE: _resize_undo,
+    JobAction.VM_INTERFACE_ATTACH: _interface_attach_undo,
+}
 
 
 def vm_operate(*, job_id: int, final_attempt: bool = True) -> None:

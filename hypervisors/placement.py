@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import Sum
 
 from hypervisors.models import Host, VirtualMachine
 
 
-class NoHostAvailable(Exception):
+class NoHostAvailable(ValidationError):
     """No reachable host that accepts new VMs has room for this one."""
 
 
-def host_for(vm: VirtualMachine) -> Host:
+def host_for(vm: VirtualMachine, only: Host | None = None) -> Host:
     """The reachable, non-maintenance host with room for ``vm`` and the most free memory.
 
     Room is the host's CPUs and memory times the configured over-commit ratios,
-    minus what the VMs already placed there were given.
+    minus what the VMs already placed there were given. ``only`` restricts the
+    choice to one host (the one its networks are on).
     """
     candidates = Host.objects.filter(accepts_new_vms=True, is_reachable=True).exclude(domain_type="")
+    if only is not None:
+        candidates = candidates.filter(pk=only.pk)
     placed = {
         row["host_id"]: row
         for row in VirtualMachine.objects.filter(host__in=candidates)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from hypervisors.drivers import DomainSpec, DriverError, HostUnreachable, driver_for
+from hypervisors.drivers import DomainSpec, DriverError, HostUnreachable, InterfaceSpec, driver_for
 from hypervisors.models import VirtualMachine
 from hypervisors.placement import host_for
 from portal.jobs import job_step
@@ -37,6 +37,10 @@ def domain_spec(vm: VirtualMachine, disk_path: str) -> DomainSpec:
         initrd_path=vm.image.initrd_path,
         kernel_cmdline=vm.image.kernel_cmdline,
         network=vm.host.network,
+        interfaces=tuple(
+            InterfaceSpec(mac=card.mac, network=card.network.libvirt_name, user_mode=card.network.kind == "user")
+            for card in vm.interfaces.select_related("network")
+        ),
         console_log=f"{CONSOLE_LOG_DIR}/{vm.domain_name}.console.log",
         metadata={"team": vm.team.slug, "name": vm.name, "owner": vm.owner.get_username() if vm.owner else ""},
     )
@@ -75,6 +79,7 @@ def _build(job: Job, vm: VirtualMachine) -> str:
         status = driver.domain_status(str(vm.uuid))
     vm.state = status.state
     vm.save(update_fields=["state", "updated_at"])
+    vm.interfaces.update(attached=True)
     return f"The VM is {vm.get_state_display().lower()}"
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from celery import Task, shared_task
 
-from hypervisors import inventory, operations, provisioning, services
+from hypervisors import inventory, network_kind, network_services, operations, provisioning, services
 from hypervisors.models import Host
 from hypervisors.queues import send_to_host
 from portal.retries import run_with_retries
@@ -26,6 +26,18 @@ def vm_provision(self: Task[Any, Any], job_id: int) -> None:
 def vm_operate(self: Task[Any, Any], job_id: int) -> None:
     """Run a VM action (start, shut down, resize, snapshot, delete...)."""
     run_with_retries(self, operations.vm_operate, job_id)
+
+
+@shared_task(bind=True, name="hypervisors.tasks.network_provision")
+def network_provision(self: Task[Any, Any], job_id: int) -> None:
+    """Define and start a team network of a provisioning job."""
+    run_with_retries(self, network_kind.network_provision, job_id)
+
+
+@shared_task(bind=True, name="hypervisors.tasks.network_operate")
+def network_operate(self: Task[Any, Any], job_id: int) -> None:
+    """Start, stop or delete a network."""
+    run_with_retries(self, network_services.network_operate, job_id)
 
 
 @shared_task(name="hypervisors.tasks.host_probe")

@@ -54,17 +54,19 @@ def resource_busy(resource: models.Model) -> bool:
 
 
 def action_check(
-    *, actor: AnyUser, actions: dict[str, Action], slug: str, resource: models.Model, team: Team, noun: str
+    *, actor: AnyUser, actions: dict[str, Action], slug: str, resource: models.Model, team: Team | None, noun: str
 ) -> Action:
     """The action ``slug``, once the actor's role, the resource's state and its other jobs allow it.
 
-    ``noun`` names the resource in messages ("VM"). Raises ``PermissionDenied``
-    or :class:`ActionRefused`.
+    ``noun`` names the resource in messages ("VM"). ``team`` None means the
+    resource belongs to no team and the caller checked the actor already.
+    Raises ``PermissionDenied`` or :class:`ActionRefused`.
     """
     action = actions.get(slug)
     if action is None:
         raise ActionRefused(f"There is no {noun} action {slug!r}.")
-    require_role(actor, team, action.minimum_role)
+    if team is not None:
+        require_role(actor, team, action.minimum_role)
     state = resource.state  # type: ignore[attr-defined]
     if state not in action.allowed_states:
         label = resource.get_state_display().lower()  # type: ignore[attr-defined]
@@ -77,7 +79,7 @@ def action_check(
 def action_queue(
     *,
     actor: AnyUser,
-    team: Team,
+    team: Team | None,
     resource: models.Model,
     action: Action,
     task: str,

@@ -11,6 +11,7 @@ import traceback
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -98,11 +99,18 @@ def job_succeed(job: Job, message: str = "Done") -> None:
     job.save(update_fields=["log", "state", "progress", "finished_at"])
 
 
+def error_text(error: BaseException) -> str:
+    """An exception as a sentence for people: a ValidationError's messages, not its list repr."""
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    return str(error) or error.__class__.__name__
+
+
 def job_fail(job: Job, error: str | BaseException) -> None:
     """Mark a job failed with a readable error; the traceback goes to the log, not the page."""
     if isinstance(error, BaseException):
         logger.error("Job %s failed:\n%s", job.pk, "".join(traceback.format_exception(error)))
-        text = str(error) or error.__class__.__name__
+        text = error_text(error)
     else:
         text = error
     job.log.append(_log_entry(f"Failed: {text}"))

@@ -16,7 +16,7 @@ from typing import Generic, TypeVar
 from django.db import models
 
 from portal.choices import FINISHED_JOB_STATES, RequestState
-from portal.jobs import RetryLater, job_fail, job_start, job_step, job_succeed
+from portal.jobs import RetryLater, error_text, job_fail, job_start, job_step, job_succeed
 from portal.models import Job, ResourceRequest
 from portal.services import request_fail, request_fulfill, request_provisioning_start
 
@@ -70,7 +70,7 @@ def _give_up(builder: Builder[ResourceT], job: Job, resource: ResourceT, error: 
     """End a failed build: remove what it made, free the quota, say why."""
     assert job.request_id is not None
     builder.cleanup(job, resource)
-    request_fail(request_id=job.request_id, reason=str(error) or error.__class__.__name__)
+    request_fail(request_id=job.request_id, reason=error_text(error))
     job_fail(job, error)
 
 

@@ -10,6 +10,9 @@ from hypervisors.drivers.base import (
     HostUnreachable,
     HostUsage,
     HypervisorDriver,
+    InterfaceSpec,
+    NetworkSpec,
+    NetworkStatus,
     ResizeResult,
 )
 
@@ -31,6 +34,9 @@ __all__ = [
     "HostUnreachable",
     "HostUsage",
     "HypervisorDriver",
+    "InterfaceSpec",
+    "NetworkSpec",
+    "NetworkStatus",
     "ResizeResult",
     "driver_for",
 ]

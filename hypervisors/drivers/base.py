@@ -41,6 +41,37 @@ class HostFacts:
 
 
 @dataclass(frozen=True)
+class InterfaceSpec:
+    """A network card: on a libvirt network by name, or QEMU user-mode networking."""
+
+    mac: str
+    network: str = ""
+    user_mode: bool = False
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """A libvirt network to define. ``forward`` is "nat", "route", "bridge" or "" (isolated)."""
+
+    uuid: str
+    name: str
+    forward: str = "nat"
+    subnet: str = ""
+    bridge: str = ""
+    openvswitch: bool = False
+
+
+@dataclass(frozen=True)
+class NetworkStatus:
+    """A libvirt network as the host sees it."""
+
+    uuid: str
+    name: str
+    active: bool
+    bridge: str = ""
+
+
+@dataclass(frozen=True)
 class DomainSpec:
     """Everything needed to define a domain; built by the portal from database rows."""
 
@@ -54,6 +85,8 @@ class DomainSpec:
     initrd_path: str = ""
     kernel_cmdline: str = ""
     network: str = ""
+    #: Network cards; when empty, one card on ``network`` (if set).
+    interfaces: tuple[InterfaceSpec, ...] = ()
     #: File on the host that keeps what the guest writes to its serial console.
     console_log: str = ""
     #: Free-form key/values recorded in the domain's metadata (team, owner...).
@@ -239,3 +272,43 @@ class HypervisorDriver(abc.ABC):
     @abc.abstractmethod
     def snapshot_delete(self, uuid: str, name: str) -> None:
         """Delete a snapshot; an absent one is success."""
+
+    # -- networks ---------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def network_define(self, spec: NetworkSpec) -> None:
+        """Define a persistent network unless one with ``spec.uuid`` exists. Idempotent.
+
+        Raises ``DriverError`` (a name or bridge in use, a subnet that overlaps one of the host's).
+        """
+
+    @abc.abstractmethod
+    def network_start(self, uuid: str, *, autostart: bool) -> None:
+        """Start a network (running already is success) and set whether it starts with the host."""
+
+    @abc.abstractmethod
+    def network_stop(self, uuid: str) -> None:
+        """Stop a network; stopped already is success."""
+
+    @abc.abstractmethod
+    def network_delete(self, uuid: str) -> None:
+        """Stop and undefine a network; an absent one is success."""
+
+    @abc.abstractmethod
+    def networks_list(self) -> list[NetworkStatus]:
+        """Every network on the host, in one call."""
+
+    @abc.abstractmethod
+    def network_leases(self, name: str) -> dict[str, list[str]]:
+        """Addresses the network's DHCP server gave out, by MAC; empty where the host cannot tell."""
+
+    @abc.abstractmethod
+    def domain_interface_attach(self, uuid: str, interface: InterfaceSpec) -> ResizeResult:
+        """Add a network card: live and in the configuration when the VM runs, else for the next boot.
+
+        Idempotent by MAC.
+        """
+
+    @abc.abstractmethod
+    def domain_interface_detach(self, uuid: str, mac: str) -> ResizeResult:
+        """Remove the network card with this MAC, live when the VM runs. An absent card is success."""

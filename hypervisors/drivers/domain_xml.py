@@ -6,9 +6,10 @@ ElementTree escapes them, so no value can close a tag or open a new one.
 
 from __future__ import annotations
 
+import ipaddress
 import xml.etree.ElementTree as ET
 
-from hypervisors.drivers.base import DomainSpec
+from hypervisors.drivers.base import DomainSpec, InterfaceSpec, NetworkSpec
 
 #: Namespace of the portal's own metadata inside a domain.
 METADATA_NS = "urn:x-portal:vm:1"
@@ -55,10 +56,9 @@ def domain_xml(spec: DomainSpec) -> str:
     _sub(disk, "driver", name="qemu", type="qcow2")
     _sub(disk, "source", file=spec.disk_path)
     _sub(disk, "target", dev="vda", bus="virtio")
-    if spec.network:
-        interface = _sub(devices, "interface", type="network")
-        _sub(interface, "source", network=spec.network)
-        _sub(interface, "model", type="virtio")
+    interfaces = spec.interfaces or ((InterfaceSpec(mac="", network=spec.network),) if spec.network else ())
+    for card in interfaces:
+        devices.append(interface_element(card))
     serial = _sub(devices, "serial", type="pty")
     if spec.console_log:
         _sub(serial, "log", file=spec.console_log, append="off")
@@ -66,6 +66,57 @@ def domain_xml(spec: DomainSpec) -> str:
     console = _sub(devices, "console", type="pty")
     _sub(console, "target", type="serial", port="0")
     return ET.tostring(domain, encoding="unicode")
+
+
+def interface_element(card: InterfaceSpec) -> ET.Element:
+    """An ``<interface>`` device: virtio on a libvirt network, or QEMU user-mode networking."""
+    interface = ET.Element("interface", {"type": "user" if card.user_mode else "network"})
+    if card.mac:
+        _sub(interface, "mac", address=card.mac)
+    if not card.user_mode:
+        _sub(interface, "source", network=card.network)
+    _sub(interface, "model", type="virtio")
+    return interface
+
+
+def interface_xml(card: InterfaceSpec) -> str:
+    """The XML of one network card, to attach to a VM."""
+    return ET.tostring(interface_element(card), encoding="unicode")
+
+
+def network_xml(spec: NetworkSpec) -> str:
+    """The XML of a libvirt network: NAT, routed or isolated with a gateway and DHCP, or on a host bridge."""
+    network = ET.Element("network")
+    _sub(network, "name", spec.name)
+    _sub(network, "uuid", spec.uuid)
+    if spec.forward:
+        _sub(network, "forward", mode=spec.forward)
+    if spec.bridge:
+        _sub(network, "bridge", name=spec.bridge)
+    if spec.openvswitch:
+        _sub(network, "virtualport", type="openvswitch")
+    if spec.subnet:
+        subnet = ipaddress.IPv4Network(spec.subnet)
+        hosts = list(_first_last_host(subnet))
+        ip = _sub(network, "ip", address=str(hosts[0]), netmask=str(subnet.netmask))
+        dhcp = _sub(ip, "dhcp")
+        _sub(dhcp, "range", start=str(hosts[0] + 1), end=str(hosts[1]))
+    return ET.tostring(network, encoding="unicode")
+
+
+def _first_last_host(subnet: ipaddress.IPv4Network) -> tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]:
+    """The gateway (first usable address) and the last usable address of a subnet."""
+    return subnet.network_address + 1, subnet.broadcast_address - 1
+
+
+def network_leases_parse(leases: list[dict[str, object]]) -> dict[str, list[str]]:
+    """libvirt DHCP lease records as addresses by MAC."""
+    found: dict[str, list[str]] = {}
+    for lease in leases:
+        mac, address = str(lease.get("mac", "")).lower(), str(lease.get("ipaddr", ""))
+        if mac and address:
+            found.setdefault(mac, []).append(address)
+    return found
 
 
 def pool_xml(*, name: str, path: str) -> str:
@@ -145,3 +196,19 @@ def domain_disk_paths(domain_document: str) -> list[str]:
         for source in disk.findall("source")
         if source.get("file")
     ]
+
+
+def domain_macs(domain_document: str) -> set[str]:
+    """MAC addresses of a domain's network cards."""
+    root = ET.fromstring(domain_document)  # noqa: S314 - the document comes from libvirt, not a user
+    return {(mac.get("address") or "").lower() for mac in root.findall("devices/interface/mac")}
+
+
+def domain_interface_by_mac(domain_document: str, mac: str) -> str | None:
+    """The XML of the domain's network card with this MAC, as libvirt needs it to detach; None if absent."""
+    root = ET.fromstring(domain_document)  # noqa: S314 - the document comes from libvirt, not a user
+    for interface in root.findall("devices/interface"):
+        element = interface.find("mac")
+        if element is not None and (element.get("address") or "").lower() == mac.lower():
+            return ET.tostring(interface, encoding="unicode")
+    return None

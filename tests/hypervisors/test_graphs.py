@@ -93,7 +93,7 @@ def test_memory_disk_and_network_series():
         (10, GIB_NS, 512 * 1024, 10 * 1024 * 10, 20 * 1024 * 10, 30 * 1024 * 10, 40 * 1024 * 10),
         (20, 2 * GIB_NS, None, 10 * 1024 * 10, 20 * 1024 * 10, 30 * 1024 * 10, 40 * 1024 * 10),
     )
-    cpu, memory, read, write, rx, tx = vm_series(samples, vcpus=1)
+    _cpu, memory, read, write, rx, tx = vm_series(samples, vcpus=1)
     assert values(memory) == [256.0, 512.0], "MiB; a sample without the figure is left out"
     assert (memory.unit, memory.css_class) == ("MiB", "memory")
     assert values(read) == [10.0, 0.0]

@@ -143,7 +143,7 @@ def test_empty_host_list(client_for, staff):
 
 
 def test_host_detail_shows_facts_capacity_vms_and_unmanaged_domains(client_for, staff, host, filled):
-    blue_vm, red_vm, domain = filled
+    blue_vm, _red_vm, domain = filled
     response = client_for(staff).get(f"/hosts/{host.pk}/")
     assert response.status_code == 200
     page = squeezed(response)

@@ -272,7 +272,7 @@ def test_member_asks_for_a_vm(client_for, member, data, team, image):
     assert request.team == team
     assert request.requested_by == member
     assert request.state == RequestState.PENDING
-    assert request.spec == {"image_id": image.pk, "image": image.name}
+    assert request.spec == {"image_id": image.pk, "image": image.name, "network_ids": []}
     assert not VirtualMachine.objects.exists(), "a VM row exists only once the request is approved"
 
 

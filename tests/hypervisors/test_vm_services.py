@@ -290,7 +290,7 @@ def test_resize_shrinking_one_resource_frees_no_room_for_another(make_vm, member
 
 def test_resize_to_the_same_sizes_is_refused(make_vm, member):
     vm = make_vm(state="running", vcpus=2, memory_mib=256)
-    with pytest.raises(ActionRefused, match="These are already the VM's sizes."):
+    with pytest.raises(ActionRefused, match=r"These are already the VM's sizes\."):
         vm_resize_request(actor=member, vm_id=vm.pk, vcpus=2, memory_mib=256)
     assert not vm_jobs(vm).exists()
 

@@ -1,0 +1,231 @@
+"""Fixtures of the container tests: rows for page tests, and the real local Docker engine for driver-backed ones."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import redis
+from celery.app.task import Task
+
+from containers import logs
+from containers.models import Container, ContainerImage, DockerHost
+from containers.provisioning import container_provision
+from portal.choices import JobAction, JobState, RequestState, ResourceKind, Role
+from portal.jobs import job_create
+from portal.models import Job, Team
+from portal.services import request_approve, request_submit
+from tests.containers import engine as eng
+from tests.factories import DockerHostFactory, MembershipFactory, ResourceRequestFactory, TeamFactory, UserFactory
+from tests.live import require
+
+#: Redis database the tests keep container output in (keys are per container pk).
+LOGS_REDIS_URL = "redis://127.0.0.1:6379/14"
+
+
+@pytest.fixture
+def sent(monkeypatch) -> list[dict[str, Any]]:
+    """Record what would go to the broker instead of sending it."""
+    calls: list[dict[str, Any]] = []
+
+    def record(self, args=None, kwargs=None, **options):
+        calls.append({"task": self.name, "args": tuple(args or ()), **options})
+
+    monkeypatch.setattr(Task, "apply_async", record)
+    return calls
+
+
+class LogStore:
+    """The tests' view of the kept container output; the keys of tracked containers are deleted afterwards."""
+
+    def __init__(self, client: redis.Redis):
+        self.client = client
+        self.pks: set[int] = set()
+
+    def track(self, pk: int) -> int:
+        self.pks.add(pk)
+        self.client.delete(logs._key(pk), logs._follower_key(pk))
+        return pk
+
+    def lines(self, pk: int) -> list[str]:
+        return list(self.client.lrange(logs._key(pk), 0, -1))  # type: ignore[arg-type]
+
+    def follower(self, pk: int) -> bool:
+        return bool(self.client.exists(logs._follower_key(pk)))
+
+
+@pytest.fixture
+def log_store(settings) -> Iterator[LogStore]:
+    """Container output in a Redis database of the tests; needs Redis (pages read the kept output)."""
+    settings.REDIS_URL = LOGS_REDIS_URL
+    client = redis.Redis.from_url(LOGS_REDIS_URL, decode_responses=True, socket_timeout=3)
+    try:
+        client.ping()
+    except redis.RedisError:
+        require(False, "needs Redis on 127.0.0.1:6379")
+    store = LogStore(client)
+    try:
+        yield store
+    finally:
+        for pk in store.pks:
+            client.delete(logs._key(pk), logs._follower_key(pk))
+        client.close()
+
+
+def random_pk() -> int:
+    """A container pk no other test run uses at the same time (their output shares Redis)."""
+    return random.randint(10**8, 2 * 10**9)
+
+
+@pytest.fixture
+def docker_host(db) -> DockerHost:
+    """An engine row whose URL leads nowhere: page tests must never need it."""
+    return DockerHostFactory(name="docker-a", base_url="unix:///nonexistent/docker-a.sock", is_reachable=True)
+
+
+def image_row(docker_host: DockerHost, reference: str, *teams: Team, present: bool = True) -> ContainerImage:
+    image = ContainerImage.objects.create(
+        docker_host=docker_host, reference=reference, image_id=f"sha256:{reference}", present=present
+    )
+    image.offered_to.add(*teams)
+    return image
+
+
+@pytest.fixture
+def busybox_row(docker_host, team) -> ContainerImage:
+    return image_row(docker_host, "portal/busybox:latest", team)
+
+
+def make_container(
+    team: Team,
+    owner: Any,
+    *,
+    docker_host: DockerHost,
+    image: ContainerImage,
+    name: str,
+    state: str = "running",
+    ports: list[dict[str, Any]] | None = None,
+    job_state: str = JobState.SUCCEEDED,
+    cpus: str = "0.5",
+    memory_mib: int = 64,
+) -> Container:
+    """A container built through a request, with its provisioning job, as approval and the worker leave them."""
+    request = ResourceRequestFactory(
+        team=team,
+        requested_by=owner,
+        kind=ResourceKind.CONTAINER,
+        name=name,
+        vcpus=Decimal(cpus),
+        memory_mib=memory_mib,
+        disk_gib=0,
+        state=RequestState.FULFILLED,
+        spec={"docker_host_id": docker_host.pk, "image_id": image.pk, "ports": ports or []},
+    )
+    container = Container.objects.create(
+        pk=random_pk(),
+        team=team,
+        owner=owner,
+        request=request,
+        docker_host=docker_host,
+        image=image,
+        name=name,
+        ports=ports or [],
+        cpus=Decimal(cpus),
+        memory_mib=memory_mib,
+        engine_id=f"{name}-engine-id",
+        state=state,
+    )
+    job = job_create(
+        action=JobAction.CONTAINER_PROVISION, team=team, requested_by=owner, target=container, request=request
+    )
+    Job.objects.filter(pk=job.pk).update(state=job_state)
+    return container
+
+
+# --- the real local engine ---
+
+
+@pytest.fixture
+def engine_team(db) -> Iterator[Team]:
+    """A team with a unique slug: its containers are ``<slug>.<name>`` on the engine, removed afterwards."""
+    eng.require_engine()
+    slug = eng.unique("ct")
+    team = TeamFactory(name=slug, slug=slug)
+    try:
+        yield team
+    finally:
+        eng.containers_remove(f"{slug}.")
+
+
+@pytest.fixture
+def engine_member(engine_team):
+    user = UserFactory(username=f"member-{engine_team.slug}")
+    MembershipFactory(user=user, team=engine_team, role=Role.MEMBER)
+    return user
+
+
+@pytest.fixture
+def engine_viewer(engine_team):
+    user = UserFactory(username=f"viewer-{engine_team.slug}")
+    MembershipFactory(user=user, team=engine_team, role=Role.VIEWER)
+    return user
+
+
+@pytest.fixture
+def local_engine(db, engine_team) -> DockerHost:
+    """The local engine as the portal knows it."""
+    return DockerHost.objects.create(name=f"local-{engine_team.slug}", base_url=eng.LOCAL_ENGINE, is_reachable=True)
+
+
+@pytest.fixture
+def busybox_image(local_engine, engine_team) -> ContainerImage:
+    client = eng.docker_client()
+    try:
+        image_id = client.images.get(eng.BUSYBOX).id
+    finally:
+        client.close()
+    image = ContainerImage.objects.create(docker_host=local_engine, reference=eng.BUSYBOX, image_id=image_id)
+    image.offered_to.add(engine_team)
+    return image
+
+
+@pytest.fixture
+def build(engine_team, engine_member, local_engine, busybox_image, staff, sent) -> Callable[..., Container]:
+    """Build a real container the way the portal does: ask, approve, run the provisioning job (in this process)."""
+
+    def make(
+        name: str,
+        command: list[str] | None = None,
+        ports: list[dict[str, Any]] | None = None,
+        cpus: str = "0.5",
+        memory_mib: int = 64,
+    ) -> Container:
+        request = request_submit(
+            actor=engine_member,
+            team=engine_team,
+            kind=ResourceKind.CONTAINER,
+            name=name,
+            vcpus=Decimal(cpus),
+            memory_mib=memory_mib,
+            disk_gib=0,
+            justification="test",
+            spec={
+                "image_id": busybox_image.pk,
+                "image": busybox_image.reference,
+                "docker_host_id": local_engine.pk,
+                "command": command if command is not None else ["sleep", "3600"],
+                "environment": {"GREETING": "hello"},
+                "ports": ports or [],
+                "restart_policy": "no",
+            },
+        )
+        job = request_approve(actor=staff, request_id=request.pk)
+        container_provision(job_id=job.pk)
+        job.refresh_from_db()
+        assert job.state == JobState.SUCCEEDED, f"{job.error}\n{job.log}"
+        return Container.objects.select_related("team", "docker_host").get(request=request)
+
+    return make
