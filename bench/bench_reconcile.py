@@ -227,7 +227,9 @@ def raw_once(uri: str) -> RawRun:
             0,
         )
         # The driver reads each domain's UUID and name from the record's handle, as here.
-        _ = [(domain.UUIDString(), domain.name(), record.get("state.state")) for domain, record in stats]
+        records = [(domain.UUIDString(), domain.name(), record.get("state.state")) for domain, record in stats]
+        # The driver keeps no domain handle either: with none left, close() frees the domains, as in the reconcile.
+        del stats
         got_stats = time.perf_counter()
         with contextlib.suppress(libvirt.libvirtError):
             conn.getCPUStats(libvirt.VIR_NODE_CPU_STATS_ALL_CPUS, 0)
@@ -237,7 +239,7 @@ def raw_once(uri: str) -> RawRun:
     finally:
         conn.close()
         closed = time.perf_counter()
-    return RawRun(ms(opened - start), ms(got_stats - opened), ms(done - got_stats), ms(closed - done), len(stats))
+    return RawRun(ms(opened - start), ms(got_stats - opened), ms(done - got_stats), ms(closed - done), len(records))
 
 
 class Phases:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -12,7 +14,18 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from hypervisors.models import Host, Image, Snapshot, UnmanagedDomain, VirtualMachine
+from hypervisors.addressing import subnet_check_free
+from hypervisors.models import (
+    AddressPool,
+    Host,
+    Image,
+    Snapshot,
+    UnmanagedDomain,
+    VirtualMachine,
+    VirtualNetwork,
+    VMInterface,
+)
+from hypervisors.network_services import network_action_request, network_register
 from hypervisors.tasks import host_probe, host_reconcile
 from hypervisors.vm_services import vm_adopt
 from portal.models import Team
@@ -133,3 +146,93 @@ class UnmanagedDomainAdmin(admin.ModelAdmin[UnmanagedDomain]):
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/hypervisors/unmanageddomain/adopt.html", context)
+
+
+@admin.register(AddressPool)
+class AddressPoolAdmin(admin.ModelAdmin[AddressPool]):
+    """Ranges team subnets are cut from."""
+
+    list_display = ("name", "cidr", "subnet_prefix")
+
+
+class VirtualNetworkForm(forms.ModelForm[VirtualNetwork]):
+    """A network added by an admin; its subnet may not overlap another on the same host."""
+
+    class Meta:
+        model = VirtualNetwork
+        fields = ("host", "team", "name", "kind", "subnet", "bridge", "autostart")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        host, subnet = cleaned.get("host"), cleaned.get("subnet")
+        if host is not None and subnet and not self.has_error("subnet"):
+            try:
+                subnet_check_free(host=host, subnet=subnet, exclude_id=self.instance.pk)
+            except ValidationError as error:
+                self.add_error(None, error)
+        return cleaned
+
+
+@admin.register(VirtualNetwork)
+class VirtualNetworkAdmin(admin.ModelAdmin[VirtualNetwork]):
+    """VM networks: added here (shared or for a team) or asked for by teams; started, stopped, deleted as jobs."""
+
+    form = VirtualNetworkForm
+    list_display = ("name", "team", "host", "kind", "subnet", "bridge", "state", "autostart")
+    list_filter = ("host", "kind", "state", "team")
+    search_fields = ("name", "libvirt_name", "subnet")
+    list_select_related = ("host", "team")
+    actions = ("start_selected", "stop_selected", "delete_selected_networks")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: VirtualNetwork | None = None) -> tuple[str, ...]:
+        # A built network keeps its place: changing host, kind or subnet means a new network.
+        return ("host", "kind", "subnet", "bridge", "state") if obj is not None else ("state",)
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # deleting goes through a job that removes it from the host
+        return actions
+
+    def save_model(self, request: HttpRequest, obj: VirtualNetwork, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        network_register(actor=request.user, network=obj)
+        messages.info(request, f"Network {obj} is being defined and started on {obj.host}.")
+
+    def _act(self, request: HttpRequest, queryset: QuerySet[VirtualNetwork], slug: str) -> None:
+        for network in queryset:
+            try:
+                network_action_request(actor=request.user, network_id=network.pk, slug=slug)
+            except (ValidationError, PermissionDenied) as error:
+                text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+                messages.error(request, f"{network}: {text}")
+            else:
+                messages.success(request, f"{network}: {slug} queued.")
+
+    @admin.action(description="Start selected networks")
+    def start_selected(self, request: HttpRequest, queryset: QuerySet[VirtualNetwork]) -> None:
+        self._act(request, queryset, "start")
+
+    @admin.action(description="Stop selected networks")
+    def stop_selected(self, request: HttpRequest, queryset: QuerySet[VirtualNetwork]) -> None:
+        self._act(request, queryset, "stop")
+
+    @admin.action(description="Delete selected networks from their hosts")
+    def delete_selected_networks(self, request: HttpRequest, queryset: QuerySet[VirtualNetwork]) -> None:
+        self._act(request, queryset, "delete")
+
+
+@admin.register(VMInterface)
+class VMInterfaceAdmin(admin.ModelAdmin[VMInterface]):
+    """VM network cards, as attached through VM pages and requests."""
+
+    list_display = ("mac", "vm", "network", "ip_addresses", "attached")
+    search_fields = ("mac", "vm__name")
+    list_select_related = ("vm__team", "network__team")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: VMInterface | None = None) -> bool:
+        return False

@@ -15,9 +15,17 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from hypervisors.choices import VMState
-from hypervisors.drivers import DomainStats, DriverError, driver_for
-from hypervisors.models import Host, HostStatSample, UnmanagedDomain, VirtualMachine, VMStatSample
+from hypervisors.choices import NetworkState, VMState
+from hypervisors.drivers import DomainStats, DriverError, HypervisorDriver, NetworkStatus, driver_for
+from hypervisors.models import (
+    Host,
+    HostStatSample,
+    UnmanagedDomain,
+    VirtualMachine,
+    VirtualNetwork,
+    VMInterface,
+    VMStatSample,
+)
 from hypervisors.operations import vm_state_record
 from hypervisors.services import host_mark_reachable, host_mark_unreachable
 from portal.audit import audit_record
@@ -59,6 +67,8 @@ def host_reconcile(*, host_id: int) -> ReconcileReport:
         with driver_for(host.uri) as driver:
             domains = driver.domains_stats()
             usage = driver.host_usage()
+            networks = {status.uuid.lower(): status for status in driver.networks_list()}
+            leases = _leases(host, driver)
     except DriverError as error:
         host_mark_unreachable(host, error)
         report.reachable = False
@@ -70,6 +80,7 @@ def host_reconcile(*, host_id: int) -> ReconcileReport:
     with transaction.atomic():
         _reconcile_vms(host, found, now, report)
         _reconcile_unmanaged(host, found, now, report)
+        _reconcile_networks(host, networks, leases)
         HostStatSample.objects.create(
             host=host,
             taken_at=now,
@@ -147,6 +158,36 @@ def _reconcile_unmanaged(host: Host, found: dict[str, DomainStats], now: datetim
     UnmanagedDomain.objects.filter(host=host).exclude(uuid__in=list(found)).delete()
     UnmanagedDomain.objects.filter(host=host).update(last_seen_at=now)
     report.unmanaged = len(found)
+
+
+def _leases(host: Host, driver: HypervisorDriver) -> dict[str, list[str]]:
+    """Addresses handed out by the DHCP servers of the host's networks that VMs have cards on, by MAC."""
+    found: dict[str, list[str]] = {}
+    names = VirtualNetwork.objects.filter(host=host, interfaces__isnull=False).values_list("libvirt_name", flat=True)
+    for name in set(names):
+        found.update(driver.network_leases(name))
+    return found
+
+
+def _reconcile_networks(host: Host, networks: dict[str, NetworkStatus], leases: dict[str, list[str]]) -> None:
+    """Network states as the host reports them, and each VM card's addresses from the leases."""
+    changed = []
+    for network in VirtualNetwork.objects.filter(host=host).exclude(state=NetworkState.BUILDING):
+        status = networks.get(str(network.uuid))
+        state = (
+            NetworkState.MISSING if status is None else NetworkState.ACTIVE if status.active else NetworkState.INACTIVE
+        )
+        if network.state != state:
+            network.state = state
+            changed.append(network)
+    VirtualNetwork.objects.bulk_update(changed, ["state"])
+    cards = []
+    for card in VMInterface.objects.filter(network__host=host):
+        addresses = sorted(leases.get(card.mac.lower(), []))
+        if card.ip_addresses != addresses:
+            card.ip_addresses = addresses
+            cards.append(card)
+    VMInterface.objects.bulk_update(cards, ["ip_addresses"])
 
 
 def _prune(host: Host, now: datetime) -> None:

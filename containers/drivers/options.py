@@ -32,6 +32,14 @@ def nano_cpus(cpus: Decimal) -> int:
     return int(cpus * Decimal(1_000_000_000))
 
 
+def port_bindings(spec: ContainerSpec) -> dict[str, list[tuple[str, int]]]:
+    """Published ports in the SDK's form: each container port with every host port bound to it."""
+    bindings: dict[str, list[tuple[str, int]]] = {}
+    for port in spec.ports:
+        bindings.setdefault(f"{port.container_port}/{port.protocol}", []).append((spec.publish_address, port.host_port))
+    return bindings
+
+
 def create_options(spec: ContainerSpec) -> dict[str, Any]:
     """Docker ``containers.create`` keyword arguments for a spec: limits applied, privileges dropped."""
     memory = f"{spec.memory_mib}m"
@@ -43,9 +51,7 @@ def create_options(spec: ContainerSpec) -> dict[str, Any]:
         "name": spec.name,
         "command": list(spec.command) or None,
         "environment": dict(spec.environment),
-        "ports": {
-            f"{port.container_port}/{port.protocol}": (spec.publish_address, port.host_port) for port in spec.ports
-        },
+        "ports": port_bindings(spec),
         "nano_cpus": nano_cpus(spec.cpus),
         "mem_limit": memory,
         "memswap_limit": memory,
