@@ -11,6 +11,8 @@ class ContainersConfig(AppConfig):
 
     def ready(self) -> None:
         from containers.kind import CONTAINER_KIND
+        from containers.network_kind import DOCKER_NETWORK_KIND
         from portal.kinds import kind_register
 
         kind_register(CONTAINER_KIND)
+        kind_register(DOCKER_NETWORK_KIND)

@@ -123,6 +123,7 @@ class Container(models.Model):
     class Meta:
         ordering = ("team__name", "name")
         verbose_name = "container"
+        indexes = [models.Index(fields=("created_at",), name="container_created")]
         constraints = [
             models.UniqueConstraint(fields=("team", "name"), name="container_unique_name_per_team"),
             models.CheckConstraint(condition=Q(cpus__gt=0), name="container_cpus_positive"),
@@ -158,3 +159,39 @@ class ContainerStatSample(models.Model):
 
     def __str__(self) -> str:
         return f"{self.container} at {self.taken_at:%H:%M:%S}"
+
+
+class DockerNetwork(models.Model):
+    """A team's user-defined bridge network on an engine; only that team's containers may join it."""
+
+    team = models.ForeignKey(Team, verbose_name="team", on_delete=models.PROTECT, related_name="docker_networks")
+    docker_host = models.ForeignKey(
+        DockerHost, verbose_name="Docker host", on_delete=models.PROTECT, related_name="networks"
+    )
+    request = models.OneToOneField(
+        ResourceRequest,
+        verbose_name="request",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="docker_network",
+    )
+    name = models.CharField("name", max_length=63)
+    engine_id = models.CharField("engine id", max_length=80, blank=True)
+    subnet = models.CharField("subnet", max_length=43, blank=True, help_text="As the engine chose it.")
+    state = models.CharField("state", max_length=20, default="building")
+    containers = models.ManyToManyField(Container, verbose_name="containers", blank=True, related_name="networks")
+    created_at = models.DateTimeField("created", auto_now_add=True)
+
+    class Meta:
+        ordering = ("team__name", "name")
+        verbose_name = "container network"
+        constraints = [models.UniqueConstraint(fields=("team", "name"), name="docker_network_unique_name_per_team")]
+
+    def __str__(self) -> str:
+        return f"{self.team.slug}/{self.name}" if self.team_id else self.name
+
+    @property
+    def engine_name(self) -> str:
+        """The network's name on the engine: unique per engine because team slugs and names are."""
+        return f"{self.team.slug}.{self.name}"

@@ -7,7 +7,7 @@ from typing import Any
 
 from celery import Task, shared_task
 
-from containers import images, inventory, logs, operations, provisioning, services
+from containers import images, inventory, logs, network_kind, network_services, operations, provisioning, services
 from containers.drivers import EngineError
 from containers.models import Container, DockerHost
 from portal.retries import run_with_retries
@@ -23,6 +23,18 @@ def container_provision(self: Task[Any, Any], job_id: int) -> None:
 def container_operate(self: Task[Any, Any], job_id: int) -> None:
     """Run a container action (start, stop, restart, pause, unpause, remove)."""
     run_with_retries(self, operations.container_operate, job_id)
+
+
+@shared_task(bind=True, name="containers.tasks.docker_network_provision")
+def docker_network_provision(self: Task[Any, Any], job_id: int) -> None:
+    """Create a team's container network."""
+    run_with_retries(self, network_kind.docker_network_provision, job_id)
+
+
+@shared_task(bind=True, name="containers.tasks.docker_network_operate")
+def docker_network_operate(self: Task[Any, Any], job_id: int) -> None:
+    """Connect or disconnect a container, or remove a container network."""
+    run_with_retries(self, network_services.docker_network_operate, job_id)
 
 
 @shared_task(name="containers.tasks.image_load")

@@ -11,4 +11,15 @@ urlpatterns = [
     path("<int:pk>/", views.ContainerDetailView.as_view(), name="container-detail"),
     path("<int:pk>/actions/<slug:slug>/", views.ContainerActionView.as_view(), name="container-action"),
     path("<int:pk>/logs/", views.ContainerLogsView.as_view(), name="container-logs"),
+    path("<int:pk>/networks/<slug:slug>/", views.ContainerNetworkView.as_view(), name="container-network"),
+]
+
+network_urlpatterns = [
+    path("containers/new/", views.ContainerNetworkRequestCreateView.as_view(), name="container-network-request"),
+    path(
+        "containers/new/preview/",
+        views.ContainerNetworkRequestPreviewView.as_view(),
+        name="container-network-request-preview",
+    ),
+    path("containers/<int:pk>/delete/", views.ContainerNetworkDeleteView.as_view(), name="container-network-delete"),
 ]

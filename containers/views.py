@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotFound
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views import View
@@ -23,7 +23,9 @@ from containers import logs
 from containers.actions import ACTIONS, BUTTONS
 from containers.choices import ContainerState
 from containers.forms import ContainerRequestForm
-from containers.models import Container
+from containers.models import Container, DockerNetwork
+from containers.network_forms import ContainerNetworkForm, ContainerNetworkRequestForm
+from containers.network_services import container_network_request, docker_network_delete_request
 from containers.selectors import container_get, containers_for
 from containers.services import container_action_request
 from containers.tasks import container_logs_follow
@@ -32,7 +34,7 @@ from portal.choices import ROLE_RANK, Role
 from portal.graphs import Series, gauge_series, svg_graphs
 from portal.permissions import role_in
 from portal.request_views import ResourceRequestCreateView, ResourceRequestPreviewView
-from portal.selectors import jobs_for
+from portal.selectors import jobs_for, teams_for
 
 GRAPH_WINDOW = timedelta(hours=1)
 CHANGED_EVENT = "container-changed"
@@ -152,3 +154,59 @@ class ContainerRequestPreviewView(ResourceRequestPreviewView):
     """htmx: the quota left after this container, and the field errors so far."""
 
     form_class = ContainerRequestForm
+
+
+class ContainerNetworkRequestCreateView(ResourceRequestCreateView):
+    """Ask for a team container network."""
+
+    form_class = ContainerNetworkRequestForm
+    kind_label = "a container network"
+    submit_url = "container-network-request"
+    preview_url = "container-network-request-preview"
+
+
+class ContainerNetworkRequestPreviewView(ResourceRequestPreviewView):
+    """htmx: the network quota left after this ask."""
+
+    form_class = ContainerNetworkRequestForm
+
+
+class ContainerNetworkView(LoginRequiredMixin, View):
+    """Connect a container to one of its team's networks, or disconnect it."""
+
+    def post(self, request: HttpRequest, pk: int, slug: str) -> HttpResponse:
+        container = container_get(request.user, pk)
+        form = ContainerNetworkForm(request.POST, networks=DockerNetwork.objects.all())
+        error = ""
+        if form.is_valid():
+            try:
+                container_network_request(
+                    actor=request.user, container_id=container.pk, network_id=form.cleaned_data["network"].pk, slug=slug
+                )
+            except ValidationError as exc:
+                error = " ".join(exc.messages)
+        else:
+            error = "Pick one of your team's networks."
+        if request.htmx:  # type: ignore[attr-defined]
+            response = render(
+                request, "containers/_container_status.html", container_status_context(request, container, error)
+            )
+            response["HX-Trigger"] = CHANGED_EVENT
+            return response
+        if error:
+            messages.error(request, error)
+        return redirect("container-detail", pk=container.pk)
+
+
+class ContainerNetworkDeleteView(LoginRequiredMixin, View):
+    """Remove a team's container network (team admins)."""
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        network = get_object_or_404(DockerNetwork.objects.filter(team__in=teams_for(request.user)), pk=pk)
+        try:
+            docker_network_delete_request(actor=request.user, network_id=network.pk)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"{network}: removal queued.")
+        return redirect("networks")

@@ -12,6 +12,13 @@ urlpatterns = [
     path("<uuid:vm_uuid>/actions/<slug:slug>/", views.VMActionView.as_view(), name="vm-action"),
     path("<uuid:vm_uuid>/resize/", views.VMResizeView.as_view(), name="vm-resize"),
     path("<uuid:vm_uuid>/snapshots/<slug:slug>/", views.VMSnapshotView.as_view(), name="vm-snapshot"),
+    path("<uuid:vm_uuid>/interfaces/<slug:slug>/", views.VMInterfaceView.as_view(), name="vm-interface"),
+]
+
+network_urlpatterns = [
+    path("vm/new/", views.NetworkRequestCreateView.as_view(), name="network-request"),
+    path("vm/new/preview/", views.NetworkRequestPreviewView.as_view(), name="network-request-preview"),
+    path("vm/<int:pk>/actions/<slug:slug>/", views.NetworkActionView.as_view(), name="network-action"),
 ]
 
 host_urlpatterns = [

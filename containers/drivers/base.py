@@ -92,6 +92,15 @@ class ImageInfo:
 
 
 @dataclass(frozen=True)
+class EngineNetwork:
+    """A network on an engine."""
+
+    engine_id: str
+    name: str
+    subnet: str = ""
+
+
+@dataclass(frozen=True)
 class EngineEvent:
     """A container event from the engine's event stream."""
 
@@ -185,3 +194,19 @@ class ContainerEngine(abc.ABC):
     @abc.abstractmethod
     def events(self, *, since: int, until: int | None = None) -> Iterator[EngineEvent]:
         """Container events from ``since``; blocks for new ones unless ``until`` is given."""
+
+    @abc.abstractmethod
+    def network_create(self, *, name: str, labels: dict[str, str]) -> EngineNetwork:
+        """Create a user-defined bridge network unless one of that name exists; return it. Idempotent by name."""
+
+    @abc.abstractmethod
+    def network_remove(self, engine_id: str) -> None:
+        """Remove a network; an absent one is success."""
+
+    @abc.abstractmethod
+    def network_connect(self, network_id: str, container_id: str) -> None:
+        """Connect a container to a network; connected already is success."""
+
+    @abc.abstractmethod
+    def network_disconnect(self, network_id: str, container_id: str) -> None:
+        """Disconnect a container from a network; not connected is success."""

@@ -26,6 +26,7 @@ from containers.drivers.base import (
     EngineError,
     EngineEvent,
     EngineFacts,
+    EngineNetwork,
     EngineUnreachable,
     ImageInfo,
 )
@@ -33,6 +34,8 @@ from containers.drivers.options import create_options
 
 #: Seconds to wait for an engine before calling it unreachable.
 TIMEOUT = 15
+#: The API version each engine answered with, so later clients skip asking (one round trip per task).
+_API_VERSIONS: dict[str, str] = {}
 #: Engine states as the portal's container states ("created" has never run: stopped).
 STATE_NAMES = {
     "created": "exited",
@@ -86,10 +89,12 @@ class DockerEngine(ContainerEngine):
             try:
                 self._client = docker.DockerClient(
                     base_url=self.base_url,
+                    version=_API_VERSIONS.get(self.base_url, "auto"),
                     timeout=TIMEOUT,
                     tls=self._tls_config(),
                     use_ssh_client=self.base_url.startswith("ssh://"),
                 )
+                _API_VERSIONS[self.base_url] = self._client.api.api_version
             except DockerException as error:
                 raise EngineUnreachable(str(error)) from error
         return self._client
@@ -249,6 +254,33 @@ class DockerEngine(ContainerEngine):
             raise EngineUnreachable(str(error)) from error
         except RequestsConnectionError as error:
             raise EngineUnreachable(str(error)) from error
+
+    @translate_errors
+    def network_create(self, *, name: str, labels: dict[str, str]) -> EngineNetwork:
+        existing = self.client.api.networks(names=[name])
+        match = next((row for row in existing if row.get("Name") == name), None)
+        if match is None:
+            created = self.client.api.create_network(name, driver="bridge", labels=labels, check_duplicate=True)
+            match = self.client.api.inspect_network(created["Id"])
+        configs = (match.get("IPAM") or {}).get("Config") or []
+        return EngineNetwork(engine_id=match["Id"], name=name, subnet=(configs[0].get("Subnet", "") if configs else ""))
+
+    @translate_errors
+    def network_remove(self, engine_id: str) -> None:
+        with contextlib.suppress(NotFound):
+            self.client.api.remove_network(engine_id)
+
+    @translate_errors
+    def network_connect(self, network_id: str, container_id: str) -> None:
+        attached = self.client.api.inspect_network(network_id).get("Containers") or {}
+        if container_id not in attached:
+            self.client.api.connect_container_to_network(container_id, network_id)
+
+    @translate_errors
+    def network_disconnect(self, network_id: str, container_id: str) -> None:
+        attached = self.client.api.inspect_network(network_id).get("Containers") or {}
+        if container_id in attached:
+            self.client.api.disconnect_container_from_network(container_id, network_id)
 
 
 def usage_from_stats(stats: dict[str, Any]) -> ContainerUsage:

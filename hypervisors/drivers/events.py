@@ -57,7 +57,10 @@ class LifecycleWatcher:
         """Start watching a host under ``key``. Raises ``HostUnreachable``."""
         try:
             conn = libvirt.openReadOnly(uri)
-            conn.setKeepAlive(KEEPALIVE_INTERVAL, KEEPALIVE_COUNT)
+            try:
+                conn.setKeepAlive(KEEPALIVE_INTERVAL, KEEPALIVE_COUNT)
+            except libvirt.libvirtError:
+                logger.debug("Host %s has no keep-alive (an in-process driver); watching without it", key)
             conn.registerCloseCallback(self._closed, key)
             conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._event, key)
         except libvirt.libvirtError as error:

@@ -73,6 +73,15 @@ def unique(prefix: str = "ct") -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
 
 
+def containers_named(prefix: str) -> list[str]:
+    """Names of the containers (running or not) whose name starts with ``prefix``."""
+    client = docker_client()
+    try:
+        return [c.name for c in client.containers.list(all=True, filters={"name": prefix}) if c.name.startswith(prefix)]
+    finally:
+        client.close()
+
+
 def containers_remove(prefix: str) -> list[str]:
     """Remove (forcefully) every container whose name starts with ``prefix``; return their names."""
     client = docker_client()
@@ -119,6 +128,10 @@ def exists(name_or_id: str) -> bool:
 
 def engine_state(name_or_id: str) -> str:
     return inspect(name_or_id)["State"]["Status"]
+
+
+def unpause_outside(name_or_id: str) -> None:
+    subprocess.run(["docker", "unpause", name_or_id], check=True, capture_output=True, timeout=60)
 
 
 def kill_outside(name_or_id: str) -> None:

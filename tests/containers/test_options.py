@@ -43,7 +43,7 @@ def test_create_options_apply_limits_and_drop_privileges():
     assert options["name"] == "blue.web"
     assert options["command"] == ["httpd", "-f", "-p", "8080"]
     assert options["environment"] == {"GREETING": "hello"}
-    assert options["ports"] == {"8080/tcp": ("127.0.0.1", 18080)}
+    assert options["ports"] == {"8080/tcp": [("127.0.0.1", 18080)]}
     assert options["nano_cpus"] == 500_000_000
     assert options["mem_limit"] == options["memswap_limit"] == "64m", "no swap beyond the memory limit"
     assert options["pids_limit"] == PIDS_LIMIT
@@ -65,7 +65,7 @@ def test_publish_address_and_udp_ports():
             ports=[PortMapping(53, 5353, "udp"), PortMapping(53, 5353, "tcp")],
         )
     )
-    assert options["ports"] == {"53/udp": ("10.0.0.5", 5353), "53/tcp": ("10.0.0.5", 5353)}
+    assert options["ports"] == {"53/udp": [("10.0.0.5", 5353)], "53/tcp": [("10.0.0.5", 5353)]}
 
 
 def test_no_command_means_the_images_own():
@@ -185,14 +185,13 @@ def test_security_opt_cannot_loosen_confinement(security_opt):
         assert_safe({**safe(), "security_opt": security_opt}, ALLOWED_CREATE_KEYS)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="App bug: two host ports for one container port (8080:80 and 8081:80) pass the form, but "
-    "create_options keys ports by container port, so the engine silently gets only the last one",
-)
 def test_every_published_port_reaches_the_engine():
-    ports = parse_ports("8080:80\n8081:80")
-    options = create_options(spec(ports=[PortMapping(p["container_port"], p["host_port"]) for p in ports]))
-    bindings = options["ports"]["80/tcp"]
-    bindings = bindings if isinstance(bindings, list) else [bindings]
-    assert sorted(port for _, port in bindings) == [8080, 8081]
+    """Two host ports for one container port (8080:80 and 8081:80) both get bound."""
+    ports = parse_ports("8080:80\n8081:80\n5353:53/udp")
+    options = create_options(
+        spec(ports=[PortMapping(p["container_port"], p["host_port"], p["protocol"]) for p in ports])
+    )
+    assert options["ports"] == {
+        "80/tcp": [("127.0.0.1", 8080), ("127.0.0.1", 8081)],
+        "53/udp": [("127.0.0.1", 5353)],
+    }

@@ -202,7 +202,9 @@ def test_member_action_queues_one_job_after_commit(
     job = Job.objects.get(action=JobAction.CONTAINER_STOP)
     assert job.state == JobState.QUEUED
     assert job.requested_by == member
-    assert sent == [{"task": "containers.tasks.container_operate", "args": (job.pk,), "task_id": str(job.celery_task_id)}]
+    assert sent == [
+        {"task": "containers.tasks.container_operate", "args": (job.pk,), "task_id": str(job.celery_task_id)}
+    ]
     assert "An operation is running" in text(response), "no buttons while the job runs"
     assert 'every 2s"' in text(response) or "every 2s" in text(response)
     assert AuditEvent.objects.filter(action="container.stop", actor=member).exists()

@@ -114,7 +114,7 @@ def test_host_list_follows_the_overcommit_settings(client_for, staff, host, sett
 
 @pytest.mark.xfail(
     strict=True,
-    reason="host_list.html uses {% widthratio %}, which int()s the overcommit: 1.5 is drawn as 1, 0.8 as 0",
+    reason="host_list.html uses {% widthratio %}, which int()s the overcommit: 1.5 is drawn as 1, 0.5 as 0",
 )
 @pytest.mark.parametrize(("overcommit", "capacity"), [(1.5, "0 / 4608 MiB"), (0.5, "0 / 1536 MiB")])
 def test_host_list_with_a_fractional_memory_overcommit(client_for, staff, host, settings, overcommit, capacity):
