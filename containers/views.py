@@ -64,6 +64,12 @@ def container_status_context(request: HttpRequest, container: Container, error: 
         "actions": actions_allowed([ACTIONS[s] for s in BUTTONS], role=role, state=container.state, busy=busy),
         "can_act": role is not None and ROLE_RANK[Role(role)] >= ROLE_RANK[Role.MEMBER],
         "error": error,
+        "networks": list(container.networks.all()),
+        "joinable": list(
+            DockerNetwork.objects.filter(
+                team=container.team, docker_host=container.docker_host, state="active"
+            ).exclude(containers=container)
+        ),
     }
 
 

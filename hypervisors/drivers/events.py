@@ -50,23 +50,28 @@ class LifecycleWatcher:
     def __init__(self, on_state: StateCallback):
         _event_loop_start()
         self._on_state = on_state
-        self._connections: dict[str, libvirt.virConnect] = {}
+        #: Watched hosts: their connection and the id of its lifecycle callback.
+        self._connections: dict[str, tuple[libvirt.virConnect, int]] = {}
         self._lock = threading.Lock()
 
     def watch(self, key: str, uri: str) -> None:
         """Start watching a host under ``key``. Raises ``HostUnreachable``."""
         try:
             conn = libvirt.openReadOnly(uri)
+        except libvirt.libvirtError as error:
+            raise HostUnreachable(error.get_error_message() or str(error)) from error
+        try:
             try:
                 conn.setKeepAlive(KEEPALIVE_INTERVAL, KEEPALIVE_COUNT)
             except libvirt.libvirtError:
                 logger.debug("Host %s has no keep-alive (an in-process driver); watching without it", key)
             conn.registerCloseCallback(self._closed, key)
-            conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._event, key)
+            callback = conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._event, key)
         except libvirt.libvirtError as error:
+            conn.close()  # a half-set-up connection must not linger
             raise HostUnreachable(error.get_error_message() or str(error)) from error
         with self._lock:
-            self._connections[key] = conn
+            self._connections[key] = (conn, callback)
 
     def watching(self) -> set[str]:
         """Keys of the hosts watched now; a host whose connection closed is no longer among them."""
@@ -74,11 +79,13 @@ class LifecycleWatcher:
             return set(self._connections)
 
     def close(self) -> None:
-        """Stop watching every host."""
+        """Stop watching every host: deregister the callbacks (they hold the connections) and close."""
         with self._lock:
             connections, self._connections = list(self._connections.values()), {}
-        for conn in connections:
+        for conn, callback in connections:
             try:
+                conn.domainEventDeregisterAny(callback)
+                conn.unregisterCloseCallback()
                 conn.close()
             except libvirt.libvirtError:
                 logger.debug("Closing an event connection failed", exc_info=True)

@@ -13,6 +13,8 @@ from django.views.generic import TemplateView
 
 from hypervisors.graphs import host_series, svg_graphs
 from hypervisors.selectors import hosts_with_allocation
+from hypervisors.topology import vm_network_nodes
+from portal.topology import topology_svg
 
 GRAPH_WINDOW = timedelta(hours=1)
 
@@ -55,6 +57,7 @@ class HostDetailView(StaffOnlyMixin, TemplateView):
             graphs=svg_graphs(host_series(samples), now, GRAPH_WINDOW),
             vms=host.virtual_machines.select_related("team").order_by("team__name", "name")[:200],
             unmanaged=host.unmanaged_domains.all(),
+            topology=topology_svg(*vm_network_nodes(host.networks.all(), host.virtual_machines.all())),
             cpu_capacity=(host.cpus or 0) * settings.PORTAL_CPU_OVERCOMMIT,
             memory_capacity=(host.memory_mib or 0) * settings.PORTAL_MEMORY_OVERCOMMIT,
         )

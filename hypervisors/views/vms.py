@@ -21,6 +21,7 @@ from hypervisors.choices import VMState
 from hypervisors.forms import SnapshotForm, VMFilterForm, VMResizeForm
 from hypervisors.graphs import svg_graphs, vm_series
 from hypervisors.models import VirtualMachine
+from hypervisors.network_services import networks_usable_by
 from hypervisors.selectors import vm_actions_for, vm_get, vm_latest_job, vm_samples_since, vms_for
 from portal.choices import ROLE_RANK, Role
 from portal.permissions import role_in
@@ -62,6 +63,8 @@ def vm_status_context(request: HttpRequest, vm: VirtualMachine, error: str = "")
         "actions": vm_actions_for(role, vm, busy),
         "can_act": role is not None and ROLE_RANK[Role(role)] >= ROLE_RANK[Role.MEMBER],
         "snapshots": list(vm.snapshots.all()),
+        "interfaces": list(vm.interfaces.select_related("network__team")),
+        "attachable": list(networks_usable_by(vm.team).filter(host=vm.host).exclude(interfaces__vm=vm)),
         "error": error,
     }
 

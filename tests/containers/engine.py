@@ -14,10 +14,16 @@ import socket
 import subprocess
 import tarfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import docker
+
 from tests.live import ROOT, require
+
+#: The SDK's client class, taken before any test replaces it (``no_hypervisor``): cleanup must still work.
+_DOCKER_CLIENT = docker.DockerClient
 
 LOCAL_ENGINE = "unix:///var/run/docker.sock"
 BUSYBOX = "portal/busybox:latest"
@@ -29,9 +35,7 @@ INDEX_TEXT = "<h1>portal busybox</h1>"
 
 def docker_client() -> Any:
     """A docker SDK client of the local engine (the tests' own view of it, not the portal's)."""
-    import docker
-
-    return docker.DockerClient(base_url=LOCAL_ENGINE, timeout=30)
+    return _DOCKER_CLIENT(base_url=LOCAL_ENGINE, timeout=30)
 
 
 @functools.cache
@@ -117,8 +121,6 @@ def inspect(name_or_id: str) -> dict[str, Any]:
 
 
 def exists(name_or_id: str) -> bool:
-    import docker
-
     try:
         inspect(name_or_id)
     except docker.errors.NotFound:
@@ -199,3 +201,25 @@ def saved_image_tar(reference: str) -> bytes:
         return completed.stdout
     finally:
         client.close()
+
+
+def local_engine_for(team: Any) -> Iterator[Any]:
+    """Body of a fixture: the local engine as a portal row, with portal/busybox offered to ``team``.
+
+    The team's containers (``<slug>.*``) are removed afterwards, whatever happened.
+    """
+    from containers.models import ContainerImage, DockerHost
+
+    require_engine()
+    docker_host = DockerHost.objects.create(name=f"local-{team.slug}", base_url=LOCAL_ENGINE, is_reachable=True)
+    client = docker_client()
+    try:
+        image_id = client.images.get(BUSYBOX).id
+    finally:
+        client.close()
+    image = ContainerImage.objects.create(docker_host=docker_host, reference=BUSYBOX, image_id=image_id)
+    image.offered_to.add(team)
+    try:
+        yield docker_host
+    finally:
+        containers_remove(f"{team.slug}.")
