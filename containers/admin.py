@@ -26,13 +26,20 @@ from containers.tasks import docker_host_probe, docker_host_reconcile
 from portal.models import Team
 
 
+class SecretTextarea(forms.Textarea):
+    """A textarea that never puts a value back into the page, not even after a form error."""
+
+    def format_value(self, value: Any) -> None:
+        return None
+
+
 class DockerHostForm(forms.ModelForm[DockerHost]):
     """The engine form; the client key is entered, sealed, and never shown again."""
 
     tls_client_key = forms.CharField(
         label="TLS client key",
         required=False,
-        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off"}),
+        widget=SecretTextarea(attrs={"rows": 3, "autocomplete": "off"}),
         help_text="PEM. Leave empty to keep the stored key; it is never displayed.",
     )
     clear_tls_client_key = forms.BooleanField(label="Remove the stored client key", required=False)

@@ -85,6 +85,8 @@ class ContainerRequestForm(ResourceRequestForm):
     """Ask for a container from an image offered to the team."""
 
     kind = ResourceKind.CONTAINER
+    #: Where quota shortfalls are shown: CPUs are asked for in the ``cpus`` field here.
+    QUOTA_FIELDS = {"vcpus": "cpus", "memory_mib": "memory_mib"}
 
     image = forms.ModelChoiceField(queryset=ContainerImage.objects.none(), empty_label=None)
     command = forms.CharField(required=False, max_length=1000, help_text="Optional; split like a shell would.")

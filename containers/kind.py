@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, Sum
 
-from containers.models import Container
+from containers.models import Container, DockerHost
 from portal.choices import JobAction, RequestState, ResourceKind
 from portal.kinds import KindHandler
 from portal.models import ResourceRequest, Team
@@ -38,6 +39,8 @@ def container_name_in_use(team: Team, name: str) -> bool:
 def container_create_from_request(request: ResourceRequest) -> Container:
     """The container row an approved request will create; its page shows the job's progress at once."""
     spec = request.spec
+    if not DockerHost.objects.filter(pk=spec["docker_host_id"], accepts_new_containers=True).exists():
+        raise ValidationError("The Docker host of this request takes no new containers now (maintenance).")
     return Container.objects.create(
         team=request.team,
         owner=request.requested_by,

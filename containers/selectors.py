@@ -27,7 +27,7 @@ def container_get(user: AnyUser, container_id: int) -> Container:
 def images_offered_to(teams: QuerySet[Team]) -> QuerySet[ContainerImage]:
     """Images present on a reachable-or-not engine and offered to any of these teams."""
     return (
-        ContainerImage.objects.filter(present=True, offered_to__in=teams)
+        ContainerImage.objects.filter(present=True, offered_to__in=teams, docker_host__accepts_new_containers=True)
         .select_related("docker_host")
         .distinct()
         .order_by("reference")

@@ -79,19 +79,16 @@ def container_logs_follow(container_pk: int) -> None:
     if container is None or not container.engine_id:
         logs.follow_release(container_pk)
         return
-    deadline = time.time() + logs.FOLLOW_SECONDS
     try:
         with services.engine_of(container.docker_host) as engine:
-            logs.logs_replace(container_pk, engine.container_logs(container.engine_id, tail=200))
-            since = int(time.time())
+            logs.logs_replace(container_pk, [])
             batch: list[str] = []
-            for line in engine.container_logs_follow(container.engine_id, since=since):
+            flushed = time.monotonic()
+            for line in engine.container_logs_follow(container.engine_id, tail=200, seconds=logs.FOLLOW_SECONDS):
                 batch.append(line)
-                if len(batch) >= 20 or time.time() > deadline:
+                if len(batch) >= 50 or time.monotonic() - flushed > 1:
                     logs.logs_append(container_pk, batch)
-                    batch = []
-                if time.time() > deadline:
-                    break
+                    batch, flushed = [], time.monotonic()
             logs.logs_append(container_pk, batch)
     except EngineError as error:
         logs.logs_append(container_pk, [f"[portal] could not read the output: {error}"])

@@ -8,6 +8,7 @@ the reconcile makes it certain: one bulk round trip per host corrects any drift.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -97,28 +98,23 @@ def host_reconcile(*, host_id: int) -> ReconcileReport:
 def _reconcile_vms(host: Host, found: dict[str, DomainStats], now: datetime, report: ReconcileReport) -> None:
     """Update the states of the host's VMs, mark the vanished ones missing, and sample the running ones.
 
-    Consumes from ``found`` the domains that belong to VMs; what is left is unmanaged.
+    Reads three columns of each VM and writes one UPDATE per new state, so a
+    steady host costs little. Consumes from ``found`` the domains that belong to
+    VMs; what is left is unmanaged.
     """
-    changed: list[VirtualMachine] = []
+    moves: dict[str, list[int]] = defaultdict(list)
     samples: list[VMStatSample] = []
-    for vm in VirtualMachine.objects.filter(host=host).select_related("team"):
-        stats = found.pop(str(vm.uuid), None)
-        if vm.state in JOB_OWNED_STATES:
+    for pk, uuid, state in VirtualMachine.objects.filter(host=host).values_list("pk", "uuid", "state"):
+        stats = found.pop(str(uuid), None)
+        if state in JOB_OWNED_STATES:
             continue
         new_state = VMState.MISSING if stats is None else stats.state
-        if vm.state != new_state:
-            vm.state, vm.state_changed_at = new_state, now
-            changed.append(vm)
-            if new_state == VMState.MISSING:
-                report.missing.append(str(vm))
-                audit_record(
-                    actor=None, action="vm.missing", target=vm, team=vm.team, result=AuditResult.FAILURE,
-                    detail=f"Domain {vm.domain_name} is no longer on host {host.name}.",
-                )  # fmt: skip
+        if state != new_state:
+            moves[new_state].append(pk)
         if stats is not None and stats.cpu_time_ns is not None:
             samples.append(
                 VMStatSample(
-                    vm=vm,
+                    vm_id=pk,
                     taken_at=now,
                     cpu_time_ns=stats.cpu_time_ns,
                     memory_used_kib=stats.memory_used_kib,
@@ -128,33 +124,51 @@ def _reconcile_vms(host: Host, found: dict[str, DomainStats], now: datetime, rep
                     net_tx_bytes=stats.net_tx_bytes,
                 )
             )
-    VirtualMachine.objects.bulk_update(changed, ["state", "state_changed_at"])
-    VMStatSample.objects.bulk_create(samples)
-    report.changed = [str(vm) for vm in changed]
+    for new_state, pks in moves.items():
+        VirtualMachine.objects.filter(pk__in=pks).update(state=new_state, state_changed_at=now)
+    changed = [pk for pks in moves.values() for pk in pks]
+    for vm in VirtualMachine.objects.filter(pk__in=changed).select_related("team"):
+        report.changed.append(str(vm))
+        if vm.state == VMState.MISSING:
+            report.missing.append(str(vm))
+            audit_record(
+                actor=None, action="vm.missing", target=vm, team=vm.team, result=AuditResult.FAILURE,
+                detail=f"Domain {vm.domain_name} is no longer on host {host.name}.",
+            )  # fmt: skip
+    VMStatSample.objects.bulk_create(samples, batch_size=1000)
     report.samples = len(samples)
 
 
+UNMANAGED_FIELDS = ("name", "state", "vcpus", "memory_mib", "disk_gib")
+
+
 def _reconcile_unmanaged(host: Host, found: dict[str, DomainStats], now: datetime, report: ReconcileReport) -> None:
-    """List for admins the domains no VM row describes, and forget those that are gone."""
-    known = {str(row.uuid): row for row in UnmanagedDomain.objects.filter(host=host)}
-    new_rows, updated = [], []
+    """List for admins the domains no VM row describes, and forget those that are gone.
+
+    Only new or changed rows are written, in one upsert.
+    """
+    known = {
+        str(uuid): values
+        for uuid, *values in UnmanagedDomain.objects.filter(host=host).values_list("uuid", *UNMANAGED_FIELDS)
+    }
+    upserts = []
     for uuid, stats in found.items():
-        values = {
-            "name": stats.name,
-            "state": stats.state,
-            "vcpus": stats.vcpus,
-            "memory_mib": stats.memory_max_kib // 1024 if stats.memory_max_kib else None,
-            "disk_gib": max(1, -(-stats.disk_capacity_bytes // GIB)) if stats.disk_capacity_bytes else None,
-        }
-        row = known.get(uuid)
-        if row is None:
-            new_rows.append(UnmanagedDomain(host=host, uuid=uuid, last_seen_at=now, **values))
-        elif any(getattr(row, key) != value for key, value in values.items()):
-            for key, value in values.items():
-                setattr(row, key, value)
-            updated.append(row)
-    UnmanagedDomain.objects.bulk_create(new_rows)
-    UnmanagedDomain.objects.bulk_update(updated, ["name", "state", "vcpus", "memory_mib", "disk_gib"])
+        values = (
+            stats.name,
+            stats.state,
+            stats.vcpus,
+            stats.memory_max_kib // 1024 if stats.memory_max_kib else None,
+            max(1, -(-stats.disk_capacity_bytes // GIB)) if stats.disk_capacity_bytes else None,
+        )
+        if known.get(uuid) != list(values):
+            upserts.append(
+                UnmanagedDomain(
+                    host=host, uuid=uuid, last_seen_at=now, **dict(zip(UNMANAGED_FIELDS, values, strict=True))
+                )
+            )
+    UnmanagedDomain.objects.bulk_create(
+        upserts, update_conflicts=True, unique_fields=["host", "uuid"], update_fields=list(UNMANAGED_FIELDS)
+    )
     UnmanagedDomain.objects.filter(host=host).exclude(uuid__in=list(found)).delete()
     UnmanagedDomain.objects.filter(host=host).update(last_seen_at=now)
     report.unmanaged = len(found)

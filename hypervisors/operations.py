@@ -110,6 +110,13 @@ def _snapshot_revert(job: Job, vm: VirtualMachine, driver: HypervisorDriver) -> 
     name = job.params["name"]
     job_step(job, f"Reverting to snapshot {name}", 40)
     driver.snapshot_revert(str(vm.uuid), name)
+    # A snapshot carries the sizes it was taken with; the VM keeps the sizes its quota counts.
+    job_step(job, f"Keeping the VM at {vm.vcpus} vCPUs and {vm.memory_mib} MiB", 70)
+    cpu = driver.domain_set_vcpus(str(vm.uuid), vm.vcpus)
+    memory = driver.domain_set_memory(str(vm.uuid), vm.memory_mib)
+    if not (cpu.live and memory.live) and driver.domain_status(str(vm.uuid)).state == VMState.RUNNING:
+        vm.next_boot_note = "The VM's sizes apply again at the next boot."
+        vm.save(update_fields=["next_boot_note", "updated_at"])
     return f"Reverted to {name}; " + _refresh(vm, driver).lower()
 
 

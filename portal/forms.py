@@ -34,8 +34,9 @@ class ResourceNameField(forms.CharField):
 
 def form_add_quota_errors(form: forms.Form, error: QuotaExceeded) -> None:
     """Show each shortfall next to the field it is about (counts go to the top of the form)."""
+    fields = getattr(form, "QUOTA_FIELDS", QUOTA_FIELD_FOR_RESOURCE)
     for shortfall in error.shortfalls:
-        field = QUOTA_FIELD_FOR_RESOURCE.get(shortfall.resource.field)
+        field = fields.get(shortfall.resource.field)
         form.add_error(field if field in form.fields else None, str(shortfall))
 
 

@@ -188,8 +188,8 @@ class ContainerEngine(abc.ABC):
         """The last ``tail`` lines of output."""
 
     @abc.abstractmethod
-    def container_logs_follow(self, engine_id: str, since: int) -> Iterator[str]:
-        """Output lines as they come, from Unix time ``since``; ends when the container stops."""
+    def container_logs_follow(self, engine_id: str, *, tail: int, seconds: float) -> Iterator[str]:
+        """The last ``tail`` lines, then new ones as they come; ends after ``seconds`` or when the container stops."""
 
     @abc.abstractmethod
     def events(self, *, since: int, until: int | None = None) -> Iterator[EngineEvent]:

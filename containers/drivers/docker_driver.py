@@ -7,6 +7,7 @@ import functools
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -231,14 +232,23 @@ class DockerEngine(ContainerEngine):
         output = self._container(engine_id).logs(tail=tail, stdout=True, stderr=True)
         return output.decode(errors="replace").splitlines()
 
-    def container_logs_follow(self, engine_id: str, since: int) -> Iterator[str]:
+    def container_logs_follow(self, engine_id: str, *, tail: int, seconds: float) -> Iterator[str]:
         try:
-            stream = self._container(engine_id).logs(stream=True, follow=True, since=since, stdout=True, stderr=True)
+            stream = self._container(engine_id).logs(stream=True, follow=True, tail=tail, stdout=True, stderr=True)
+            # A quiet container sends nothing, so the deadline cannot wait for the next line: close the stream.
+            timer = threading.Timer(seconds, stream.close)
+            timer.daemon = True
+            timer.start()
             buffer = b""
-            for chunk in stream:
-                buffer += chunk
-                *lines, buffer = buffer.split(b"\n")
-                yield from (line.decode(errors="replace") for line in lines)
+            try:
+                for chunk in stream:
+                    buffer += chunk
+                    *lines, buffer = buffer.split(b"\n")
+                    yield from (line.decode(errors="replace") for line in lines)
+            except (OSError, ValueError, AttributeError):
+                pass  # the stream was closed under the reader at the deadline
+            finally:
+                timer.cancel()
             if buffer:
                 yield buffer.decode(errors="replace")
         except NotFound as error:

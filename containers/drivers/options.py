@@ -15,6 +15,8 @@ from containers.drivers.base import ContainerSpec, UnsafeOptions
 #: Capabilities a container keeps; every other one is dropped (Docker's default set
 #: without NET_RAW, MKNOD, AUDIT_WRITE, SETFCAP and SYS_CHROOT).
 SAFE_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "NET_BIND_SERVICE")
+#: Security options every container gets, and the only ones it may have.
+SECURITY_OPTIONS = ("no-new-privileges",)
 #: Most processes one container may run; stops fork bombs from taking the engine's host down.
 PIDS_LIMIT = 256
 #: Keys the create call may carry, and nothing else.
@@ -59,7 +61,7 @@ def create_options(spec: ContainerSpec) -> dict[str, Any]:
         "pids_limit": PIDS_LIMIT,
         "cap_drop": ["ALL"],
         "cap_add": list(SAFE_CAPABILITIES),
-        "security_opt": ["no-new-privileges"],
+        "security_opt": list(SECURITY_OPTIONS),
         "privileged": False,
         "network_mode": "bridge",
         "labels": dict(spec.labels),
@@ -84,3 +86,7 @@ def assert_safe(options: dict[str, Any], allowed: frozenset[str]) -> None:
         raise UnsafeOptions(f"Capabilities not allowed: {', '.join(extra)}.")
     if "cap_drop" in options and options["cap_drop"] != ["ALL"]:
         raise UnsafeOptions("Containers must drop all capabilities but the safe default set.")
+    if "security_opt" in options and options["security_opt"] != list(SECURITY_OPTIONS):
+        raise UnsafeOptions(
+            f"Security options must be exactly {', '.join(SECURITY_OPTIONS)}: no seccomp, AppArmor or SELinux opt-outs."
+        )

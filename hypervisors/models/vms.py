@@ -65,9 +65,14 @@ class VirtualMachine(models.Model):
     class Meta:
         ordering = ("team__name", "name")
         verbose_name = "virtual machine"
+        # The VM list sorts and filters by these; each lets PostgreSQL read a page in order.
         indexes = [
-            models.Index(fields=("state",), name="vm_state"),
+            models.Index(fields=("state", "name"), name="vm_state_name"),
             models.Index(fields=("created_at",), name="vm_created"),
+            models.Index(fields=("name",), name="vm_name"),
+            models.Index(fields=("-memory_mib", "name"), name="vm_memory_name"),
+            models.Index(fields=("-vcpus", "name"), name="vm_vcpus_name"),
+            models.Index(fields=("host", "name"), name="vm_host_name"),
         ]
         constraints = [
             models.UniqueConstraint(fields=("team", "name"), name="vm_unique_name_per_team"),
@@ -131,7 +136,11 @@ class VMStatSample(models.Model):
     class Meta:
         ordering = ("vm", "taken_at")
         verbose_name = "VM stats sample"
-        indexes = [models.Index(fields=("vm", "taken_at"), name="vmstat_vm_time")]
+        # taken_at alone serves the pruning of old samples across all VMs of a host.
+        indexes = [
+            models.Index(fields=("vm", "taken_at"), name="vmstat_vm_time"),
+            models.Index(fields=("taken_at",), name="vmstat_time"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.vm} at {self.taken_at:%H:%M:%S}"

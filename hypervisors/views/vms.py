@@ -37,9 +37,13 @@ class VMListView(LoginRequiredMixin, ListView[VirtualMachine]):
     context_object_name = "vms"
     paginate_by = 50
 
+    #: What the list shows; loading only these keeps late pages of big lists cheap to sort.
+    COLUMNS = ("uuid", "name", "state", "vcpus", "memory_mib", "disk_gib", "team__name", "host__name", "image__name")
+
     def get_queryset(self) -> Any:
         self.filter_form = VMFilterForm(self.request.GET or None, user=self.request.user)
-        return self.filter_form.apply(vms_for(self.request.user))
+        queryset = vms_for(self.request.user).select_related(None).select_related("team", "host", "image")
+        return self.filter_form.apply(queryset.only(*self.COLUMNS))
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)

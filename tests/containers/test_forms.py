@@ -442,11 +442,6 @@ def test_a_second_team_member_sees_only_their_teams_images(db, docker_host, team
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="App bug: DockerHost.accepts_new_containers is never read (VM placement honours accepts_new_vms), "
-    "so images of an engine closed to new containers are still offered and asked for",
-)
 def test_image_on_an_engine_closed_to_new_containers_is_refused(member, data, docker_host):
     from containers.models import DockerHost
 

@@ -87,11 +87,6 @@ def test_follow_copies_output_into_redis_and_the_page_shows_it(
 
 
 @pytest.mark.integration
-@pytest.mark.xfail(
-    strict=True,
-    reason="App bug: the follow copies the tail, then follows from int(time.time()); the engine replays "
-    "the lines of the current second, so the kept output holds some lines twice",
-)
 def test_kept_output_has_no_line_twice(run_container, log_store, monkeypatch):
     monkeypatch.setattr(logs, "FOLLOW_SECONDS", 3)
     container = run_container("talker", TALKER)
@@ -103,12 +98,6 @@ def test_kept_output_has_no_line_twice(run_container, log_store, monkeypatch):
 
 
 @pytest.mark.integration
-@pytest.mark.xfail(
-    strict=True,
-    reason="App bug: container_logs_follow checks its deadline only when a line arrives, so on a quiet "
-    "container it blocks until the container stops; the follower claim expires meanwhile and a second "
-    "follower can start",
-)
 def test_follow_of_a_quiet_container_ends_on_time(run_container, log_store, monkeypatch):
     monkeypatch.setattr(logs, "FOLLOW_SECONDS", 3)
     container = run_container("quiet", QUIET)

@@ -172,11 +172,6 @@ def test_a_smaller_allowlist_is_obeyed():
         assert_safe({"image": "x", "name": "y", "nano_cpus": 1}, frozenset({"nano_cpus"}))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="App bug: assert_safe checks no value of security_opt, so seccomp/AppArmor confinement can be "
-    "switched off (seccomp=unconfined) and no-new-privileges dropped without UnsafeOptions",
-)
 @pytest.mark.parametrize(
     "security_opt", [["seccomp=unconfined"], ["apparmor=unconfined"], ["label=disable"], []], ids=str
 )

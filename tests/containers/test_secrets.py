@@ -143,11 +143,6 @@ def test_the_key_is_unsealed_only_for_the_connection_and_its_file_is_private_and
     assert not directory.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="App bug: the TLS client key field is a plain Textarea, so when the form has another error the "
-    "page is rendered again with the key text in it",
-)
 def test_a_form_error_does_not_echo_the_key(admin_client):
     response = admin_client.post(
         "/admin/containers/dockerhost/add/", form_data(tls_client_key=KEY, publish_address="not an address")

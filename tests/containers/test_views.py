@@ -206,7 +206,7 @@ def test_member_action_queues_one_job_after_commit(
         {"task": "containers.tasks.container_operate", "args": (job.pk,), "task_id": str(job.celery_task_id)}
     ]
     assert "An operation is running" in text(response), "no buttons while the job runs"
-    assert 'every 2s"' in text(response) or "every 2s" in text(response)
+    assert "every 2s" in text(response)
     assert AuditEvent.objects.filter(action="container.stop", actor=member).exists()
 
 
@@ -484,11 +484,6 @@ def test_submit_over_memory_shows_the_error_by_the_memory_field(client_for, memb
     assert not ResourceRequest.objects.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="App bug: form_add_quota_errors maps the vCPU shortfall to a field named 'vcpus'; the container "
-    "form calls it 'cpus', so the error lands at the top of the form instead of by the CPUs field",
-)
 def test_submit_over_cpu_shows_the_error_by_the_cpus_field(client_for, member, data):
     response = csrf_post(client_for(member), "/containers/new/", {**data, "cpus": "9"})
     assert response.status_code == 400
