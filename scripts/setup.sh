@@ -56,8 +56,8 @@ start_services() {
   wait_for 30 virsh -c qemu:///system version
   if ! virsh -c qemu:///system net-info default 2>/dev/null | grep -q "Active:.*yes"; then
     log "Starting the default libvirt network"
-    virsh -c qemu:///system net-start default >/dev/null || true
-    virsh -c qemu:///system net-autostart default >/dev/null || true
+    virsh -c qemu:///system net-start default >/dev/null 2>&1 || true
+    virsh -c qemu:///system net-autostart default >/dev/null 2>&1 || true
   fi
   if ! docker info >/dev/null 2>&1; then
     log "Starting dockerd"
