@@ -15,9 +15,10 @@ from containers.drivers import ContainerNotFound, EngineUnreachable
 from containers.models import Container, DockerNetwork
 from containers.services import engine_of
 from portal.actions import Action, action_check, action_queue
-from portal.choices import FINISHED_JOB_STATES, JobAction, Role
-from portal.jobs import RetryLater, job_fail, job_start, job_step, job_succeed
+from portal.choices import JobAction, Role
+from portal.jobs import job_step
 from portal.models import Job
+from portal.operating import Operator, operate_run
 from portal.quotas import team_lock
 
 AnyUser = User | AnonymousUser
@@ -89,39 +90,26 @@ def docker_network_delete_request(*, actor: AnyUser, network_id: int) -> Job:
 
 
 def docker_network_operate(*, job_id: int, final_attempt: bool = True) -> None:
-    """Worker side: connect, disconnect, or remove a network on its engine."""
-    job = Job.objects.get(pk=job_id)
-    if job.state in FINISHED_JOB_STATES:
-        return
-    job = job_start(job_id)
-    try:
-        message = _operate(job)
-    except EngineUnreachable as error:
-        if not final_attempt:
-            job_step(job, f"The engine did not answer ({error}); trying again later", job.progress)
-            raise RetryLater(str(error)) from error
-        job_fail(job, error)
-    except Exception as error:  # noqa: BLE001 - a failed action must end its job with the reason
-        job_fail(job, error)
+    """Worker side: connect, disconnect, or remove a network on its engine (see ``portal.operating``)."""
+    if Job.objects.filter(pk=job_id, action=JobAction.CONTAINER_NETWORK_DELETE).exists():
+        operate_run(NETWORK_OPERATOR, job_id=job_id, final_attempt=final_attempt)
     else:
-        job_succeed(job, message)
+        operate_run(MEMBERSHIP_OPERATOR, job_id=job_id, final_attempt=final_attempt)
 
 
-def _operate(job: Job) -> str:
-    if job.action == JobAction.CONTAINER_NETWORK_DELETE:
-        network = DockerNetwork.objects.select_related("docker_host", "team").filter(pk=job.target_id).first()
-        if network is None:
-            return "The network was removed by an earlier, interrupted run"
-        job_step(job, f"Removing {network.engine_name}", 50)
-        with engine_of(network.docker_host) as engine:
-            engine.network_remove(network.engine_id or network.engine_name)
-        network.delete()
-        return "The network is gone; its quota is free"
-    container = Container.objects.select_related("docker_host").filter(pk=job.target_id).first()
+def _remove(job: Job, network: DockerNetwork) -> str:
+    job_step(job, f"Removing {network.engine_name}", 50)
+    with engine_of(network.docker_host) as engine:
+        engine.network_remove(network.engine_id or network.engine_name)
+    network.delete()
+    return "The network is gone; its quota is free"
+
+
+def _membership(job: Job, container: Container) -> str:
     network = DockerNetwork.objects.filter(pk=job.params.get("network_id")).first()
-    if container is None or network is None:
-        raise ContainerNotFound("The container or the network no longer exists.")
-    if network.team_id != container.team_id:  # re-checked where the change is made
+    if network is None:
+        raise ContainerNotFound("The network no longer exists.")
+    if network.team_id != container.team_id:  # checked again where the change is made
         raise ValidationError("A container may only join a network of its own team.")
     with engine_of(container.docker_host) as engine:
         if job.action == JobAction.CONTAINER_NETWORK_CONNECT:
@@ -133,3 +121,21 @@ def _operate(job: Job) -> str:
         engine.network_disconnect(network.engine_id, container.engine_id)
         network.containers.remove(container)
         return f"Disconnected from {network}"
+
+
+NETWORK_OPERATOR = Operator(
+    load=lambda job: DockerNetwork.objects.select_related("docker_host", "team").filter(pk=job.target_id).first(),
+    operate=_remove,
+    unreachable=(EngineUnreachable,),
+    noun="network",
+    where=lambda network: f"Engine {network.docker_host.name}",
+    delete_action=JobAction.CONTAINER_NETWORK_DELETE,
+    delete_verb="removed",
+)
+MEMBERSHIP_OPERATOR = Operator(
+    load=lambda job: Container.objects.select_related("docker_host").filter(pk=job.target_id).first(),
+    operate=_membership,
+    unreachable=(EngineUnreachable,),
+    noun="container",
+    where=lambda container: f"Engine {container.docker_host.name}",
+)

@@ -15,9 +15,10 @@ from containers.drivers import ContainerEngine, ContainerNotFound, EngineUnreach
 from containers.models import Container
 from containers.services import engine_of
 from portal.audit import audit_record
-from portal.choices import FINISHED_JOB_STATES, JobAction
-from portal.jobs import RetryLater, job_fail, job_start, job_step, job_succeed
+from portal.choices import JobAction
+from portal.jobs import job_step
 from portal.models import Job
+from portal.operating import Operator, operate_run
 
 Operation = Callable[[Job, Container, ContainerEngine], str]
 
@@ -62,30 +63,25 @@ OPERATIONS: dict[str, Operation] = {
 
 
 def container_operate(*, job_id: int, final_attempt: bool = True) -> None:
-    """Run the container action of a job. Raises ``RetryLater`` when the engine is unreachable and retries remain."""
-    job = Job.objects.get(pk=job_id)
-    if job.state in FINISHED_JOB_STATES:
-        return
-    job = job_start(job_id)
-    container = Container.objects.select_related("docker_host", "team").filter(pk=job.target_id).first()
-    if container is None:
-        if job.action == JobAction.CONTAINER_REMOVE:
-            job_succeed(job, "The container was removed by an earlier, interrupted run")
-        else:
-            job_fail(job, "The container no longer exists.")
-        return
+    """Run the container action of a job (see ``portal.operating``)."""
+    operate_run(CONTAINER_OPERATOR, job_id=job_id, final_attempt=final_attempt)
+
+
+def _operate(job: Job, container: Container) -> str:
     try:
         with engine_of(container.docker_host) as engine:
-            message = OPERATIONS[job.action](job, container, engine)
+            return OPERATIONS[job.action](job, container, engine)
     except ContainerNotFound as error:
         container_state_record(container, "missing")
-        job_fail(job, f"The container is gone from its engine: {error}")
-    except EngineUnreachable as error:
-        if not final_attempt:
-            job_step(job, f"The engine did not answer ({error}); trying again later", job.progress)
-            raise RetryLater(str(error)) from error
-        job_fail(job, error)
-    except Exception as error:  # noqa: BLE001 - a failed action must end its job with the reason
-        job_fail(job, error)
-    else:
-        job_succeed(job, message)
+        raise ContainerNotFound(f"The container is gone from its engine: {error}") from error
+
+
+CONTAINER_OPERATOR = Operator(
+    load=lambda job: Container.objects.select_related("docker_host", "team").filter(pk=job.target_id).first(),
+    operate=_operate,
+    unreachable=(EngineUnreachable,),
+    noun="container",
+    where=lambda container: f"Engine {container.docker_host.name}",
+    delete_action=JobAction.CONTAINER_REMOVE,
+    delete_verb="removed",
+)

@@ -22,9 +22,10 @@ from hypervisors.network_kind import network_bring_up
 from hypervisors.queues import host_queue
 from hypervisors.vm_services import OPERATE_TASK, vm_locked
 from portal.actions import Action, action_check, action_queue
-from portal.choices import FINISHED_JOB_STATES, JobAction, Role
-from portal.jobs import RetryLater, job_fail, job_start, job_step, job_succeed
+from portal.choices import JobAction, Role
+from portal.jobs import job_step
 from portal.models import Job, Team
+from portal.operating import Operator, operate_run
 from portal.permissions import has_role, require_decider
 
 AnyUser = User | AnonymousUser
@@ -101,43 +102,34 @@ def network_register(*, actor: AnyUser, network: VirtualNetwork) -> Job:
 
 
 def network_operate(*, job_id: int, final_attempt: bool = True) -> None:
-    """Worker side of a network action. Raises ``RetryLater`` while the host does not answer and retries remain."""
-    job = Job.objects.get(pk=job_id)
-    if job.state in FINISHED_JOB_STATES:
-        return
-    job = job_start(job_id)
-    network = VirtualNetwork.objects.select_related("host", "team").filter(pk=job.target_id).first()
-    if network is None:
-        if job.action == JobAction.NETWORK_DELETE:
-            job_succeed(job, "The network was deleted by an earlier, interrupted run")
-        else:
-            job_fail(job, "The network no longer exists.")
-        return
-    try:
-        if job.action == JobAction.NETWORK_START:
-            message = network_bring_up(job, network)
-        else:
-            with driver_for(network.host.uri) as driver:
-                if job.action == JobAction.NETWORK_STOP:
-                    job_step(job, "Stopping the network", 50)
-                    driver.network_stop(str(network.uuid))
-                    network.state = NetworkState.INACTIVE
-                    network.save(update_fields=["state"])
-                    message = "The network is stopped"
-                else:
-                    job_step(job, "Removing the network from the host", 50)
-                    driver.network_delete(str(network.uuid))
-                    network.delete()
-                    message = "The network is gone"
-    except HostUnreachable as error:
-        if not final_attempt:
-            job_step(job, f"The host did not answer ({error}); trying again later", job.progress)
-            raise RetryLater(str(error)) from error
-        job_fail(job, error)
-    except Exception as error:  # noqa: BLE001 - a failed action must end its job with the reason
-        job_fail(job, error)
-    else:
-        job_succeed(job, message)
+    """Worker side of a network action (see ``portal.operating``)."""
+    operate_run(NETWORK_OPERATOR, job_id=job_id, final_attempt=final_attempt)
+
+
+def _operate(job: Job, network: VirtualNetwork) -> str:
+    if job.action == JobAction.NETWORK_START:
+        return network_bring_up(job, network)
+    with driver_for(network.host.uri) as driver:
+        if job.action == JobAction.NETWORK_STOP:
+            job_step(job, "Stopping the network", 50)
+            driver.network_stop(str(network.uuid))
+            network.state = NetworkState.INACTIVE
+            network.save(update_fields=["state"])
+            return "The network is stopped"
+        job_step(job, "Removing the network from the host", 50)
+        driver.network_delete(str(network.uuid))
+    network.delete()
+    return "The network is gone"
+
+
+NETWORK_OPERATOR = Operator(
+    load=lambda job: VirtualNetwork.objects.select_related("host", "team").filter(pk=job.target_id).first(),
+    operate=_operate,
+    unreachable=(HostUnreachable,),
+    noun="network",
+    where=lambda network: f"Host {network.host.name}",
+    delete_action=JobAction.NETWORK_DELETE,
+)
 
 
 @transaction.atomic

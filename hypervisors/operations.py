@@ -18,9 +18,10 @@ from hypervisors.choices import VMState
 from hypervisors.drivers import DriverError, HostUnreachable, HypervisorDriver, InterfaceSpec, driver_for
 from hypervisors.models import Snapshot, VirtualMachine, VMInterface
 from portal.audit import audit_record
-from portal.choices import FINISHED_JOB_STATES, JobAction
-from portal.jobs import RetryLater, job_fail, job_start, job_step, job_succeed
+from portal.choices import JobAction
+from portal.jobs import job_step
 from portal.models import Job
+from portal.operating import Operator, operate_run
 
 logger = logging.getLogger(__name__)
 
@@ -194,37 +195,29 @@ UNDO: dict[str, Callable[[Job, VirtualMachine], None]] = {
 
 
 def vm_operate(*, job_id: int, final_attempt: bool = True) -> None:
-    """Run the VM action of a job. Raises :class:`RetryLater` when the host is unreachable and retries remain."""
-    job = Job.objects.get(pk=job_id)
-    if job.state in FINISHED_JOB_STATES:
-        return
-    job = job_start(job_id)
-    vm = VirtualMachine.objects.select_related("host", "team").filter(pk=job.target_id).first()
-    if vm is None:
-        if job.action == JobAction.VM_DELETE:
-            job_succeed(job, "The VM was deleted by an earlier, interrupted run")
-        else:
-            job_fail(job, "The VM no longer exists.")
-        return
+    """Run the VM action of a job (see ``portal.operating``)."""
+    operate_run(VM_OPERATOR, job_id=job_id, final_attempt=final_attempt)
+
+
+def _operate(job: Job, vm: VirtualMachine) -> str:
     if vm.host is None:
-        job_fail(job, "The VM is not placed on any host.")
-        return
-    try:
-        with driver_for(vm.host.uri) as driver:
-            message = OPERATIONS[job.action](job, vm, driver)
-    except HostUnreachable as error:
-        if not final_attempt:
-            job_step(job, f"Host {vm.host.name} did not answer ({error}); trying again later", job.progress)
-            raise RetryLater(str(error)) from error
-        _failed(job, vm, error)
-    except Exception as error:  # noqa: BLE001 - a failed action must end its job with the reason
-        _failed(job, vm, error)
-    else:
-        job_succeed(job, message)
+        raise DriverError("The VM is not placed on any host.")
+    with driver_for(vm.host.uri) as driver:
+        return OPERATIONS[job.action](job, vm, driver)
 
 
-def _failed(job: Job, vm: VirtualMachine, error: Exception) -> None:
+def _undo(job: Job, vm: VirtualMachine) -> None:
     undo = UNDO.get(job.action)
     if undo is not None:
         undo(job, vm)
-    job_fail(job, error)
+
+
+VM_OPERATOR = Operator(
+    load=lambda job: VirtualMachine.objects.select_related("host", "team").filter(pk=job.target_id).first(),
+    operate=_operate,
+    unreachable=(HostUnreachable,),
+    noun="VM",
+    where=lambda vm: f"Host {vm.host.name}" if vm.host else "The host",
+    delete_action=JobAction.VM_DELETE,
+    undo=_undo,
+)
