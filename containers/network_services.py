@@ -54,7 +54,7 @@ def container_network_request(*, actor: AnyUser, container_id: int, network_id: 
     """
     team_id = Container.objects.values_list("team_id", flat=True).get(pk=container_id)
     team_lock(team_id)
-    container = Container.objects.select_for_update().select_related("team").get(pk=container_id)
+    container = Container.objects.select_for_update(of=("self",)).select_related("team").get(pk=container_id)
     action = action_check(
         actor=actor, actions=CONTAINER_NETWORK_ACTIONS, slug=slug, resource=container, team=container.team,
         noun="container",
@@ -78,7 +78,7 @@ def container_network_request(*, actor: AnyUser, container_id: int, network_id: 
 @transaction.atomic
 def docker_network_delete_request(*, actor: AnyUser, network_id: int) -> Job:
     """Ask to remove a team's container network (team admins). Refused while containers are on it."""
-    network = DockerNetwork.objects.select_for_update().select_related("team").get(pk=network_id)
+    network = DockerNetwork.objects.select_for_update(of=("self",)).select_related("team").get(pk=network_id)
     action = action_check(
         actor=actor, actions=NETWORK_DELETE, slug="delete", resource=network, team=network.team, noun="network"
     )

@@ -63,7 +63,7 @@ def container_action_request(*, actor: User | AnonymousUser, container_id: int, 
     """Ask for start, stop, restart, pause, unpause or remove. Raises ``PermissionDenied`` or ``ActionRefused``."""
     team_id = Container.objects.values_list("team_id", flat=True).get(pk=container_id)
     team_lock(team_id)
-    container = Container.objects.select_for_update().select_related("team").get(pk=container_id)
+    container = Container.objects.select_for_update(of=("self",)).select_related("team").get(pk=container_id)
     action = action_check(
         actor=actor, actions=ACTIONS, slug=slug, resource=container, team=container.team, noun="container"
     )

@@ -14,7 +14,6 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from hypervisors.addressing import subnet_check_free
 from hypervisors.models import (
     AddressPool,
     Host,
@@ -156,21 +155,11 @@ class AddressPoolAdmin(admin.ModelAdmin[AddressPool]):
 
 
 class VirtualNetworkForm(forms.ModelForm[VirtualNetwork]):
-    """A network added by an admin; its subnet may not overlap another on the same host."""
+    """A network added by an admin; the model refuses a subnet that overlaps another on the same host."""
 
     class Meta:
         model = VirtualNetwork
         fields = ("host", "team", "name", "kind", "subnet", "bridge", "autostart")
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        host, subnet = cleaned.get("host"), cleaned.get("subnet")
-        if host is not None and subnet and not self.has_error("subnet"):
-            try:
-                subnet_check_free(host=host, subnet=subnet, exclude_id=self.instance.pk)
-            except ValidationError as error:
-                self.add_error(None, error)
-        return cleaned
 
 
 @admin.register(VirtualNetwork)

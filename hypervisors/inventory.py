@@ -103,6 +103,7 @@ def _reconcile_vms(host: Host, found: dict[str, DomainStats], now: datetime, rep
     VMs; what is left is unmanaged.
     """
     moves: dict[str, list[int]] = defaultdict(list)
+    booted: list[int] = []  # shut off before, running now: their next-boot changes have applied
     samples: list[VMStatSample] = []
     for pk, uuid, state in VirtualMachine.objects.filter(host=host).values_list("pk", "uuid", "state"):
         stats = found.pop(str(uuid), None)
@@ -111,6 +112,8 @@ def _reconcile_vms(host: Host, found: dict[str, DomainStats], now: datetime, rep
         new_state = VMState.MISSING if stats is None else stats.state
         if state != new_state:
             moves[new_state].append(pk)
+            if new_state == VMState.RUNNING and state in (VMState.SHUTOFF, VMState.CRASHED):
+                booted.append(pk)
         if stats is not None and stats.cpu_time_ns is not None:
             samples.append(
                 VMStatSample(
@@ -126,6 +129,7 @@ def _reconcile_vms(host: Host, found: dict[str, DomainStats], now: datetime, rep
             )
     for new_state, pks in moves.items():
         VirtualMachine.objects.filter(pk__in=pks).update(state=new_state, state_changed_at=now)
+    VirtualMachine.objects.filter(pk__in=booted).exclude(next_boot_note="").update(next_boot_note="")
     changed = [pk for pks in moves.values() for pk in pks]
     for vm in VirtualMachine.objects.filter(pk__in=changed).select_related("team"):
         report.changed.append(str(vm))

@@ -78,7 +78,7 @@ def _require_network_admin(actor: AnyUser, network: VirtualNetwork) -> None:
 @transaction.atomic
 def network_action_request(*, actor: AnyUser, network_id: int, slug: str) -> Job:
     """Ask to start, stop or delete a network. Raises ``PermissionDenied`` or ``ActionRefused``."""
-    network = VirtualNetwork.objects.select_for_update().select_related("team", "host").get(pk=network_id)
+    network = VirtualNetwork.objects.select_for_update(of=("self",)).select_related("team", "host").get(pk=network_id)
     _require_network_admin(actor, network)
     if slug == "delete" and network.interfaces.exists():
         raise ValidationError("VMs still have network cards on this network; detach them first.")

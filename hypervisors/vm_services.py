@@ -37,7 +37,7 @@ def vm_locked(vm_id: int) -> VirtualMachine:
     """Lock the VM's team, then the VM, for the rest of the transaction (the services' lock order)."""
     team_id = VirtualMachine.objects.values_list("team_id", flat=True).get(pk=vm_id)
     team_lock(team_id)
-    return VirtualMachine.objects.select_for_update().select_related("team", "host").get(pk=vm_id)
+    return VirtualMachine.objects.select_for_update(of=("self",)).select_related("team", "host").get(pk=vm_id)
 
 
 def _checked(actor: AnyUser, vm: VirtualMachine, slug: str) -> VMAction:
@@ -118,7 +118,7 @@ def vm_adopt(*, actor: AnyUser, unmanaged_id: int, team: Team, owner: User | Non
     """
     require_decider(actor)
     locked_team = team_lock(team.pk)
-    domain = UnmanagedDomain.objects.select_for_update().select_related("host").get(pk=unmanaged_id)
+    domain = UnmanagedDomain.objects.select_for_update(of=("self",)).select_related("host").get(pk=unmanaged_id)
     name = adoption_name(domain.name)
     if VirtualMachine.objects.filter(team=locked_team, name=name).exists():
         raise ValidationError(f"Team {locked_team} already has a VM named {name!r}.")

@@ -50,7 +50,7 @@ def _locked_request(request_id: int) -> ResourceRequest:
     """Lock the request's team, then the request: the one lock order every service uses."""
     team_id = ResourceRequest.objects.values_list("team_id", flat=True).get(pk=request_id)
     team_lock(team_id)
-    return ResourceRequest.objects.select_for_update().select_related("team").get(pk=request_id)
+    return ResourceRequest.objects.select_for_update(of=("self",)).select_related("team").get(pk=request_id)
 
 
 @transaction.atomic

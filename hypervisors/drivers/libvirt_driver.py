@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable
 from typing import ClassVar, ParamSpec, TypeVar
 
@@ -355,7 +356,9 @@ class LibvirtDriver(HypervisorDriver):
         live = bool(domain.isActive()) and kib <= domain.maxMemory()
         if live:
             domain.setMemoryFlags(kib, libvirt.VIR_DOMAIN_AFFECT_LIVE)
-        else:
+            # The target is only a request: a guest without a balloon driver keeps its memory.
+            live = _balloon_reaches(domain, kib)
+        if not live:
             # The ceiling of the next boot; the current size cannot exceed it.
             domain.setMemoryFlags(kib, libvirt.VIR_DOMAIN_AFFECT_CONFIG | libvirt.VIR_DOMAIN_MEM_MAXIMUM)
         domain.setMemoryFlags(kib, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
@@ -394,7 +397,9 @@ class LibvirtDriver(HypervisorDriver):
 
     @translate_errors
     def snapshots_list(self, uuid: str) -> list[str]:
-        snapshots = self._domain(uuid).listAllSnapshots(0)
+        # Topological order puts a parent before its children; creation times (whole
+        # seconds) then order what the topology leaves open. The sort is stable.
+        snapshots = self._domain(uuid).listAllSnapshots(libvirt.VIR_DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL)
         return [snapshot.getName() for snapshot in sorted(snapshots, key=_snapshot_time)]
 
     @translate_errors
@@ -497,6 +502,25 @@ class LibvirtDriver(HypervisorDriver):
         return ResizeResult(live=live)
 
 
+#: How long a running guest gets to move its balloon to a new memory size.
+BALLOON_WAIT_SECONDS = 5.0
+
+
+def _balloon_reaches(domain: libvirt.virDomain, kib: int) -> bool:
+    """Whether the guest's balloon reaches ``kib`` soon; True where the host cannot tell (no balloon stats)."""
+    deadline = time.monotonic() + BALLOON_WAIT_SECONDS
+    while True:
+        try:
+            actual = domain.memoryStats().get("actual")
+        except libvirt.libvirtError:
+            return True
+        if actual is None or abs(actual - kib) <= 1024:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.25)
+
+
 def _snapshot_time(snapshot: libvirt.virDomainSnapshot) -> int:
     """Creation time of a snapshot, for ordering (libvirt lists them in no set order)."""
     return snapshot_creation_time(snapshot.getXMLDesc(0))
@@ -511,14 +535,19 @@ def _domain_stats(domain: libvirt.virDomain, record: dict[str, int]) -> DomainSt
             return None
         return sum(record.get(f"{prefix}.{i}.{suffix}", 0) for i in range(count))
 
+    vcpus, memory_max = record.get("vcpu.current"), record.get("balloon.maximum")
+    if vcpus is None or memory_max is None:
+        # Drivers without those statistics (and shut-off domains) still know the configured sizes.
+        info = domain.info()
+        vcpus, memory_max = vcpus or info[3], memory_max or info[1]
     return DomainStats(
         uuid=domain.UUIDString(),
         name=domain.name(),
         state=STATE_NAMES.get(record.get("state.state", 0), "unknown"),
         cpu_time_ns=record.get("cpu.time"),
-        vcpus=record.get("vcpu.current"),
+        vcpus=vcpus,
         memory_used_kib=record.get("balloon.rss") or record.get("balloon.current"),
-        memory_max_kib=record.get("balloon.maximum"),
+        memory_max_kib=memory_max,
         disk_read_bytes=total("block", "rd.bytes"),
         disk_write_bytes=total("block", "wr.bytes"),
         net_rx_bytes=total("net", "rx.bytes"),

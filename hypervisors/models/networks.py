@@ -120,6 +120,14 @@ class VirtualNetwork(models.Model):
             raise ValidationError({"subnet": "This kind of network needs a subnet (or leave it to a pool)."})
         if self.kind in (NetworkKind.BRIDGED, NetworkKind.OPENVSWITCH) and not self.bridge:
             raise ValidationError({"bridge": "Name the host bridge this network uses."})
+        if self.subnet and self.host_id:
+            try:
+                validate_ipv4_network(self.subnet)
+            except ValidationError:
+                return  # already reported on the field
+            from hypervisors.addressing import subnet_check_free
+
+            subnet_check_free(host=self.host, subnet=self.subnet, exclude_id=self.pk)
 
 
 class VMInterface(models.Model):

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.generic import TemplateView
 
 from hypervisors.graphs import host_series, svg_graphs
+from hypervisors.models import Host
 from hypervisors.selectors import hosts_with_allocation
 from hypervisors.topology import vm_network_nodes
 from portal.topology import topology_svg
@@ -19,10 +20,19 @@ from portal.topology import topology_svg
 GRAPH_WINDOW = timedelta(hours=1)
 
 
+def host_capacity(host: Host) -> tuple[float, float]:
+    """vCPUs and memory (MiB) the host may give out, over-commit ratios included."""
+    return (
+        (host.cpus or 0) * settings.PORTAL_CPU_OVERCOMMIT,
+        (host.memory_mib or 0) * settings.PORTAL_MEMORY_OVERCOMMIT,
+    )
+
+
 class StaffOnlyMixin(UserPassesTestMixin):
     """Host pages show every team's VMs: portal administrators only."""
 
-    raise_exception = True
+    # Anonymous people go to the login page; logged-in non-staff get 403.
+    raise_exception = False
 
     def test_func(self) -> bool:
         user = self.request.user  # type: ignore[attr-defined]
@@ -36,9 +46,10 @@ class HostListView(StaffOnlyMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context["hosts"] = list(hosts_with_allocation())
-        context["cpu_overcommit"] = settings.PORTAL_CPU_OVERCOMMIT
-        context["memory_overcommit"] = settings.PORTAL_MEMORY_OVERCOMMIT
+        hosts = list(hosts_with_allocation())
+        for host in hosts:
+            host.cpu_capacity, host.memory_capacity = host_capacity(host)  # type: ignore[attr-defined]
+        context["hosts"] = hosts
         return context
 
 
@@ -58,7 +69,7 @@ class HostDetailView(StaffOnlyMixin, TemplateView):
             vms=host.virtual_machines.select_related("team").order_by("team__name", "name")[:200],
             unmanaged=host.unmanaged_domains.all(),
             topology=topology_svg(*vm_network_nodes(host.networks.all(), host.virtual_machines.all())),
-            cpu_capacity=(host.cpus or 0) * settings.PORTAL_CPU_OVERCOMMIT,
-            memory_capacity=(host.memory_mib or 0) * settings.PORTAL_MEMORY_OVERCOMMIT,
+            cpu_capacity=host_capacity(host)[0],
+            memory_capacity=host_capacity(host)[1],
         )
         return context
