@@ -35,3 +35,11 @@ class ImageLoadMode(models.TextChoices):
 
     LOAD = "load", "Load (a tar made by docker save)"
     IMPORT = "import", "Import (a root filesystem tar)"
+
+
+class DockerNetworkState(models.TextChoices):
+    """What the portal knows of a container network."""
+
+    BUILDING = "building", "Building"
+    ACTIVE = "active", "Active"
+    MISSING = "missing", "Missing on engine"

@@ -13,7 +13,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from containers.choices import ContainerState, RestartPolicy
+from containers.choices import ContainerState, DockerNetworkState, RestartPolicy
 from portal.models import ResourceRequest, Team
 
 #: Smallest memory limit a container may have; below it even busybox struggles.
@@ -179,7 +179,9 @@ class DockerNetwork(models.Model):
     name = models.CharField("name", max_length=63)
     engine_id = models.CharField("engine id", max_length=80, blank=True)
     subnet = models.CharField("subnet", max_length=43, blank=True, help_text="As the engine chose it.")
-    state = models.CharField("state", max_length=20, default="building")
+    state = models.CharField(
+        "state", max_length=20, choices=DockerNetworkState.choices, default=DockerNetworkState.BUILDING
+    )
     containers = models.ManyToManyField(Container, verbose_name="containers", blank=True, related_name="networks")
     created_at = models.DateTimeField("created", auto_now_add=True)
 

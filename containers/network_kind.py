@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 
+from containers.choices import DockerNetworkState
 from containers.drivers import EngineError, EngineUnreachable
 from containers.models import DockerHost, DockerNetwork
 from containers.services import engine_of
@@ -59,7 +60,7 @@ def _build(job: Job, network: DockerNetwork) -> str:
         created = engine.network_create(
             name=network.engine_name, labels={"portal.team": network.team.slug, "portal.name": network.name}
         )
-    network.engine_id, network.subnet, network.state = created.engine_id, created.subnet, "active"
+    network.engine_id, network.subnet, network.state = created.engine_id, created.subnet, DockerNetworkState.ACTIVE
     network.save(update_fields=["engine_id", "subnet", "state"])
     return f"Network {network.engine_name} is ready ({network.subnet or 'subnet chosen by the engine'})"
 

@@ -10,7 +10,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from containers.choices import ContainerState
+from containers.choices import ContainerState, DockerNetworkState
 from containers.drivers import ContainerNotFound, EngineUnreachable
 from containers.models import Container, DockerNetwork
 from containers.services import engine_of
@@ -41,7 +41,11 @@ CONTAINER_NETWORK_ACTIONS = {
 }
 NETWORK_DELETE = {
     "delete": Action(
-        JobAction.CONTAINER_NETWORK_DELETE, "delete", "Delete", frozenset({"active", "missing"}), Role.TEAM_ADMIN
+        JobAction.CONTAINER_NETWORK_DELETE,
+        "delete",
+        "Delete",
+        frozenset({DockerNetworkState.ACTIVE, DockerNetworkState.MISSING}),
+        Role.TEAM_ADMIN,
     )
 }
 
@@ -59,7 +63,7 @@ def container_network_request(*, actor: AnyUser, container_id: int, network_id: 
         actor=actor, actions=CONTAINER_NETWORK_ACTIONS, slug=slug, resource=container, team=container.team,
         noun="container",
     )  # fmt: skip
-    network = DockerNetwork.objects.filter(pk=network_id, team=container.team, state="active").first()
+    network = DockerNetwork.objects.filter(pk=network_id, team=container.team, state=DockerNetworkState.ACTIVE).first()
     if network is None:
         raise ValidationError({"network": "A container may only join an active network of its own team."})
     if network.docker_host_id != container.docker_host_id:

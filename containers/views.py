@@ -21,7 +21,7 @@ from django.views.generic import ListView
 
 from containers import logs
 from containers.actions import ACTIONS, BUTTONS
-from containers.choices import ContainerState
+from containers.choices import ContainerState, DockerNetworkState
 from containers.forms import ContainerRequestForm
 from containers.models import Container, DockerNetwork
 from containers.network_forms import ContainerNetworkForm, ContainerNetworkRequestForm
@@ -67,7 +67,7 @@ def container_status_context(request: HttpRequest, container: Container, error: 
         "networks": list(container.networks.all()),
         "joinable": list(
             DockerNetwork.objects.filter(
-                team=container.team, docker_host=container.docker_host, state="active"
+                team=container.team, docker_host=container.docker_host, state=DockerNetworkState.ACTIVE
             ).exclude(containers=container)
         ),
     }

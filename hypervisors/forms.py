@@ -91,13 +91,14 @@ class VMFilterForm(forms.Form):
     """Filters and order of the VM list; anything unknown is ignored, never an error page."""
 
     SORTS = {
-        "name": ("name", "team__name"),
-        "-name": ("-name", "team__name"),
-        "team": ("team__name", "name"),
-        "state": ("state", "name"),
-        "host": ("host__name", "name"),
-        "memory": ("-memory_mib", "name"),
-        "vcpus": ("-vcpus", "name"),
+        # Each ends with the primary key, so pages never repeat or skip rows on ties.
+        "name": ("name", "team__name", "pk"),
+        "-name": ("-name", "team__name", "pk"),
+        "team": ("team__name", "name", "pk"),
+        "state": ("state", "name", "pk"),
+        "host": ("host__name", "name", "pk"),
+        "memory": ("-memory_mib", "name", "pk"),
+        "vcpus": ("-vcpus", "name", "pk"),
         "newest": ("-created_at", "-id"),
     }
 

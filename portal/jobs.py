@@ -76,7 +76,8 @@ def job_start(job_id: int) -> Job:
     """Mark a job running and return it. A redelivered job (worker lost) starts again from the top."""
     job = Job.objects.get(pk=job_id)
     if job.state == JobState.RUNNING:
-        job.log.append(_log_entry("Restarted after an interrupted run"))
+        retrying = bool(job.log) and job.log[-1].get("message", "").endswith("trying again later")
+        job.log.append(_log_entry("Trying again" if retrying else "Restarted after an interrupted run"))
     job.state = JobState.RUNNING
     job.started_at = job.started_at or timezone.now()
     job.save(update_fields=["state", "started_at", "log"])

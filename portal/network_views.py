@@ -34,7 +34,7 @@ class NetworkOverviewView(LoginRequiredMixin, TemplateView):
         sections = []
         for team in teams_for(user):
             vm_networks = networks_usable_by(team)
-            docker_networks = DockerNetwork.objects.filter(team=team).select_related("docker_host")
+            docker_networks = DockerNetwork.objects.filter(team=team).select_related("docker_host", "team")
             nets, vms, vm_links = vm_network_nodes(vm_networks, vms_for(user).filter(team=team))
             dnets, containers, container_links = container_network_nodes(
                 docker_networks, containers_for(user).filter(team=team)

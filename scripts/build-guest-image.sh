@@ -46,8 +46,9 @@ BUSYBOX=/bin/busybox
 BANNER='portal-guest: booted'
 # Kernel modules the guest loads, in load order (dependencies are added and
 # loaded first automatically): ACPI power button, and evdev so acpid can read
-# the button's input events.
-GUEST_MODULES='evdev button'
+# the button's input events; virtio_pci and virtio_balloon so memory resized
+# while the guest runs really reaches it.
+GUEST_MODULES='evdev button virtio_pci virtio_balloon'
 
 prog=${0##*/}
 die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }

@@ -410,20 +410,6 @@ def libvirtd_down() -> Iterator[None]:
         libvirtd_ensure_running()
 
 
-from django.db import NotSupportedError  # noqa: E402
-
-#: Known app bug (remove this marker from the tests that use it once fixed; strict, so they then fail):
-#: ``hypervisors.vm_services.vm_locked`` runs ``select_for_update().select_related("team", "host")``;
-#: ``host`` is a nullable foreign key, so PostgreSQL gets ``FOR UPDATE`` over a LEFT OUTER JOIN and
-#: refuses it. Every VM action, resize and snapshot request fails on PostgreSQL (SQLite ignores
-#: ``FOR UPDATE``, so the unit tests pass). Fix: ``select_for_update(of=("self",))``.
-VM_ACTIONS_FAIL_ON_POSTGRESQL = pytest.mark.xfail(
-    strict=True,
-    raises=NotSupportedError,
-    reason="App bug: vm_locked() asks PostgreSQL for FOR UPDATE over the nullable host join (NotSupportedError)",
-)
-
-
 def vm_request(team: Team, member: Any, image: Image, name: str, **sizes: int) -> ResourceRequest:
     """A member's ask for a tiny VM (96 MiB, 1 vCPU, 1 GiB unless told), through the service pages call."""
     from portal.choices import ResourceKind

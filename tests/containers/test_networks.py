@@ -389,12 +389,6 @@ def test_delete_removes_the_network_from_the_engine_and_frees_the_quota(
 # --- rows only, no engine ---
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AttributeError,
-    reason="App bug: DockerNetwork.state has no choices, so action_check's refusal message calls a "
-    "get_state_display() that does not exist: deleting a network still being built is a 500, not a refusal",
-)
 def test_deleting_a_network_being_built_is_refused_clearly(docker_host, team, team_admin):
     network = DockerNetwork.objects.create(team=team, docker_host=docker_host, name="new", state="building")
     with pytest.raises(ValidationError, match="cannot be asked to delete"):

@@ -221,11 +221,6 @@ def test_snapshots_are_listed_oldest_first_across_seconds(driver, make):
     assert driver.snapshots_list(domain_uuid) == ["zeta", "alpha", "mid"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="snapshots_list sorts by creationTime (whole seconds) over listAllSnapshots' hash order: "
-    "snapshots taken within one second come back shuffled",
-)
 def test_snapshots_taken_within_one_second_are_listed_oldest_first(driver, make):
     domain_uuid = make()
     names = [f"s{i:02d}" for i in range(12)]
@@ -278,10 +273,6 @@ def test_domains_stats_reports_every_domain_in_one_call(driver, conn, make):
             assert value is None or value >= 0, "a counter the host does not report is None, never an error"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="domains_stats reads sizes only from getAllDomainStats; test:///default reports no vcpu/balloon stats",
-)
 def test_domains_stats_reports_sizes(driver, make):
     make("blue.sized", vcpus=2, memory_mib=256, start=False)
     stats = {s.name: s for s in driver.domains_stats()}

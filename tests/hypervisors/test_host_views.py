@@ -54,9 +54,6 @@ def staff_user(db):
 # --- access ---
 
 
-@pytest.mark.xfail(
-    strict=True, reason="StaffOnlyMixin sets raise_exception=True, so anonymous users get 403 instead of the login page"
-)
 def test_anonymous_is_sent_to_login(host):
     for url in ("/hosts/", f"/hosts/{host.pk}/"):
         response = Client().get(url)
@@ -112,10 +109,6 @@ def test_host_list_follows_the_overcommit_settings(client_for, staff, host, sett
     assert "0 / 6144 MiB" in page
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="host_list.html uses {% widthratio %}, which int()s the overcommit: 1.5 is drawn as 1, 0.5 as 0",
-)
 @pytest.mark.parametrize(("overcommit", "capacity"), [(1.5, "0 / 4608 MiB"), (0.5, "0 / 1536 MiB")])
 def test_host_list_with_a_fractional_memory_overcommit(client_for, staff, host, settings, overcommit, capacity):
     settings.PORTAL_MEMORY_OVERCOMMIT = overcommit

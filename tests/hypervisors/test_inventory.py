@@ -157,9 +157,6 @@ def test_vms_of_other_hosts_are_not_touched(host, team, conn):
     assert vm.state == "running"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the reconcile moves a VM from shutoff to running without clearing its next-boot note"
-)
 def test_vm_started_outside_the_portal_loses_its_next_boot_note(managed, host):
     vm = managed(state="shutoff", next_boot_note="New memory apply at the next boot.")  # started with virsh since
     host_reconcile(host_id=host.pk)
@@ -186,10 +183,6 @@ def test_domains_unknown_to_the_portal_are_listed(host, conn, managed):
     assert UnmanagedDomain.objects.get(name=TEST_DOMAIN).state == "running"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="domains_stats takes sizes only from getAllDomainStats, which test:///default does not fill: sizes are None",
-)
 def test_unmanaged_domain_row_has_its_sizes(host, conn):
     foreign = define("hand-made", vcpus=2, memory_mib=256)
     host_reconcile(host_id=host.pk)

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from decimal import Decimal
 
 import pytest
-from django.db import NotSupportedError, connection
+from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -33,24 +33,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_hypervisor")]
 
 SVG = "{http://www.w3.org/2000/svg}"
 HTMX = {"HX-Request": "true"}
-ON_POSTGRESQL = connection.vendor == "postgresql"
-
-#: App bug, PostgreSQL only: ``vm_locked`` (hypervisors/vm_services.py) asks for FOR UPDATE over the nullable
-#: ``host`` join, which PostgreSQL refuses; every request that reaches the attach/detach service fails there.
-VM_LOCK_FAILS_ON_POSTGRESQL = pytest.mark.xfail(
-    ON_POSTGRESQL,
-    strict=True,
-    raises=NotSupportedError,
-    reason="App bug: vm_locked() asks PostgreSQL for FOR UPDATE over the nullable host join",
-)
-#: App bug, PostgreSQL only: ``network_action_request`` (hypervisors/network_services.py) asks for FOR UPDATE
-#: over the nullable ``team`` join.
-NETWORK_LOCK_FAILS_ON_POSTGRESQL = pytest.mark.xfail(
-    ON_POSTGRESQL,
-    strict=True,
-    raises=NotSupportedError,
-    reason="App bug: network_action_request() asks PostgreSQL for FOR UPDATE over the nullable team join",
-)
 
 
 def text(response) -> str:
@@ -243,11 +225,6 @@ def test_overview_query_count_does_not_grow_with_vm_networks(client_for, member,
     assert twenty == one, f"{one} queries for 1 network and VM, {twenty} for 20"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="App bug: NetworkOverviewView lists DockerNetwork.objects.filter(team=team).select_related('docker_host') "
-    "without 'team'; the template's {{ network }} (str uses team.slug) then costs one query per container network",
-)
 def test_overview_query_count_does_not_grow_with_container_networks(client_for, member, team, docker_host):
     client = client_for(member)
     populate_containers(team, docker_host, 1)
@@ -302,7 +279,6 @@ def test_outsiders_get_404(client_for, outsider, host, team, vm):
     assert not Job.objects.exists()
 
 
-@VM_LOCK_FAILS_ON_POSTGRESQL
 def test_viewers_get_403(client_for, viewer, host, team, vm):
     lab = make_network(host, team)
     response = csrf_post(client_for(viewer), interface_url(vm), {"network": lab.pk}, htmx=True)
@@ -334,7 +310,6 @@ def test_a_bad_network_is_an_error_shown_and_nothing_is_queued(client_for, membe
     assert not VMInterface.objects.exists()
 
 
-@VM_LOCK_FAILS_ON_POSTGRESQL
 def test_a_network_on_another_host_is_refused_with_the_reason(client_for, member, team, vm):
     far = make_network(HostFactory(name="far", uri="qemu+tcp://127.0.0.1:1/far"), team, name="far")
     response = csrf_post(client_for(member), interface_url(vm), {"network": far.pk}, htmx=True)
@@ -343,7 +318,6 @@ def test_a_network_on_another_host_is_refused_with_the_reason(client_for, member
     assert not Job.objects.exists()
 
 
-@VM_LOCK_FAILS_ON_POSTGRESQL
 def test_member_attaches_and_the_fragment_follows_the_job(client_for, member, host, team, vm):
     lab = make_network(host, team)
     response = csrf_post(client_for(member), interface_url(vm), {"network": lab.pk}, htmx=True)
@@ -381,14 +355,12 @@ def test_shared_networks_are_not_run_from_the_networks_page(client_for, team_adm
     assert csrf_post(client_for(team_admin), action_url(shared, "stop")).status_code == 404
 
 
-@NETWORK_LOCK_FAILS_ON_POSTGRESQL
 def test_members_get_403_for_network_actions(client_for, member, host, team):
     lab = make_network(host, team)
     assert csrf_post(client_for(member), action_url(lab, "stop")).status_code == 403
     assert not Job.objects.exists()
 
 
-@NETWORK_LOCK_FAILS_ON_POSTGRESQL
 def test_team_admin_stops_a_network_from_the_page(client_for, team_admin, host, team):
     lab = make_network(host, team)
     response = csrf_post(client_for(team_admin), action_url(lab, "stop"), follow=True)
@@ -398,7 +370,6 @@ def test_team_admin_stops_a_network_from_the_page(client_for, team_admin, host, 
     assert job.action == JobAction.NETWORK_STOP
 
 
-@NETWORK_LOCK_FAILS_ON_POSTGRESQL
 def test_delete_from_the_page_is_refused_while_cards_exist(client_for, team_admin, host, team, vm):
     lab = make_network(host, team)
     card(vm, lab, "52:54:00:00:04:01")

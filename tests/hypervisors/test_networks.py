@@ -18,7 +18,6 @@ import libvirt
 import pytest
 from celery.app.task import Task
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import NotSupportedError, connection
 from django.test import Client
 
 from hypervisors import network_kind, provisioning
@@ -55,26 +54,6 @@ from tests.factories import HostFactory, MembershipFactory, TeamFactory, Virtual
 pytestmark = pytest.mark.django_db
 
 MAC = re.compile(r"\A52:54:00(:[0-9a-f]{2}){3}\Z")
-ON_POSTGRESQL = connection.vendor == "postgresql"
-
-#: App bug, PostgreSQL only: ``hypervisors.vm_services.vm_locked`` asks for ``select_for_update()`` with
-#: ``select_related("team", "host")``; ``host`` is nullable, so the query is FOR UPDATE over a LEFT OUTER JOIN,
-#: which PostgreSQL refuses. Every VM network card request fails there before any check runs.
-VM_LOCK_FAILS_ON_POSTGRESQL = pytest.mark.xfail(
-    ON_POSTGRESQL,
-    strict=True,
-    raises=NotSupportedError,
-    reason="App bug: vm_locked() asks PostgreSQL for FOR UPDATE over the nullable host join",
-)
-#: App bug, PostgreSQL only: ``network_action_request`` locks the network with
-#: ``select_for_update().select_related("team", "host")``; ``team`` is nullable (shared networks), so the
-#: same FOR UPDATE over a LEFT OUTER JOIN is refused: no network can be started, stopped or deleted.
-NETWORK_LOCK_FAILS_ON_POSTGRESQL = pytest.mark.xfail(
-    ON_POSTGRESQL,
-    strict=True,
-    raises=NotSupportedError,
-    reason="App bug: network_action_request() asks PostgreSQL for FOR UPDATE over the nullable team join",
-)
 
 
 def text(response) -> str:
@@ -368,11 +347,6 @@ def test_form_refuses_an_overlapping_subnet(host):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="App bug: the overlap error removes 'subnet' from cleaned_data, so the model's clean() (run later in "
-    "_post_clean) sees an empty subnet and adds 'This kind of network needs a subnet', which the admin did type",
-)
 def test_form_shows_only_the_overlap_for_an_overlapping_subnet(host):
     existing = make_network(host, name="wide", subnet="10.213.0.0/16")
     form = VirtualNetworkForm(data=add_form(host, subnet="10.213.5.0/24"))
@@ -423,19 +397,16 @@ def test_bad_cidrs_are_field_errors_when_no_host_is_chosen(cidr):
     assert "subnet" in form.errors
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="App bug: VirtualNetworkForm.clean() (hypervisors/admin.py) calls subnet_check_free with the raw "
-    "subnet before the model validators ran (they run later, in _post_clean), so ipaddress raises ValueError: 500",
-)
 @pytest.mark.parametrize("cidr", BAD_CIDRS)
 def test_admin_page_shows_bad_cidrs_as_form_errors(admin_client, host, cidr):
+    """Regression: the overlap check once parsed the raw subnet before validation and answered 500."""
     make_network(host, name="other", subnet="10.213.0.0/24")
     response = csrf_post(admin_client, NETWORK_ADD, add_form(host, subnet=cidr))
     assert response.status_code == 200
-    assert "errorlist" in response.content.decode()
+    errors = response.context["adminform"].form.errors
+    assert list(errors) == ["subnet"], errors
     assert VirtualNetwork.objects.count() == 1
+    assert not Job.objects.exists()
 
 
 def test_admin_adds_a_network_which_a_job_defines_and_starts(
@@ -680,7 +651,6 @@ def built(host, team, conn):
     return network
 
 
-@NETWORK_LOCK_FAILS_ON_POSTGRESQL
 def test_team_admin_stops_starts_and_deletes_the_team_network(team_admin, team, built, conn):
     job = network_action_request(actor=team_admin, network_id=built.pk, slug="stop")
     assert (job.action, job.team) == (JobAction.NETWORK_STOP, team)
@@ -704,7 +674,6 @@ def test_team_admin_stops_starts_and_deletes_the_team_network(team_admin, team, 
     assert usage_of(team).used.network_count == 0
 
 
-@NETWORK_LOCK_FAILS_ON_POSTGRESQL
 @pytest.mark.parametrize("slug", ["start", "stop", "delete"])
 def test_members_may_not_act_on_networks(member, built, slug):
     with pytest.raises(PermissionDenied):
@@ -712,13 +681,11 @@ def test_members_may_not_act_on_networks(member, built, slug):
     assert not Job.objects.exists()
 
 
-@NETWORK_LOCK_FAILS_ON_POSTGRESQL
 def test_other_teams_admins_may_not_act_on_a_network(outsider, built):
     with pytest.raises(PermissionDenied):
         network_action_request(actor=outsider, network_id=built.pk, slug="stop")
 
 
-@NETWORK_LOCK_FAILS_ON_POSTGRESQL
 def test_shared_networks_are_run_by_portal_administrators_only(host, team_admin, staff):
     shared = make_network(host, None, name="shared")
     with pytest.raises(PermissionDenied):
@@ -727,7 +694,6 @@ def test_shared_networks_are_run_by_portal_administrators_only(host, team_admin,
     assert job.team is None
 
 
-@NETWORK_LOCK_FAILS_ON_POSTGRESQL
 def test_actions_follow_the_network_state(team_admin, built):
     with pytest.raises(ActionRefused, match="cannot be asked to start"):
         network_action_request(actor=team_admin, network_id=built.pk, slug="start")
@@ -738,7 +704,6 @@ def test_actions_follow_the_network_state(team_admin, built):
         network_action_request(actor=team_admin, network_id=built.pk, slug="rename")
 
 
-@NETWORK_LOCK_FAILS_ON_POSTGRESQL
 def test_delete_is_refused_while_vms_have_cards_on_the_network(team_admin, team, built):
     vm = VirtualMachineFactory(team=team, host=built.host)
     VMInterface.objects.create(vm=vm, network=built, mac="52:54:00:aa:bb:cc", attached=True)
@@ -748,7 +713,6 @@ def test_delete_is_refused_while_vms_have_cards_on_the_network(team_admin, team,
     assert not Job.objects.exists()
 
 
-@NETWORK_LOCK_FAILS_ON_POSTGRESQL
 @pytest.mark.parametrize("shared", [False, True])
 def test_the_network_lock_works_on_every_database(team_admin, staff, built, host, shared):
     """The lock every network action takes, on its own, for a team's and a shared network."""
@@ -918,7 +882,6 @@ def vm(team, member, host):
     return VirtualMachineFactory(team=team, owner=member, host=host, name="web", state="running")
 
 
-@VM_LOCK_FAILS_ON_POSTGRESQL
 def test_attach_queues_a_job_with_a_new_card(member, team, vm, host):
     own = make_network(host, team, name="own")
     job = vm_interface_request(actor=member, vm_id=vm.pk, slug="interface-attach", network_id=own.pk)
@@ -929,7 +892,6 @@ def test_attach_queues_a_job_with_a_new_card(member, team, vm, host):
     assert job.params == {"network_id": own.pk, "mac": card.mac}
 
 
-@VM_LOCK_FAILS_ON_POSTGRESQL
 def test_attach_refuses_another_teams_network(member, vm, host):
     theirs = make_network(host, TeamFactory(name="red2", slug="red2"), name="theirs")
     with pytest.raises(ValidationError) as refused:
@@ -939,7 +901,6 @@ def test_attach_refuses_another_teams_network(member, vm, host):
     assert not Job.objects.exists()
 
 
-@VM_LOCK_FAILS_ON_POSTGRESQL
 def test_attach_refuses_a_network_on_another_host(member, team, vm):
     elsewhere = make_network(other_host("far"), team, name="far")
     with pytest.raises(ValidationError) as refused:
@@ -948,7 +909,6 @@ def test_attach_refuses_a_network_on_another_host(member, team, vm):
     assert not VMInterface.objects.exists()
 
 
-@VM_LOCK_FAILS_ON_POSTGRESQL
 def test_attach_twice_and_detach_of_an_absent_card_are_refused(member, team, vm, host):
     own = make_network(host, team, name="own")
     other = make_network(host, None, name="shared", subnet="10.213.1.0/24")
@@ -963,7 +923,6 @@ def test_attach_twice_and_detach_of_an_absent_card_are_refused(member, team, vm,
     assert not Job.objects.exists()
 
 
-@VM_LOCK_FAILS_ON_POSTGRESQL
 def test_detach_queues_a_job_for_the_card(member, team, vm, host):
     own = make_network(host, team, name="own")
     VMInterface.objects.create(vm=vm, network=own, mac="52:54:00:00:00:02", attached=True)
@@ -972,7 +931,6 @@ def test_detach_queues_a_job_for_the_card(member, team, vm, host):
     assert job.params == {"network_id": own.pk, "mac": "52:54:00:00:00:02"}
 
 
-@VM_LOCK_FAILS_ON_POSTGRESQL
 def test_viewers_may_not_change_cards(viewer, team, vm, host):
     own = make_network(host, team, name="own")
     with pytest.raises(PermissionDenied):
@@ -980,7 +938,6 @@ def test_viewers_may_not_change_cards(viewer, team, vm, host):
     assert not VMInterface.objects.exists()
 
 
-@VM_LOCK_FAILS_ON_POSTGRESQL
 def test_other_actions_are_not_interface_actions(member, team, vm, host):
     own = make_network(host, team, name="own")
     with pytest.raises(ValidationError, match="no interface action 'reboot'"):

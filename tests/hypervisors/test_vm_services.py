@@ -5,7 +5,6 @@ from decimal import Decimal
 import pytest
 from celery.app.task import Task
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
 
 from hypervisors.actions import ACTIONS
 from hypervisors.choices import VMState
@@ -79,12 +78,6 @@ def usage_of(team):
 # --- the lock every service takes ---
 
 
-@pytest.mark.xfail(
-    connection.vendor == "postgresql",
-    strict=True,
-    reason="vm_locked: select_for_update() with select_related('host'), a nullable FK, is refused by PostgreSQL "
-    "(FOR UPDATE cannot be applied to the nullable side of an outer join): every VM action fails there",
-)
 @pytest.mark.parametrize("placed", [True, False])
 def test_vm_lock_works_on_every_database(make_vm, team, placed):
     vm = make_vm(state="running") if placed else VirtualMachineFactory(team=team, host=None, state="shutoff")

@@ -30,7 +30,6 @@ from portal.services import request_approve
 from tests import live
 from tests.factories import UserFactory
 from tests.live import (
-    VM_ACTIONS_FAIL_ON_POSTGRESQL,
     broker_reset,
     job_wait,
     libvirtd_down,
@@ -191,7 +190,6 @@ def test_libvirtd_down_pages_answer_and_reconcile_converges(
     assert str(vm) in report.changed
 
 
-@VM_ACTIONS_FAIL_ON_POSTGRESQL
 def test_vm_action_retries_until_libvirtd_is_back(
     qemu_host_restartable, guest_image, live_team, live_member, processes
 ):

@@ -11,6 +11,7 @@ import html
 import ipaddress
 import random
 import subprocess
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,10 +25,6 @@ from hypervisors.actions import ACTIONS
 from hypervisors.drivers import driver_for
 from hypervisors.inventory import host_reconcile
 from hypervisors.models import AddressPool, Host, VirtualMachine, VirtualNetwork, VMInterface
-from hypervisors.network_services import mac_new
-from hypervisors.queues import host_queue
-from hypervisors.vm_services import OPERATE_TASK
-from portal.actions import action_queue
 from portal.choices import JobState, RequestState
 from portal.models import Job, ResourceRequest
 from portal.services import request_approve
@@ -86,17 +83,27 @@ def free_block() -> str:
 
 @pytest.fixture
 def networks_cleanup(qemu_host, live_team) -> Iterator[None]:
-    """Remove the team's domains, then its libvirt networks (names starting with its slug), whatever happened."""
+    """Remove the team's domains, then its libvirt networks (names starting with its slug), whatever happened.
+
+    Over fresh connections, retried once: another test run may restart libvirtd meanwhile.
+    """
     try:
         yield
     finally:
-        _live_team_domains_remove(live_team.slug)
-        with system() as conn:
-            for network in conn.listAllNetworks(0):
-                if network.name().startswith(live_team.slug):
-                    if network.isActive():
-                        network.destroy()
-                    network.undefine()
+        for attempt in range(2):
+            try:
+                _live_team_domains_remove(live_team.slug)
+                with system() as conn:
+                    for network in conn.listAllNetworks(0):
+                        if network.name().startswith(live_team.slug):
+                            if network.isActive():
+                                network.destroy()
+                            network.undefine()
+                break
+            except libvirt.libvirtError:
+                if attempt:
+                    raise
+                time.sleep(5)
 
 
 @pytest.fixture
@@ -202,18 +209,12 @@ def test_nat_and_isolated_team_networks_run_on_qemu(
     assert set(VirtualNetwork.objects.values_list("state", flat=True)) == {"active"}
 
 
-def card_job(vm: VirtualMachine, member, slug: str, network: VirtualNetwork, mac: str) -> Job:
-    """Queue a card change exactly as ``vm_interface_request`` does once its checks passed.
-
-    (The service itself cannot run on PostgreSQL today: ``vm_locked`` asks for FOR UPDATE over a nullable
-    join; see VM_ACTIONS_FAIL_ON_POSTGRESQL in tests/live.py. The unit tests cover its checks.)
-    """
-    if slug == "interface-attach":
-        VMInterface.objects.create(vm=vm, network=network, mac=mac)
-    return action_queue(
-        actor=member, team=vm.team, resource=vm, action=ACTIONS[slug], task=OPERATE_TASK, audit_prefix="vm",
-        queue=host_queue(vm.host), params={"network_id": network.pk, "mac": mac},
-    )  # fmt: skip
+def card_change(client: Client, vm: VirtualMachine, slug: str, network: VirtualNetwork) -> Job:
+    """Ask for a card change through the VM page, as its Attach/Detach buttons do; return its job."""
+    response = client.post(f"/vms/{vm.uuid}/interfaces/{slug}/", {"network": network.pk})
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    action = ACTIONS[slug].job_action
+    return Job.objects.filter(action=action, target_id=str(vm.pk)).latest("created_at")
 
 
 def interfaces_of(vm: VirtualMachine, flags: int = 0) -> list[tuple[str, str, str]]:
@@ -267,8 +268,10 @@ def test_vm_on_a_team_network_gets_a_card_attached_and_detached_live(
     )
 
     # Attach to the isolated network while the VM runs.
-    mac = mac_new()
-    job = job_wait(card_job(vm, live_member, "interface-attach", iso, mac).pk, ACTION_TIMEOUT, "the attach")
+    job = card_change(member_client, vm, "interface-attach", iso)
+    mac = VMInterface.objects.get(vm=vm, network=iso).mac
+    assert job.params == {"network_id": iso.pk, "mac": mac}
+    job = job_wait(job.pk, ACTION_TIMEOUT, "the attach")
     assert job.state == JobState.SUCCEEDED, f"{job.error}\n{celery_worker_process.log()}"
     assert job.log[-1]["message"].endswith("live")
     assert ("network", iso.libvirt_name, mac) in interfaces_of(vm)
@@ -285,7 +288,7 @@ def test_vm_on_a_team_network_gets_a_card_attached_and_detached_live(
     assert all(isinstance(card.ip_addresses, list) for card in VMInterface.objects.filter(vm=vm))
 
     # Detach it again: gone from the running guest and from its configuration.
-    job = job_wait(card_job(vm, live_member, "interface-detach", iso, mac).pk, ACTION_TIMEOUT, "the detach")
+    job = job_wait(card_change(member_client, vm, "interface-detach", iso).pk, ACTION_TIMEOUT, "the detach")
     assert job.state == JobState.SUCCEEDED, f"{job.error}\n{celery_worker_process.log()}"
     wait_until(
         lambda: mac not in [card[2] for card in interfaces_of(vm)], ACTION_TIMEOUT, "the card to leave the guest"

@@ -25,7 +25,7 @@ from portal.models import Job, ResourceRequest
 from portal.quotas import Amounts, teams_usage
 from portal.services import request_approve
 from tests.factories import UserFactory
-from tests.live import VM_ACTIONS_FAIL_ON_POSTGRESQL, banner_count, console_log, job_wait, wait_until
+from tests.live import banner_count, console_log, job_wait, wait_until
 
 pytestmark = [pytest.mark.integration]
 
@@ -116,7 +116,6 @@ def _wait_banners(vm: VirtualMachine, count: int) -> None:
     time.sleep(ACPI_SETTLE)
 
 
-@VM_ACTIONS_FAIL_ON_POSTGRESQL
 def test_every_action_on_a_real_domain(qemu_host, guest_image, live_team, live_member, celery_worker_process):
     worker = celery_worker_process
     client = Client()
@@ -246,15 +245,6 @@ def test_every_action_on_a_real_domain(qemu_host, guest_image, live_team, live_m
     assert usage.committed == Amounts()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "App bug: a live memory resize is reported 'applied live' once libvirt accepted the balloon "
-        "target, but the guest has no virtio balloon driver (the test image loads no virtio modules), "
-        "so the running guest keeps its memory; the driver never checks that the balloon moved. "
-        "(Today the resize request fails earlier, on PostgreSQL's FOR UPDATE: see VM_ACTIONS_FAIL_ON_POSTGRESQL.)"
-    ),
-)
 def test_live_memory_resize_reaches_the_guest(qemu_host, guest_image, live_team, live_member, celery_worker_process):
     client = Client()
     client.force_login(live_member)
