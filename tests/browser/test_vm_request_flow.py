@@ -73,7 +73,7 @@ def test_member_asks_admin_approves_vm_page_polls_to_running(
             member.get_by_role("button", name="Log in").click()
             expect(member.get_by_role("heading", name="Dashboard")).to_be_visible()
             member.get_by_role("link", name="Ask for a VM").click()
-            expect(member.get_by_role("heading", name="Ask for a virtual machine")).to_be_visible()
+            expect(member.get_by_role("heading", name="Ask for a VM")).to_be_visible()
 
             member.fill("#id_name", "web")
             member.select_option("#id_team", str(live_team.pk))
