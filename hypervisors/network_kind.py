@@ -93,7 +93,15 @@ def _load(job: Job) -> VirtualNetwork | None:
 
 
 def network_bring_up(job: Job, network: VirtualNetwork) -> str:
-    """Define (if absent) and start a network, recording each step; used by requests and by admins."""
+    """Define (if absent) and start a network, recording each step; used by requests and by admins.
+
+    User-mode networking lives inside each QEMU process: there is nothing to define.
+    """
+    if network.kind == NetworkKind.USER:
+        job_step(job, "User-mode networking needs nothing on the host", 70)
+        network.state = NetworkState.ACTIVE
+        network.save(update_fields=["state"])
+        return f"Network {network} is ready"
     with driver_for(network.host.uri) as driver:
         job_step(job, f"Defining network {network.libvirt_name} ({network.subnet or network.bridge})", 40)
         driver.network_define(network_spec(network))

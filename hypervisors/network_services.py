@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from hypervisors.actions import ACTIONS as VM_ACTIONS
-from hypervisors.choices import NetworkState
+from hypervisors.choices import NetworkKind, NetworkState
 from hypervisors.drivers import HostUnreachable, driver_for
 from hypervisors.models import VirtualMachine, VirtualNetwork, VMInterface
 from hypervisors.network_kind import network_bring_up
@@ -109,6 +109,13 @@ def network_operate(*, job_id: int, final_attempt: bool = True) -> None:
 def _operate(job: Job, network: VirtualNetwork) -> str:
     if job.action == JobAction.NETWORK_START:
         return network_bring_up(job, network)
+    if network.kind == NetworkKind.USER:  # nothing on the host to stop or remove
+        if job.action == JobAction.NETWORK_STOP:
+            network.state = NetworkState.INACTIVE
+            network.save(update_fields=["state"])
+            return "The network is stopped"
+        network.delete()
+        return "The network is gone"
     with driver_for(network.host.uri) as driver:
         if job.action == JobAction.NETWORK_STOP:
             job_step(job, "Stopping the network", 50)

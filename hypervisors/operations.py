@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from hypervisors.choices import VMState
+from hypervisors.choices import NetworkKind, VMState
 from hypervisors.drivers import DriverError, HostUnreachable, HypervisorDriver, InterfaceSpec, driver_for
 from hypervisors.models import Snapshot, VirtualMachine, VMInterface
 from portal.audit import audit_record
@@ -144,9 +144,12 @@ def _delete(job: Job, vm: VirtualMachine, driver: HypervisorDriver) -> str:
 def _interface_attach(job: Job, vm: VirtualMachine, driver: HypervisorDriver) -> str:
     interface = VMInterface.objects.select_related("network").get(vm=vm, mac=job.params["mac"])
     job_step(job, f"Attaching a network card on {interface.network}", 40)
-    result = driver.domain_interface_attach(
-        str(vm.uuid), InterfaceSpec(mac=interface.mac, network=interface.network.libvirt_name)
+    card = InterfaceSpec(
+        mac=interface.mac,
+        network=interface.network.libvirt_name,
+        user_mode=interface.network.kind == NetworkKind.USER,
     )
+    result = driver.domain_interface_attach(str(vm.uuid), card)
     interface.attached = True
     interface.save(update_fields=["attached"])
     if not result.live:

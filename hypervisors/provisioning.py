@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from hypervisors.choices import NetworkKind
 from hypervisors.drivers import DomainSpec, DriverError, HostUnreachable, InterfaceSpec, driver_for
 from hypervisors.models import VirtualMachine
 from hypervisors.placement import host_for
@@ -38,7 +39,9 @@ def domain_spec(vm: VirtualMachine, disk_path: str) -> DomainSpec:
         kernel_cmdline=vm.image.kernel_cmdline,
         network=vm.host.network,
         interfaces=tuple(
-            InterfaceSpec(mac=card.mac, network=card.network.libvirt_name, user_mode=card.network.kind == "user")
+            InterfaceSpec(
+                mac=card.mac, network=card.network.libvirt_name, user_mode=card.network.kind == NetworkKind.USER
+            )
             for card in vm.interfaces.select_related("network")
         ),
         console_log=f"{CONSOLE_LOG_DIR}/{vm.domain_name}.console.log",

@@ -28,6 +28,8 @@ def host_probe(*, host_id: int) -> Host:
         host.unreachable_since = None
         host.last_error = ""
         host.hostname = facts.hostname
+        if facts.openvswitch is not None:
+            host.openvswitch = facts.openvswitch
         host.cpus = facts.cpus
         host.memory_mib = facts.memory_mib
         host.libvirt_version = facts.libvirt_version

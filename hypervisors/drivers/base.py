@@ -38,6 +38,8 @@ class HostFacts:
     hypervisor_version: str = ""
     #: Domain types the host can run, best first ("kvm" before "qemu").
     domain_types: tuple[str, ...] = ()
+    #: Whether Open vSwitch runs there; None when the driver cannot tell (a remote host).
+    openvswitch: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import shutil
+import subprocess
 import time
 from collections.abc import Callable
 from typing import ClassVar, ParamSpec, TypeVar
@@ -141,6 +143,7 @@ class LibvirtDriver(HypervisorDriver):
                 if _translate(error).__class__ is HostUnreachable:
                     raise
                 logger.info("Probe of %s could not read %s: %s", self.uri, key, error)
+        facts["openvswitch"] = local_openvswitch() if is_local_uri(self.uri) else None
         try:
             info = conn.getInfo()
             facts["memory_mib"], facts["cpus"] = int(info[1]), int(info[2])
@@ -500,6 +503,22 @@ class LibvirtDriver(HypervisorDriver):
             if element is not None:
                 domain.detachDeviceFlags(element, flag)
         return ResizeResult(live=live)
+
+
+def is_local_uri(uri: str) -> bool:
+    """Whether a libvirt URI names this machine's own daemon (no host part: ``qemu:///system``)."""
+    return "://" in uri and uri.split("://", 1)[1].startswith("/")
+
+
+def local_openvswitch() -> bool:
+    """Whether Open vSwitch answers on this machine (``ovs-vsctl show``)."""
+    command = shutil.which("ovs-vsctl")
+    if command is None:
+        return False
+    try:
+        return subprocess.run([command, "--timeout=5", "show"], capture_output=True, check=False).returncode == 0  # noqa: S603
+    except OSError:
+        return False
 
 
 #: How long a running guest gets to move its balloon to a new memory size.

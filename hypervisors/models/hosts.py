@@ -34,6 +34,11 @@ class Host(models.Model):
     libvirt_version = models.CharField("libvirt version", max_length=30, blank=True)
     hypervisor_version = models.CharField("hypervisor version", max_length=30, blank=True)
     hostname = models.CharField("hostname", max_length=255, blank=True)
+    openvswitch = models.BooleanField(
+        "Open vSwitch available",
+        default=False,
+        help_text="Found by the probe on local hosts; tick it for a remote host that runs Open vSwitch.",
+    )
     cpu_model = models.CharField("CPU model", max_length=100, blank=True)
     last_probed_at = models.DateTimeField("last probed", null=True, blank=True)
     unreachable_since = models.DateTimeField("unreachable since", null=True, blank=True)

@@ -120,6 +120,12 @@ class VirtualNetwork(models.Model):
             raise ValidationError({"subnet": "This kind of network needs a subnet (or leave it to a pool)."})
         if self.kind in (NetworkKind.BRIDGED, NetworkKind.OPENVSWITCH) and not self.bridge:
             raise ValidationError({"bridge": "Name the host bridge this network uses."})
+        if self.kind == NetworkKind.OPENVSWITCH and self.host_id and not self.host.openvswitch:
+            raise ValidationError({"kind": f"Host {self.host} has no Open vSwitch (see its probe)."})
+        if self.kind == NetworkKind.USER and self.host_id and not self.host.uri.endswith("/session"):
+            raise ValidationError({"kind": "User-mode networking is for qemu:///session hosts."})
+        if self.kind == NetworkKind.USER and self.subnet:
+            raise ValidationError({"subnet": "User-mode networking has no subnet of its own."})
         if self.subnet and self.host_id:
             try:
                 validate_ipv4_network(self.subnet)
