@@ -28,13 +28,13 @@ import tempfile
 import time
 import uuid
 import warnings
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
-from xml.sax.saxutils import escape
 
 import psycopg
 
@@ -118,20 +118,25 @@ def node_write(path: Path, count: int) -> list[Domain]:
         Domain(uuid=str(uuid.uuid4()), name=f"bench.d{i:05d}", state=STATE_OF_RUNSTATE[RUNSTATES[i % len(RUNSTATES)]])
         for i in range(count)
     ]
-    parts = [
-        "<node>\n  <cpu><nodes>1</nodes><sockets>2</sockets><cores>32</cores><threads>2</threads>"
-        "<active>128</active><mhz>3000</mhz><model>x86_64</model></cpu>\n"
-        "  <memory>1073741824</memory>\n"
-    ]
+    ET.register_namespace("test", TEST_NS)
+    cpu = ET.Element("cpu")
+    for tag, text in (("nodes", "1"), ("sockets", "2"), ("cores", "32"), ("threads", "2"), ("active", "128")):
+        ET.SubElement(cpu, tag).text = text
+    ET.SubElement(cpu, "mhz").text = "3000"
+    ET.SubElement(cpu, "model").text = "x86_64"
+    memory = ET.Element("memory")
+    memory.text = "1073741824"
+    # Each domain is serialized on its own so that it carries the test namespace itself:
+    # the test driver reads a domain's runstate only from a declaration on that element.
+    parts = [ET.tostring(cpu, encoding="unicode"), ET.tostring(memory, encoding="unicode")]
     for i, domain in enumerate(domains):
-        runstate = RUNSTATES[i % len(RUNSTATES)]
-        parts.append(
-            f"  <domain type='test' xmlns:test='{TEST_NS}'><name>{escape(domain.name)}</name>"
-            f"<uuid>{domain.uuid}</uuid><memory>131072</memory><currentMemory>131072</currentMemory>"
-            f"<vcpu>1</vcpu><test:runstate>{runstate}</test:runstate><os><type>hvm</type></os></domain>\n"
-        )
-    parts.append("</node>\n")
-    path.write_text("".join(parts))
+        element = ET.Element("domain", {"type": "test"})
+        for tag, text in (("name", domain.name), ("uuid", domain.uuid), ("memory", "131072"), ("vcpu", "1")):
+            ET.SubElement(element, tag).text = text
+        ET.SubElement(element, f"{{{TEST_NS}}}runstate").text = str(RUNSTATES[i % len(RUNSTATES)])
+        ET.SubElement(ET.SubElement(element, "os"), "type").text = "hvm"
+        parts.append(ET.tostring(element, encoding="unicode"))
+    path.write_text("<node>" + "\n".join(parts) + "</node>\n")
     return domains
 
 
