@@ -15,25 +15,31 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import platform
-import statistics
 import subprocess
-import sys
-import tempfile
 import time
 import uuid
-import warnings
-from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import (
+    POLL_INTERVAL,
+    ROOT,
+    PageFigures,
+    PortalRun,
+    Worker,
+    analyze,
+    approve_and_wait,
+    bench_database,
+    django_setup,
+    fmt,
+    interleaved_runs,
+    ms,
+    page_measure,
+    provisioning_report,
+    superuser,
+    team_with_member,
+    versions,
+)
 
 BENCH_DB = "portal_bench_ctr"
 REDIS_URL = "redis://127.0.0.1:6379/11"
@@ -51,77 +57,9 @@ CPUS = Decimal("0.5")
 MEMORY_MIB = 64
 #: Seconds one build may take before the run is called failed.
 BUILD_TIMEOUT = 120.0
-#: Seconds between two looks at the job row while a build runs.
-POLL_INTERVAL = 0.01
-
-
-# -- database ------------------------------------------------------------------------------------
-
-
-def database_urls() -> tuple[str, str]:
-    """The URLs of the server's ``postgres`` database (to create and drop) and of the bench database."""
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal")
-    parts = urlsplit(base)
-    if parts.scheme not in {"postgres", "postgresql"}:
-        sys.exit(f"DATABASE_URL must point at PostgreSQL, not {parts.scheme!r}")
-    admin = urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
-    bench = urlunsplit((parts.scheme, parts.netloc, f"/{BENCH_DB}", "", ""))
-    return admin, bench
-
-
-def database_recreate(admin_url: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-
-
-def database_drop(admin_url: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-
-
-@contextlib.contextmanager
-def bench_database() -> Iterator[str]:
-    """Create the throwaway database and drop it at the end."""
-    admin_url, bench_url = database_urls()
-    database_recreate(admin_url)
-    try:
-        yield bench_url
-    finally:
-        with contextlib.suppress(Exception):
-            from django.db import connections
-
-            connections.close_all()
-        database_drop(admin_url)
-
-
-# -- figures -------------------------------------------------------------------------------------
-
-
-def ms(seconds: float) -> float:
-    return seconds * 1000.0
-
-
-def fmt(value_ms: float) -> str:
-    return f"{value_ms:8.1f} ms"
 
 
 # -- (a) pages -----------------------------------------------------------------------------------
-
-
-@dataclass
-class PageFigures:
-    times_ms: list[float]
-    queries: int
-    size: int
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.times_ms)
-
-    @property
-    def maximum(self) -> float:
-        return max(self.times_ms)
 
 
 def engine_rows() -> tuple[Any, Any]:
@@ -135,23 +73,17 @@ def engine_rows() -> tuple[Any, Any]:
 
 def seed_team(*, slug: str, username: str, containers: int, docker_host: Any, image: Any) -> Any:
     """A team, its member and ``containers`` container rows written in bulk. Returns the member."""
-    from django.contrib.auth.models import User
-
     from containers.models import Container
-    from portal.choices import Role
-    from portal.models import Membership, Quota, Team
 
-    team = Team.objects.create(name=slug, slug=slug)
-    Quota.objects.create(
-        team=team,
+    team, user = team_with_member(
+        slug=slug,
+        username=username,
         vcpus=Decimal(containers),
         memory_mib=containers * 128,
         disk_gib=0,
         vm_count=0,
         container_count=containers * 2,
     )
-    user = User.objects.create_user(username=username, password=uuid.uuid4().hex)
-    Membership.objects.create(user=user, team=team, role=Role.MEMBER)
     image.offered_to.add(team)
     Container.objects.bulk_create(
         (
@@ -174,25 +106,7 @@ def seed_team(*, slug: str, username: str, containers: int, docker_host: Any, im
     return user
 
 
-def page_measure(client: Any, url: str, runs: int, warmup: int) -> PageFigures:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    for _ in range(warmup):
-        response = client.get(url)
-        assert response.status_code == 200, f"{url}: {response.status_code}"
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        response = client.get(url)
-        times.append(ms(time.perf_counter() - start))
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url)
-    return PageFigures(times_ms=times, queries=len(captured.captured_queries), size=len(response.content))
-
-
 def bench_pages(runs: int, warmup: int) -> None:
-    from django.db import connection
     from django.test import Client
 
     print(f"\n== (a) pages: {BIG_ROWS} containers in one team vs {SMALL_ROWS} in another ==")
@@ -202,8 +116,7 @@ def bench_pages(runs: int, warmup: int) -> None:
     small = seed_team(
         slug="bench-small", username="bench-small", containers=SMALL_ROWS, docker_host=docker_host, image=image
     )
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+    analyze()
     print(f"seeded in {ms(time.perf_counter() - start):.0f} ms; N={runs} timed runs after {warmup} warm-up(s)")
 
     last_page = -(-BIG_ROWS // PAGE_SIZE)
@@ -235,61 +148,6 @@ def bench_pages(runs: int, warmup: int) -> None:
 # -- (b) approve-to-running vs raw docker -------------------------------------------------------
 
 
-class Worker:
-    """A real Celery worker process on the bench database and broker."""
-
-    def __init__(self, database_url: str):
-        self.name = f"bench-ctr-{os.getpid()}@{platform.node()}"
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "CELERY_BROKER_URL": REDIS_URL,
-            "REDIS_URL": REDIS_URL,
-            "DEBUG": "false",
-        }
-        self.log_file = tempfile.NamedTemporaryFile(prefix="bench-worker-", suffix=".log", delete=False)  # noqa: SIM115
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        from portal.celery import app
-
-        app.control.purge()
-        command = [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo"]
-        command += ["--loglevel", "WARNING", "-n", self.name]
-        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self.log_file, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the worker exited:\n{self.log()}")
-            if app.control.ping(destination=[self.name], timeout=1.0):
-                return
-        raise RuntimeError(f"the worker did not answer within 60 s:\n{self.log()}")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-        self.log_file.close()
-        Path(self.log_file.name).unlink(missing_ok=True)
-
-    def log(self) -> str:
-        self.log_file.flush()
-        return Path(self.log_file.name).read_text(errors="replace")[-4000:]
-
-
-@dataclass
-class PortalRun:
-    total_ms: float
-    approve_ms: float
-    queued_ms: float
-    build_ms: float
-
-
 def engine_clean(client: Any, prefix: str) -> None:
     """Remove every engine container whose name starts with the bench's prefix."""
     for container in client.containers.list(all=True, filters={"name": prefix}):
@@ -313,9 +171,8 @@ def portal_run(*, team: Any, member: Any, admin: Any, image: Any, name: str) -> 
     """Ask (untimed), then time approve -> worker builds -> the rows say succeeded and running."""
     from containers.choices import ContainerState
     from containers.models import Container
-    from portal.choices import JobState, ResourceKind
-    from portal.models import Job
-    from portal.services import request_approve, request_submit
+    from portal.choices import ResourceKind
+    from portal.services import request_submit
 
     request = request_submit(
         actor=member,
@@ -336,36 +193,21 @@ def portal_run(*, team: Any, member: Any, admin: Any, image: Any, name: str) -> 
             "restart_policy": "no",
         },
     )
-    start = time.perf_counter()
-    job = request_approve(actor=admin, request_id=request.pk)
-    approved = time.perf_counter()
-    deadline = approved + BUILD_TIMEOUT
-    while True:
-        state = Job.objects.filter(pk=job.pk).values_list("state", flat=True).get()
-        if (
-            state == JobState.SUCCEEDED
-            and Container.objects.filter(request=request, state=ContainerState.RUNNING).exists()
-        ):
-            break
-        if state == JobState.FAILED:
-            job.refresh_from_db()
-            raise RuntimeError(f"the build of {name} failed: {job.error}")
-        if time.perf_counter() > deadline:
-            raise RuntimeError(f"the build of {name} took more than {BUILD_TIMEOUT:.0f} s")
-        time.sleep(POLL_INTERVAL)
-    end = time.perf_counter()
-    job.refresh_from_db()
-    assert job.started_at is not None and job.finished_at is not None
-    return PortalRun(
-        total_ms=ms(end - start),
-        approve_ms=ms(approved - start),
-        queued_ms=ms((job.started_at - job.created_at).total_seconds()),
-        build_ms=ms((job.finished_at - job.started_at).total_seconds()),
+    return approve_and_wait(
+        admin=admin,
+        request=request,
+        name=name,
+        is_running=lambda: Container.objects.filter(request=request, state=ContainerState.RUNNING).exists(),
+        timeout=BUILD_TIMEOUT,
     )
 
 
-def raw_run(*, client: Any, docker_host: Any, team_slug: str, name: str) -> float:
-    """Time ``containers.run`` with the portal's create options for the same spec, until it is running."""
+def raw_docker_baseline(*, client: Any, docker_host: Any, team_slug: str, name: str) -> float:
+    """The raw baseline of (b): time ``containers.run`` straight through the docker SDK, until it is running.
+
+    ``client`` is an already open ``docker.DockerClient``; the portal's ``create_options`` only builds
+    the same keyword arguments (limits, capabilities, labels) for the same spec, before the timer starts.
+    """
     from containers.drivers import ContainerSpec
     from containers.drivers.options import create_options
 
@@ -395,12 +237,9 @@ def raw_run(*, client: Any, docker_host: Any, team_slug: str, name: str) -> floa
 
 def bench_provisioning(database_url: str, repetitions: int, prefix: str) -> None:
     import docker
-    from django.contrib.auth.models import User
 
     from containers.models import Container, ContainerImage, DockerHost
     from containers.services import docker_host_probe
-    from portal.choices import Role
-    from portal.models import Membership, Quota, Team
 
     print(f"\n== (b) approve-to-running through a Celery worker vs raw docker, on {DOCKER_URL} ==")
     try:
@@ -422,11 +261,16 @@ def bench_provisioning(database_url: str, repetitions: int, prefix: str) -> None
             reference=IMAGE_REFERENCE,
             defaults={"image_id": engine_image.id, "size_bytes": engine_image.attrs.get("Size")},
         )
-        team = Team.objects.create(name=prefix, slug=prefix)
-        Quota.objects.create(team=team, vcpus=Decimal(8), memory_mib=4096, disk_gib=0, vm_count=0, container_count=10)
-        member = User.objects.create_user(username=f"{prefix}-member", password=uuid.uuid4().hex)
-        Membership.objects.create(user=member, team=team, role=Role.MEMBER)
-        admin = User.objects.create_superuser(username=f"{prefix}-admin", password=uuid.uuid4().hex, email="")
+        team, member = team_with_member(
+            slug=prefix,
+            username=f"{prefix}-member",
+            vcpus=Decimal(8),
+            memory_mib=4096,
+            disk_gib=0,
+            vm_count=0,
+            container_count=10,
+        )
+        admin = superuser(f"{prefix}-admin")
         image.offered_to.add(team)
         print(
             f"engine: Docker {docker_host.engine_version}, {docker_host.cpus} CPUs, {docker_host.memory_mib} MiB; "
@@ -437,54 +281,31 @@ def bench_provisioning(database_url: str, repetitions: int, prefix: str) -> None
             "caps dropped, init, no ports; one at a time, removed after each run"
         )
 
-        worker = Worker(database_url)
-        worker.start()
-        try:
+        def portal_once(name: str) -> PortalRun:
+            try:
+                return portal_run(team=team, member=member, admin=admin, image=image, name=name)
+            finally:
+                engine_clean(client, prefix)
+                Container.objects.filter(team=team).delete()
 
-            def portal_once(name: str) -> PortalRun:
-                try:
-                    return portal_run(team=team, member=member, admin=admin, image=image, name=name)
-                finally:
-                    engine_clean(client, prefix)
-                    Container.objects.filter(team=team).delete()
+        def raw_once(name: str) -> float:
+            try:
+                return raw_docker_baseline(client=client, docker_host=docker_host, team_slug=prefix, name=name)
+            finally:
+                engine_clean(client, prefix)
 
-            def raw_once(name: str) -> float:
-                try:
-                    return raw_run(client=client, docker_host=docker_host, team_slug=prefix, name=name)
-                finally:
-                    engine_clean(client, prefix)
-
-            # One untimed round first: the worker's first task and the engine's first create are not measured.
-            portal_once("warmup")
-            raw_once("rawwarmup")
-            portal_runs: list[PortalRun] = []
-            raw_runs: list[float] = []
-            for i in range(repetitions):
-                portal_runs.append(portal_once(f"p{i}"))
-                raw_runs.append(raw_once(f"raw{i}"))
-        except Exception:
-            print(f"worker log (tail):\n{worker.log()}", file=sys.stderr)
-            raise
-        finally:
-            worker.stop()
+        worker = Worker(database_url, REDIS_URL, name_prefix="bench-ctr", redis_url=REDIS_URL)
+        portal_runs, raw_runs = interleaved_runs(worker, portal_once, raw_once, repetitions)
     finally:
         engine_clean(client, prefix)
         client.close()
 
-    def line(label: str, values: list[float]) -> str:
-        shown = " ".join(f"{v:.0f}" for v in values)
-        return f"{label:<50} median {fmt(statistics.median(values))}   runs (ms): {shown}"
-
-    totals = [r.total_ms for r in portal_runs]
-    print(line("portal: approve -> job succeeded, container running", totals))
-    print(line("  request_approve() call (incl. enqueue)", [r.approve_ms for r in portal_runs]))
-    print(line("  job created -> worker started it", [r.queued_ms for r in portal_runs]))
-    print(line("  worker: started -> finished (all steps)", [r.build_ms for r in portal_runs]))
-    print(line("raw docker: containers.run + reload until running", raw_runs))
-    portal_median, raw_median = statistics.median(totals), statistics.median(raw_runs)
-    print(
-        f"ratio portal / raw (medians): x{portal_median / raw_median:.2f}  "
-        f"(portal overhead {portal_median - raw_median:.0f} ms)"
+    provisioning_report(
+        portal_runs,
+        raw_runs,
+        portal_label="portal: approve -> job succeeded, container running",
+        raw_label="raw docker: containers.run + reload until running",
+        width=50,
     )
 
 
@@ -511,21 +332,9 @@ def main(argv: list[str] | None = None) -> None:
 
     prefix = f"benchctr{uuid.uuid4().hex[:8]}"
     try:
-        with bench_database() as bench_url:
-            os.environ["DATABASE_URL"] = bench_url
-            os.environ["CELERY_BROKER_URL"] = REDIS_URL
-            os.environ["REDIS_URL"] = REDIS_URL
-            os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-            os.environ["DEBUG"] = "false"
-            # WhiteNoise warns that collectstatic never ran; the benchmark serves no static files.
-            warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
-            import django
-
-            django.setup()
-            from django.core.management import call_command
-
-            print(f"database {BENCH_DB}; Python {platform.python_version()}, Django {django.get_version()}")
-            call_command("migrate", verbosity=0)
+        with bench_database(BENCH_DB) as bench_url:
+            django_setup(bench_url, broker_url=REDIS_URL, redis_url=REDIS_URL)
+            print(versions(BENCH_DB))
             bench_pages(args.runs, args.warmup)
             if not args.skip_docker:
                 bench_provisioning(bench_url, args.repetitions, prefix)

@@ -14,26 +14,30 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-import platform
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
-import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import (
+    PageFigures,
+    PortalRun,
+    Worker,
+    approve_and_wait,
+    bench_database,
+    django_setup,
+    fmt,
+    interleaved_runs,
+    ms,
+    page_measure,
+    provisioning_report,
+    superuser,
+    team_with_member,
+    versions,
+)
 
 BENCH_DB = "portal_bench"
 BROKER_URL = "redis://127.0.0.1:6379/14"
@@ -49,87 +53,30 @@ REQUEST_ROWS = 200
 JOB_ROWS = 300
 #: Seconds one build may take before the run is called failed.
 BUILD_TIMEOUT = 180.0
-#: Seconds between two looks at the job row while a build runs.
-POLL_INTERVAL = 0.01
-
-
-# -- database ------------------------------------------------------------------------------------
-
-
-def database_urls() -> tuple[str, str]:
-    """The URLs of the server's ``postgres`` database (to create and drop) and of the bench database."""
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal")
-    parts = urlsplit(base)
-    if parts.scheme not in {"postgres", "postgresql"}:
-        sys.exit(f"DATABASE_URL must point at PostgreSQL, not {parts.scheme!r}")
-    admin = urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
-    bench = urlunsplit((parts.scheme, parts.netloc, f"/{BENCH_DB}", "", ""))
-    return admin, bench
-
-
-def database_recreate(admin_url: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-
-
-def database_drop(admin_url: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-
-
-# -- figures -------------------------------------------------------------------------------------
-
-
-def ms(seconds: float) -> float:
-    return seconds * 1000.0
-
-
-def fmt(value_ms: float) -> str:
-    return f"{value_ms:8.1f} ms"
 
 
 # -- (a) pages -----------------------------------------------------------------------------------
 
 
-@dataclass
-class PageFigures:
-    url: str
-    times_ms: list[float]
-    queries: int
-    size: int
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.times_ms)
-
-    @property
-    def maximum(self) -> float:
-        return max(self.times_ms)
-
-
 def seed_team(*, slug: str, username: str, vms: int, requests: int, jobs: int) -> Any:
     """A team, its member and ``vms`` VMs with requests and jobs, all written in bulk. Returns the member."""
-    from django.contrib.auth.models import User
     from django.contrib.contenttypes.models import ContentType
     from django.utils import timezone
 
     from hypervisors.choices import VMState
     from hypervisors.models import Host, Image, VirtualMachine
-    from portal.choices import JobAction, JobState, RequestState, ResourceKind, Role
-    from portal.models import Job, Membership, Quota, ResourceRequest, Team
+    from portal.choices import JobAction, JobState, RequestState, ResourceKind
+    from portal.models import Job, ResourceRequest
 
-    team = Team.objects.create(name=slug, slug=slug)
-    Quota.objects.create(
-        team=team,
+    team, user = team_with_member(
+        slug=slug,
+        username=username,
         vcpus=Decimal(vms * 4),
         memory_mib=vms * 4096,
         disk_gib=vms * 100,
         vm_count=vms * 2,
         container_count=10,
     )
-    user = User.objects.create_user(username=username, password=uuid.uuid4().hex)
-    Membership.objects.create(user=user, team=team, role=Role.MEMBER)
     # A host that placement never picks: the rows only need one to render.
     host, _ = Host.objects.get_or_create(
         name="bench-fake-host",
@@ -193,23 +140,6 @@ def seed_team(*, slug: str, username: str, vms: int, requests: int, jobs: int) -
     return user
 
 
-def page_measure(client: Any, url: str, runs: int, warmup: int) -> PageFigures:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    for _ in range(warmup):
-        response = client.get(url)
-        assert response.status_code == 200, f"{url}: {response.status_code}"
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        response = client.get(url)
-        times.append(ms(time.perf_counter() - start))
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url)
-    return PageFigures(url=url, times_ms=times, queries=len(captured.captured_queries), size=len(response.content))
-
-
 def bench_pages(runs: int, warmup: int) -> None:
     from django.test import Client
 
@@ -250,55 +180,6 @@ class Cleanup:
     domains: set[str] = field(default_factory=set)
 
 
-class Worker:
-    """A real Celery worker process on the bench database and broker."""
-
-    def __init__(self, database_url: str):
-        self.name = f"bench-{os.getpid()}@{platform.node()}"
-        self.env = {**os.environ, "DATABASE_URL": database_url, "CELERY_BROKER_URL": BROKER_URL, "DEBUG": "false"}
-        self.log_file = tempfile.NamedTemporaryFile(prefix="bench-worker-", suffix=".log", delete=False)  # noqa: SIM115
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        from portal.celery import app
-
-        app.control.purge()
-        command = [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo"]
-        command += ["--loglevel", "WARNING", "-n", self.name]
-        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self.log_file, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the worker exited:\n{self.log()}")
-            if app.control.ping(destination=[self.name], timeout=1.0):
-                return
-        raise RuntimeError(f"the worker did not answer within 60 s:\n{self.log()}")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-        self.log_file.close()
-        Path(self.log_file.name).unlink(missing_ok=True)
-
-    def log(self) -> str:
-        self.log_file.flush()
-        return Path(self.log_file.name).read_text(errors="replace")[-4000:]
-
-
-@dataclass
-class PortalRun:
-    total_ms: float
-    approve_ms: float
-    queued_ms: float
-    build_ms: float
-
-
 def host_prepare() -> Any:
     """The local qemu:///system as a probed Host row, on the bench's own storage pool."""
     import libvirt
@@ -325,9 +206,8 @@ def portal_run(*, team: Any, member: Any, admin: Any, image: Any, name: str, cle
     """Ask (untimed), then time approve -> worker builds -> the rows say succeeded and running."""
     from hypervisors.choices import VMState
     from hypervisors.models import VirtualMachine
-    from portal.choices import JobState, ResourceKind
-    from portal.models import Job
-    from portal.services import request_approve, request_submit
+    from portal.choices import ResourceKind
+    from portal.services import request_submit
 
     request = request_submit(
         actor=member,
@@ -341,36 +221,21 @@ def portal_run(*, team: Any, member: Any, admin: Any, image: Any, name: str, cle
         spec={"image_id": image.pk, "image": image.name},
     )
     cleanup.domains.add(f"{team.slug}.{name}")
-    start = time.perf_counter()
-    job = request_approve(actor=admin, request_id=request.pk)
-    approved = time.perf_counter()
-    deadline = approved + BUILD_TIMEOUT
-    while True:
-        state = Job.objects.filter(pk=job.pk).values_list("state", flat=True).get()
-        if (
-            state == JobState.SUCCEEDED
-            and VirtualMachine.objects.filter(request=request, state=VMState.RUNNING).exists()
-        ):
-            break
-        if state == JobState.FAILED:
-            job.refresh_from_db()
-            raise RuntimeError(f"the build of {name} failed: {job.error}")
-        if time.perf_counter() > deadline:
-            raise RuntimeError(f"the build of {name} took more than {BUILD_TIMEOUT:.0f} s")
-        time.sleep(POLL_INTERVAL)
-    end = time.perf_counter()
-    job.refresh_from_db()
-    assert job.started_at is not None and job.finished_at is not None
-    return PortalRun(
-        total_ms=ms(end - start),
-        approve_ms=ms(approved - start),
-        queued_ms=ms((job.started_at - job.created_at).total_seconds()),
-        build_ms=ms((job.finished_at - job.started_at).total_seconds()),
+    return approve_and_wait(
+        admin=admin,
+        request=request,
+        name=name,
+        is_running=lambda: VirtualMachine.objects.filter(request=request, state=VMState.RUNNING).exists(),
+        timeout=BUILD_TIMEOUT,
     )
 
 
-def raw_run(*, host: Any, image: Any, domain_name: str, cleanup: Cleanup) -> float:
-    """Time create-volume + defineXML + create of the same domain shape, straight through libvirt."""
+def raw_libvirt_baseline(*, host: Any, image: Any, domain_name: str, cleanup: Cleanup) -> float:
+    """The raw baseline of (b): time create-volume + defineXML + create of the same domain, straight through libvirt.
+
+    Every call here goes to the libvirt SDK directly, on a connection opened before the timer starts;
+    the portal's ``volume_xml``/``domain_xml`` only write the same XML the portal's driver sends.
+    """
     import libvirt
 
     from hypervisors.drivers import DomainSpec
@@ -447,7 +312,6 @@ def bench_provisioning(database_url: str, repetitions: int, cleanup: Cleanup) ->
     import libvirt
 
     from hypervisors.models import Image, VirtualMachine
-    from portal.models import Membership, Quota, Team
 
     print(f"\n== (b) approve-to-running through a Celery worker vs raw libvirt, on {LIBVIRT_URI} ==")
     try:
@@ -459,16 +323,17 @@ def bench_provisioning(database_url: str, repetitions: int, cleanup: Cleanup) ->
         print(f"skipped: no guest image in {GUEST_DIR}")
         return
 
-    from django.contrib.auth.models import User
-
-    from portal.choices import Role
-
     host = host_prepare()
-    team = Team.objects.create(name=cleanup.prefix, slug=cleanup.prefix)
-    Quota.objects.create(team=team, vcpus=Decimal(8), memory_mib=4096, disk_gib=100, vm_count=10, container_count=0)
-    member = User.objects.create_user(username="bench-member", password=uuid.uuid4().hex)
-    Membership.objects.create(user=member, team=team, role=Role.MEMBER)
-    admin = User.objects.create_superuser(username="bench-admin", password=uuid.uuid4().hex, email="")
+    team, member = team_with_member(
+        slug=cleanup.prefix,
+        username="bench-member",
+        vcpus=Decimal(8),
+        memory_mib=4096,
+        disk_gib=100,
+        vm_count=10,
+        container_count=0,
+    )
+    admin = superuser("bench-admin")
     image = Image.objects.create(
         name="busybox-tiny",
         os_name="busybox",
@@ -481,68 +346,30 @@ def bench_provisioning(database_url: str, repetitions: int, cleanup: Cleanup) ->
     )
     print("guests: 1 vCPU, 96 MiB, 1 GiB qcow2, direct kernel boot; one at a time, removed after each run")
 
-    worker = Worker(database_url)
-    worker.start()
-    try:
+    def portal_once(name: str) -> PortalRun:
+        run = portal_run(team=team, member=member, admin=admin, image=image, name=name, cleanup=cleanup)
+        host_clean(cleanup, final=False)
+        VirtualMachine.objects.filter(team=team).delete()
+        return run
 
-        def portal_once(name: str) -> PortalRun:
-            run = portal_run(team=team, member=member, admin=admin, image=image, name=name, cleanup=cleanup)
-            host_clean(cleanup, final=False)
-            VirtualMachine.objects.filter(team=team).delete()
-            return run
+    def raw_once(name: str) -> float:
+        elapsed = raw_libvirt_baseline(host=host, image=image, domain_name=f"{cleanup.prefix}.{name}", cleanup=cleanup)
+        host_clean(cleanup, final=False)
+        return elapsed
 
-        def raw_once(name: str) -> float:
-            elapsed = raw_run(host=host, image=image, domain_name=f"{cleanup.prefix}.{name}", cleanup=cleanup)
-            host_clean(cleanup, final=False)
-            return elapsed
-
-        # One untimed round first: the worker's first task and the pool's creation are not what we measure.
-        portal_once("warmup")
-        raw_once("rawwarmup")
-        portal_runs: list[PortalRun] = []
-        raw_runs: list[float] = []
-        for i in range(repetitions):
-            portal_runs.append(portal_once(f"p{i}"))
-            raw_runs.append(raw_once(f"raw{i}"))
-    except Exception:
-        print(f"worker log (tail):\n{worker.log()}", file=sys.stderr)
-        raise
-    finally:
-        worker.stop()
-
-    def line(label: str, values: list[float]) -> str:
-        shown = " ".join(f"{v:.0f}" for v in values)
-        return f"{label:<44} median {fmt(statistics.median(values))}   runs (ms): {shown}"
-
-    totals = [r.total_ms for r in portal_runs]
-    print(line("portal: approve -> job succeeded, VM running", totals))
-    print(line("  request_approve() call (incl. enqueue)", [r.approve_ms for r in portal_runs]))
-    print(line("  job created -> worker started it", [r.queued_ms for r in portal_runs]))
-    print(line("  worker: started -> finished (all steps)", [r.build_ms for r in portal_runs]))
-    print(line("raw libvirt: volume + defineXML + create", raw_runs))
-    portal_median, raw_median = statistics.median(totals), statistics.median(raw_runs)
-    print(
-        f"ratio portal / raw (medians): x{portal_median / raw_median:.2f}  "
-        f"(portal overhead {portal_median - raw_median:.0f} ms)"
+    portal_runs, raw_runs = interleaved_runs(
+        Worker(database_url, BROKER_URL, name_prefix="bench"), portal_once, raw_once, repetitions
+    )
+    provisioning_report(
+        portal_runs,
+        raw_runs,
+        portal_label="portal: approve -> job succeeded, VM running",
+        raw_label="raw libvirt: volume + defineXML + create",
+        width=44,
     )
 
 
 # -- main ----------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def bench_database() -> Iterator[str]:
-    """Create the throwaway database, point Django at it, and drop it at the end."""
-    admin_url, bench_url = database_urls()
-    database_recreate(admin_url)
-    try:
-        yield bench_url
-    finally:
-        with contextlib.suppress(Exception):
-            from django.db import connections
-
-            connections.close_all()
-        database_drop(admin_url)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -554,20 +381,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     cleanup = Cleanup(prefix=f"bench{uuid.uuid4().hex[:8]}")
-    with bench_database() as bench_url:
-        os.environ["DATABASE_URL"] = bench_url
-        os.environ["CELERY_BROKER_URL"] = BROKER_URL
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-        os.environ["DEBUG"] = "false"
-        # WhiteNoise warns that collectstatic never ran; the benchmark serves no static files.
-        warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        print(f"database {BENCH_DB}; Python {platform.python_version()}, Django {django.get_version()}")
-        call_command("migrate", verbosity=0)
+    with bench_database(BENCH_DB) as bench_url:
+        django_setup(bench_url, broker_url=BROKER_URL)
+        print(versions(BENCH_DB))
         try:
             bench_pages(args.runs, args.warmup)
             if not args.skip_libvirt:
@@ -579,6 +395,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _broker_purge() -> None:
+    """Empty the bench's broker queue (Redis database 14) of anything a failed run left."""
     with contextlib.suppress(Exception):
         from portal.celery import app
 

@@ -19,27 +19,19 @@ import cProfile
 import dataclasses
 import functools
 import io
-import os
-import platform
 import pstats
-import statistics
-import sys
 import tempfile
 import time
 import uuid
-import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from statistics import median
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import analyze, bench_database, django_setup, ms, versions
 
 BENCH_DB = "portal_bench_reconcile"
 DOMAINS = 5_000
@@ -51,55 +43,6 @@ VANISHED = 40
 RUNSTATES = (1, 1, 1, 1, 1, 1, 1, 1, 5, 3)
 STATE_OF_RUNSTATE = {1: "running", 5: "shutoff", 3: "paused"}
 TEST_NS = "http://libvirt.org/schemas/domain/test/1.0"
-
-
-# -- database ------------------------------------------------------------------------------------
-
-
-def database_urls() -> tuple[str, str]:
-    """The URLs of the server's ``postgres`` database (to create and drop) and of the bench database."""
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal")
-    parts = urlsplit(base)
-    if parts.scheme not in {"postgres", "postgresql"}:
-        sys.exit(f"DATABASE_URL must point at PostgreSQL, not {parts.scheme!r}")
-    admin = urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
-    bench = urlunsplit((parts.scheme, parts.netloc, f"/{BENCH_DB}", "", ""))
-    return admin, bench
-
-
-def database_drop(admin_url: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-
-
-@contextlib.contextmanager
-def bench_database() -> Iterator[str]:
-    """Create the throwaway database, and drop it at the end."""
-    admin_url, bench_url = database_urls()
-    database_drop(admin_url)
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    try:
-        yield bench_url
-    finally:
-        with contextlib.suppress(Exception):
-            from django.db import connections
-
-            connections.close_all()
-        database_drop(admin_url)
-
-
-def django_setup(bench_url: str) -> None:
-    os.environ["DATABASE_URL"] = bench_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    os.environ["DEBUG"] = "false"
-    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 # -- the host ------------------------------------------------------------------------------------
@@ -178,22 +121,11 @@ def seed(uri: str, domains: list[Domain]) -> tuple[Any, list[Any]]:
         for i in range(VANISHED)
     ]
     vms = VirtualMachine.objects.bulk_create(rows, batch_size=2000)
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+    analyze()
     return host, vms
 
 
 # -- measuring -----------------------------------------------------------------------------------
-
-
-def ms(seconds: float) -> float:
-    return seconds * 1000.0
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values)
 
 
 @dataclass
@@ -214,10 +146,11 @@ class RawRun:
         return self.stats_ms + self.usage_ms
 
 
-def raw_once(uri: str) -> RawRun:
-    """What the reconcile asks the host, straight through libvirt.
+def raw_libvirt_baseline(uri: str) -> RawRun:
+    """The raw baseline of (a): what the reconcile asks the host, straight through the libvirt SDK.
 
-    Open, the bulk domain stats, node CPU and memory, the network list, close.
+    Open, the bulk domain stats (with the flags of ``LibvirtDriver.domains_stats()``), node CPU and
+    memory, the network list, close; each part timed on its own. No portal code runs here.
     """
     import libvirt
 
@@ -404,9 +337,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", action="store_true", help="also cProfile one changed-state run")
     args = parser.parse_args(argv)
 
-    with tempfile.TemporaryDirectory(prefix="bench-reconcile-") as tmp, bench_database() as bench_url:
+    with tempfile.TemporaryDirectory(prefix="bench-reconcile-") as tmp, bench_database(BENCH_DB) as bench_url:
         django_setup(bench_url)
-        import django
         import libvirt
 
         # libvirt prints every error to stderr (the test driver has no node memory stats); the driver silences it too.
@@ -420,7 +352,7 @@ def main(argv: list[str] | None = None) -> None:
         managed = vms[:MANAGED]
         ghosts = [vm.pk for vm in vms[MANAGED:]]
         states = {d.uuid: d.state for d in domains}
-        print(f"database {BENCH_DB}; Python {platform.python_version()}, Django {django.get_version()}")
+        print(versions(BENCH_DB))
         print(
             f"libvirt {libvirt.getVersion() // 1_000_000}.{libvirt.getVersion() // 1000 % 1000}; host {uri}\n"
             f"{DOMAINS:,} domains ({node.stat().st_size // 1024} KiB XML): 80% running, 10% shut off, 10% paused; "
@@ -453,8 +385,8 @@ def main(argv: list[str] | None = None) -> None:
             pass
 
         # (a) raw libvirt
-        raw_once(uri)  # warm-up
-        raw = [raw_once(uri) for _ in range(args.runs)]
+        raw_libvirt_baseline(uri)  # warm-up
+        raw = [raw_libvirt_baseline(uri) for _ in range(args.runs)]
         raw_total = median([r.total for r in raw])
         raw_net = median([r.net for r in raw])
 

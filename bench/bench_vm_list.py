@@ -12,25 +12,15 @@ each row meets the stated target; it asserts nothing. See bench/README.md.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
-import platform
 import statistics
-import sys
 import time
 import uuid
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import Timings, analyze, bench_database, django_setup, ms, versions
 
 BENCH_DB = "portal_bench_list"
 SIZES = (1_000, 10_000)
@@ -42,56 +32,6 @@ PAGE_SIZE = 50  # VMListView.paginate_by
 TARGET_MEDIAN_MS = 50.0
 #: Out of 100 VMs: 70 running, 15 shut off, 8 paused, 2 crashed, 2 missing, 3 building.
 STATE_MIX = ["running"] * 70 + ["shutoff"] * 15 + ["paused"] * 8 + ["crashed"] * 2 + ["missing"] * 2 + ["building"] * 3
-
-
-# -- database ------------------------------------------------------------------------------------
-
-
-def database_urls() -> tuple[str, str]:
-    """The URLs of the server's ``postgres`` database (to create and drop) and of the bench database."""
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal")
-    parts = urlsplit(base)
-    if parts.scheme not in {"postgres", "postgresql"}:
-        sys.exit(f"DATABASE_URL must point at PostgreSQL, not {parts.scheme!r}")
-    admin = urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
-    bench = urlunsplit((parts.scheme, parts.netloc, f"/{BENCH_DB}", "", ""))
-    return admin, bench
-
-
-def database_drop(admin_url: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-
-
-@contextlib.contextmanager
-def bench_database() -> Iterator[str]:
-    """Create the throwaway database, and drop it at the end."""
-    admin_url, bench_url = database_urls()
-    database_drop(admin_url)
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    try:
-        yield bench_url
-    finally:
-        with contextlib.suppress(Exception):
-            from django.db import connections
-
-            connections.close_all()
-        database_drop(admin_url)
-
-
-def django_setup(bench_url: str) -> None:
-    os.environ["DATABASE_URL"] = bench_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    os.environ["DEBUG"] = "false"
-    # WhiteNoise warns that collectstatic never ran; the benchmark serves no static files.
-    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 # -- seeding -------------------------------------------------------------------------------------
@@ -133,8 +73,6 @@ def seed_world() -> World:
 
 def seed_vms(world: World, start: int, stop: int) -> None:
     """VMs number ``start`` to ``stop - 1``, spread over teams, hosts, images and states."""
-    from django.db import connection
-
     from hypervisors.models import VirtualMachine
 
     VirtualMachine.objects.bulk_create(
@@ -155,31 +93,20 @@ def seed_vms(world: World, start: int, stop: int) -> None:
         ),
         batch_size=2000,
     )
-    # As autovacuum would on a live database: the planner works from current statistics.
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+    analyze()
 
 
 # -- measuring -----------------------------------------------------------------------------------
 
 
 @dataclass
-class Row:
+class Row(Timings):
     label: str
     url: str
-    times_ms: list[float]
     sql_ms: list[float]
     queries: int
     shown: int
     sql: list[str]
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.times_ms)
-
-    @property
-    def maximum(self) -> float:
-        return max(self.times_ms)
 
     @property
     def sql_median(self) -> float:
@@ -214,8 +141,8 @@ def page_measure(client: Any, label: str, url: str, runs: int, warmup: int) -> R
             timer.total = 0.0
             start = time.perf_counter()
             client.get(url)
-            times.append((time.perf_counter() - start) * 1000)
-            sql_times.append(timer.total * 1000)
+            times.append(ms(time.perf_counter() - start))
+            sql_times.append(ms(timer.total))
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url)
     return Row(
@@ -324,11 +251,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
 
-    with bench_database() as bench_url:
+    with bench_database(BENCH_DB) as bench_url:
         django_setup(bench_url)
-        import django
-
-        print(f"database {BENCH_DB}; Python {platform.python_version()}, Django {django.get_version()}")
+        print(versions(BENCH_DB))
         print(
             f"{TEAMS} teams (one member in all of them), {HOSTS} hosts, {IMAGES} images; "
             f"N={args.runs} timed runs after {args.warmup} warm-up(s); {PAGE_SIZE} VMs a page"
