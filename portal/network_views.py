@@ -43,7 +43,9 @@ class NetworkOverviewView(LoginRequiredMixin, TemplateView):
             sections.append(
                 {
                     "team": team,
-                    "svg": topology_svg([*nets, *dnets], [*vms, *containers], [*vm_links, *container_links]),
+                    "svg": topology_svg([*nets, *dnets], [*vms, *containers], [*vm_links, *container_links])
+                    if nets or dnets
+                    else "",
                     "vm_networks": list(vm_networks),
                     "docker_networks": list(docker_networks),
                     "is_team_admin": role is not None and ROLE_RANK[Role(role)] >= ROLE_RANK[Role.TEAM_ADMIN],

@@ -248,15 +248,22 @@ class QuotaBar:
         return min(self._percent(self.pending), 100 - self.used_percent)
 
 
+def amount_plain(value: Decimal | int) -> Decimal | int:
+    """An amount without trailing zeros (4, not 4.00; 0.5, not 0.50), as pages show it."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral() else value.normalize()
+    return value
+
+
 def quota_bars(usage: TeamUsage) -> list[QuotaBar]:
     """The bars of one team's quota, one per resource."""
     return [
         QuotaBar(
             resource=r,
-            limit=usage.limits.get(r.field),
-            used=usage.committed.get(r.field),
-            pending=usage.pending.get(r.field),
-            free=usage.free.get(r.field),
+            limit=amount_plain(usage.limits.get(r.field)),
+            used=amount_plain(usage.committed.get(r.field)),
+            pending=amount_plain(usage.pending.get(r.field)),
+            free=amount_plain(usage.free.get(r.field)),
         )
         for r in RESOURCES
     ]
