@@ -158,7 +158,9 @@ def engine_clean(client: Any, prefix: str) -> None:
 
 def image_ensure(client: Any) -> Any:
     """The bench image, built by scripts/build-container-image.sh if the engine lacks it."""
-    from docker.errors import ImageNotFound
+    from containers.drivers.raw import docker_sdk
+
+    ImageNotFound = docker_sdk.errors.ImageNotFound
 
     try:
         return client.images.get(IMAGE_REFERENCE)
@@ -236,8 +238,7 @@ def raw_docker_baseline(*, client: Any, docker_host: Any, team_slug: str, name: 
 
 
 def bench_provisioning(database_url: str, repetitions: int, prefix: str) -> None:
-    import docker
-
+    from containers.drivers.raw import docker_sdk as docker
     from containers.models import Container, ContainerImage, DockerHost
     from containers.services import docker_host_probe
 
@@ -341,7 +342,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         if not args.skip_docker:
             with contextlib.suppress(Exception):
-                import docker
+                from containers.drivers.raw import docker_sdk as docker
 
                 client = docker.DockerClient(base_url=DOCKER_URL)
                 engine_clean(client, prefix)

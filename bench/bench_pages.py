@@ -182,8 +182,7 @@ class Cleanup:
 
 def host_prepare() -> Any:
     """The local qemu:///system as a probed Host row, on the bench's own storage pool."""
-    import libvirt
-
+    from hypervisors.drivers.raw import libvirt_sdk as libvirt
     from hypervisors.models import Host
     from hypervisors.services import host_probe
 
@@ -236,10 +235,9 @@ def raw_libvirt_baseline(*, host: Any, image: Any, domain_name: str, cleanup: Cl
     Every call here goes to the libvirt SDK directly, on a connection opened before the timer starts;
     the portal's ``volume_xml``/``domain_xml`` only write the same XML the portal's driver sends.
     """
-    import libvirt
-
     from hypervisors.drivers import DomainSpec
     from hypervisors.drivers.domain_xml import domain_xml, volume_xml
+    from hypervisors.drivers.raw import libvirt_sdk as libvirt
 
     vm_uuid = str(uuid.uuid4())
     cleanup.domains.add(domain_name)
@@ -274,7 +272,7 @@ def raw_libvirt_baseline(*, host: Any, image: Any, domain_name: str, cleanup: Cl
 
 def host_clean(cleanup: Cleanup, *, final: bool) -> None:
     """Destroy and undefine the bench's domains, delete their volumes (and, at the end, the pool)."""
-    import libvirt
+    from hypervisors.drivers.raw import libvirt_sdk as libvirt
 
     try:
         conn = libvirt.open(LIBVIRT_URI)
@@ -309,8 +307,7 @@ def host_clean(cleanup: Cleanup, *, final: bool) -> None:
 
 
 def bench_provisioning(database_url: str, repetitions: int, cleanup: Cleanup) -> None:
-    import libvirt
-
+    from hypervisors.drivers.raw import libvirt_sdk as libvirt
     from hypervisors.models import Image, VirtualMachine
 
     print(f"\n== (b) approve-to-running through a Celery worker vs raw libvirt, on {LIBVIRT_URI} ==")

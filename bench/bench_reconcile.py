@@ -152,19 +152,15 @@ def raw_libvirt_baseline(uri: str) -> RawRun:
     Open, the bulk domain stats (with the flags of ``LibvirtDriver.domains_stats()``), node CPU and
     memory, the network list, close; each part timed on its own. No portal code runs here.
     """
-    import libvirt
+    from hypervisors.drivers.raw import DOMAIN_STATS_FLAGS
+    from hypervisors.drivers.raw import libvirt_sdk as libvirt
 
     start = time.perf_counter()
     conn = libvirt.open(uri)
     try:
         opened = time.perf_counter()
         stats = conn.getAllDomainStats(
-            libvirt.VIR_DOMAIN_STATS_STATE
-            | libvirt.VIR_DOMAIN_STATS_CPU_TOTAL
-            | libvirt.VIR_DOMAIN_STATS_BALLOON
-            | libvirt.VIR_DOMAIN_STATS_VCPU
-            | libvirt.VIR_DOMAIN_STATS_INTERFACE
-            | libvirt.VIR_DOMAIN_STATS_BLOCK,
+            DOMAIN_STATS_FLAGS,
             0,
         )
         # The driver reads each domain's UUID and name from the record's handle, as here.
@@ -227,10 +223,9 @@ class Phases:
         setattr(owner, attribute, self._timed(name, original))
 
     def __enter__(self) -> Phases:
-        import libvirt
-
         from hypervisors import inventory
         from hypervisors.drivers.libvirt_driver import LibvirtDriver
+        from hypervisors.drivers.raw import libvirt_sdk as libvirt
 
         self._patch(libvirt, "open", "libvirt open")
         self._patch(libvirt.virConnect, "close", "libvirt close")
@@ -339,7 +334,7 @@ def main(argv: list[str] | None = None) -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench-reconcile-") as tmp, bench_database(BENCH_DB) as bench_url:
         django_setup(bench_url)
-        import libvirt
+        from hypervisors.drivers.raw import libvirt_sdk as libvirt
 
         # libvirt prints every error to stderr (the test driver has no node memory stats); the driver silences it too.
         libvirt.registerErrorHandler(lambda _ctx, _err: None, None)

@@ -60,6 +60,16 @@ STATE_NAMES = {
     libvirt.VIR_DOMAIN_PMSUSPENDED: "paused",
 }
 
+#: What one bulk statistics read asks for: state, CPU, memory balloon, vCPUs, network and disk I/O.
+DOMAIN_STATS_FLAGS = (
+    libvirt.VIR_DOMAIN_STATS_STATE
+    | libvirt.VIR_DOMAIN_STATS_CPU_TOTAL
+    | libvirt.VIR_DOMAIN_STATS_BALLOON
+    | libvirt.VIR_DOMAIN_STATS_VCPU
+    | libvirt.VIR_DOMAIN_STATS_INTERFACE
+    | libvirt.VIR_DOMAIN_STATS_BLOCK
+)
+
 #: Errors that mean the host, not the operation, is the problem. A system error
 #: counts only when it comes from the RPC layer: locally it is a failed operation.
 UNREACHABLE_CODES = {libvirt.VIR_ERR_NO_CONNECT, libvirt.VIR_ERR_RPC}
@@ -299,15 +309,7 @@ class LibvirtDriver(HypervisorDriver):
 
     @translate_errors
     def domains_stats(self) -> list[DomainStats]:
-        stats = self.conn.getAllDomainStats(
-            libvirt.VIR_DOMAIN_STATS_STATE
-            | libvirt.VIR_DOMAIN_STATS_CPU_TOTAL
-            | libvirt.VIR_DOMAIN_STATS_BALLOON
-            | libvirt.VIR_DOMAIN_STATS_VCPU
-            | libvirt.VIR_DOMAIN_STATS_INTERFACE
-            | libvirt.VIR_DOMAIN_STATS_BLOCK,
-            0,
-        )
+        stats = self.conn.getAllDomainStats(DOMAIN_STATS_FLAGS, 0)
         return [_domain_stats(domain, record) for domain, record in stats]
 
     # -- power ------------------------------------------------------------------------------

@@ -7,46 +7,38 @@ Checked through the engine too, not only through the portal's pages.
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
 from django.db import connections
 
 from containers.models import Container, ContainerImage, DockerHost
-from portal.celery import app as celery_app
 from portal.choices import JobState, RequestState
 from portal.models import Job, ResourceRequest
+from tests.browser.steps import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PASSWORD,
+    PREVIEW_TIMEOUT_MS,
+    admin_approve,
+    member_log_in,
+    worker_control,
+)
 from tests.containers import engine as eng
-from tests.live import ROOT, require
+from tests.live import require
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 #: Milliseconds the worker may take to create and start the container, seen through the page's polling.
 BUILD_TIMEOUT_MS = 60_000
-#: Milliseconds the htmx quota preview may take to come back.
-PREVIEW_TIMEOUT_MS = 10_000
-QUEUE = "celery"
-ARTIFACTS = ROOT / "test-artifacts"
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
 def local_engine(transactional_db, live_team) -> Iterator[DockerHost]:
     """The local engine with portal/busybox offered to the test team; the team's containers are removed after."""
     yield from eng.local_engine_for(live_team)
-
-
-def _worker_control(command: str) -> None:
-    """Tell only this test's worker to stop or resume taking tasks (see tests/live.py for its name)."""
-    worker = f"test-{os.getpid()}@{socket.gethostname()}"
-    replies = getattr(celery_app.control, command)(QUEUE, destination=[worker], reply=True, timeout=10)
-    assert replies, f"the worker {worker} did not answer {command}"
 
 
 def test_member_asks_admin_approves_container_page_polls_to_running(
@@ -72,11 +64,7 @@ def test_member_asks_admin_approves_container_page_polls_to_running(
             admin_page = browser.new_context(base_url=base).new_page()
 
             # The member logs in and asks for a container.
-            member.goto("/accounts/login/")
-            member.fill("#id_username", live_member.username)
-            member.fill("#id_password", PASSWORD)
-            member.get_by_role("button", name="Log in").click()
-            expect(member.get_by_role("heading", name="Dashboard")).to_be_visible()
+            member_log_in(member, live_member.username)
             member.get_by_role("link", name="Ask for a container").click()
             expect(member.get_by_role("heading", name="Ask for a container")).to_be_visible()
 
@@ -109,21 +97,10 @@ def test_member_asks_admin_approves_container_page_polls_to_running(
             expect(member.locator(f"#request-{request.pk}")).to_contain_text("Pending approval")
 
             # The worker takes no task for now, so the member sees the container from its start.
-            _worker_control("cancel_consumer")
+            worker_control("cancel_consumer")
 
             # An admin approves it with the bulk action of the changelist.
-            admin_page.goto("/admin/")
-            admin_page.fill("#id_username", admin.username)
-            admin_page.fill("#id_password", PASSWORD)
-            admin_page.locator("input[type=submit]").click()
-            expect(admin_page.locator("#site-name")).to_be_visible()
-            admin_page.goto("/admin/portal/resourcerequest/")
-            admin_page.check(f"input[name='_selected_action'][value='{request.pk}']")
-            admin_page.select_option("select[name='action']", label="Approve selected requests")
-            admin_page.locator("button[name='index']").click()
-            expect(admin_page.locator(".messagelist")).to_contain_text(
-                "Approved 1 request(s); provisioning has been queued."
-            )
+            admin_approve(admin_page, admin.username, request.pk)
             container = Container.objects.get(request=request)
             job = Job.objects.get(request=request)
 
@@ -138,7 +115,7 @@ def test_member_asks_admin_approves_container_page_polls_to_running(
             member.evaluate("window.notReloaded = true")
 
             # The worker resumes; the page alone must notice, without a reload.
-            _worker_control("add_consumer")
+            worker_control("add_consumer")
             expect(member.locator("#container-state")).to_have_text("Running", timeout=BUILD_TIMEOUT_MS)
             progress = member.locator(f"#job-{job.pk}")
             expect(progress).to_contain_text("Succeeded", timeout=BUILD_TIMEOUT_MS)

@@ -6,45 +6,30 @@ Checked through libvirt, not only through the portal's pages.
 
 from __future__ import annotations
 
-import os
-import socket
-from pathlib import Path
-
 import libvirt
 import pytest
 from django.contrib.auth.models import User
 from django.db import connections
 
 from hypervisors.models import VirtualMachine
-from portal.celery import app as celery_app
 from portal.choices import JobState, RequestState
 from portal.models import Job, ResourceRequest
-from tests.live import ROOT, require
+from tests.browser.steps import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PASSWORD,
+    PREVIEW_TIMEOUT_MS,
+    admin_approve,
+    member_log_in,
+    worker_control,
+)
+from tests.live import require
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 #: Milliseconds a build may take under software emulation, seen through the page's polling.
 BUILD_TIMEOUT_MS = 120_000
-#: Milliseconds the htmx quota preview may take to come back.
-PREVIEW_TIMEOUT_MS = 10_000
-#: The queue the provisioning task goes to (Celery's default).
-QUEUE = "celery"
-ARTIFACTS = ROOT / "test-artifacts"
-PASSWORD = "correct horse battery staple"
-
-
-def _worker_control(command: str) -> None:
-    """Tell only this test's worker (see tests/live.py for its name) to stop or resume taking tasks.
-
-    The VM page must first be seen while the job is still queued, so that the
-    "Running" that follows can only have come through htmx polling.
-    """
-    worker = f"test-{os.getpid()}@{socket.gethostname()}"
-    method = getattr(celery_app.control, command)
-    replies = method(QUEUE, destination=[worker], reply=True, timeout=10)
-    assert replies, f"the worker {worker} did not answer {command}"
 
 
 def test_member_asks_admin_approves_vm_page_polls_to_running(
@@ -67,11 +52,7 @@ def test_member_asks_admin_approves_vm_page_polls_to_running(
             admin_page = browser.new_context(base_url=base).new_page()
 
             # The member logs in and asks for a VM.
-            member.goto("/accounts/login/")
-            member.fill("#id_username", live_member.username)
-            member.fill("#id_password", PASSWORD)
-            member.get_by_role("button", name="Log in").click()
-            expect(member.get_by_role("heading", name="Dashboard")).to_be_visible()
+            member_log_in(member, live_member.username)
             member.get_by_role("link", name="Ask for a VM").click()
             expect(member.get_by_role("heading", name="Ask for a VM")).to_be_visible()
 
@@ -104,21 +85,10 @@ def test_member_asks_admin_approves_vm_page_polls_to_running(
             expect(member.locator(f"#request-{request.pk}")).to_contain_text("Pending approval")
 
             # The worker takes no task for now, so the member sees the build from its start.
-            _worker_control("cancel_consumer")
+            worker_control("cancel_consumer")
 
             # An admin approves it with the bulk action of the changelist.
-            admin_page.goto("/admin/")
-            admin_page.fill("#id_username", admin.username)
-            admin_page.fill("#id_password", PASSWORD)
-            admin_page.locator("input[type=submit]").click()
-            expect(admin_page.locator("#site-name")).to_be_visible()
-            admin_page.goto("/admin/portal/resourcerequest/")
-            admin_page.check(f"input[name='_selected_action'][value='{request.pk}']")
-            admin_page.select_option("select[name='action']", label="Approve selected requests")
-            admin_page.locator("button[name='index']").click()
-            expect(admin_page.locator(".messagelist")).to_contain_text(
-                "Approved 1 request(s); provisioning has been queued."
-            )
+            admin_approve(admin_page, admin.username, request.pk)
             request.refresh_from_db()
             assert request.state == RequestState.APPROVED
             vm = VirtualMachine.objects.get(request=request)
@@ -135,7 +105,7 @@ def test_member_asks_admin_approves_vm_page_polls_to_running(
             member.evaluate("window.notReloaded = true")
 
             # The worker resumes; the page alone must notice, without a reload.
-            _worker_control("add_consumer")
+            worker_control("add_consumer")
             expect(member.locator("#vm-state")).to_have_text("Running", timeout=BUILD_TIMEOUT_MS)
             progress = member.locator(f"#job-{job.pk}")
             expect(progress.locator(".progress-figure")).to_have_text("100%", timeout=BUILD_TIMEOUT_MS)

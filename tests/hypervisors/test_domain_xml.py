@@ -159,12 +159,15 @@ def test_volume_xml():
 
 def capabilities(host_arch, *guests):
     """A capabilities document; each guest is (os_type, arch, [domain types])."""
-    parts = [f"<capabilities><host><cpu><arch>{host_arch}</arch></cpu></host>"]
+    root = ET.Element("capabilities")
+    ET.SubElement(ET.SubElement(ET.SubElement(root, "host"), "cpu"), "arch").text = host_arch
     for os_type, arch, types in guests:
-        domains = "".join(f"<domain type='{t}'/>" for t in types)
-        parts.append(f"<guest><os_type>{os_type}</os_type><arch name='{arch}'>{domains}</arch></guest>")
-    parts.append("</capabilities>")
-    return "".join(parts)
+        guest = ET.SubElement(root, "guest")
+        ET.SubElement(guest, "os_type").text = os_type
+        arch_element = ET.SubElement(guest, "arch", {"name": arch})
+        for domain_type in types:
+            ET.SubElement(arch_element, "domain", {"type": domain_type})
+    return ET.tostring(root, encoding="unicode")
 
 
 def test_guest_domain_types_kvm_before_qemu():
