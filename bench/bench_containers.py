@@ -171,15 +171,14 @@ def image_ensure(client: Any) -> Any:
 
 def portal_run(*, team: Any, member: Any, admin: Any, image: Any, name: str) -> PortalRun:
     """Ask (untimed), then time approve -> worker builds -> the rows say succeeded and running."""
-    from containers.choices import ContainerState
+    from containers.choices import ContainerKind, ContainerState
     from containers.models import Container
-    from portal.choices import ResourceKind
     from portal.services import request_submit
 
     request = request_submit(
         actor=member,
         team=team,
-        kind=ResourceKind.CONTAINER,
+        kind=ContainerKind.CONTAINER,
         name=name,
         vcpus=CPUS,
         memory_mib=MEMORY_MIB,
@@ -239,8 +238,8 @@ def raw_docker_baseline(*, client: Any, docker_host: Any, team_slug: str, name: 
 
 def bench_provisioning(database_url: str, repetitions: int, prefix: str) -> None:
     from containers.drivers.raw import docker_sdk as docker
+    from containers.engines.services import docker_host_probe
     from containers.models import Container, ContainerImage, DockerHost
-    from containers.services import docker_host_probe
 
     print(f"\n== (b) approve-to-running through a Celery worker vs raw docker, on {DOCKER_URL} ==")
     try:

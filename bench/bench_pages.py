@@ -63,9 +63,9 @@ def seed_team(*, slug: str, username: str, vms: int, requests: int, jobs: int) -
     from django.contrib.contenttypes.models import ContentType
     from django.utils import timezone
 
-    from hypervisors.choices import VMState
+    from hypervisors.choices import HypervisorKind, VMJobAction, VMState
     from hypervisors.models import Host, Image, VirtualMachine
-    from portal.choices import JobAction, JobState, RequestState, ResourceKind
+    from portal.choices import JobState, RequestState
     from portal.models import Job, ResourceRequest
 
     team, user = team_with_member(
@@ -89,7 +89,7 @@ def seed_team(*, slug: str, username: str, vms: int, requests: int, jobs: int) -
     request_rows = ResourceRequest.objects.bulk_create(
         ResourceRequest(
             team=team,
-            kind=ResourceKind.VM,
+            kind=HypervisorKind.VM,
             name=f"req{i:04d}",
             vcpus=Decimal(1),
             memory_mib=128,
@@ -124,7 +124,7 @@ def seed_team(*, slug: str, username: str, vms: int, requests: int, jobs: int) -
     log = [{"time": now, "message": f"step {n}"} for n in range(9)]
     Job.objects.bulk_create(
         Job(
-            action=JobAction.VM_PROVISION,
+            action=VMJobAction.VM_PROVISION,
             state=JobState.SUCCEEDED,
             progress=100,
             log=log,
@@ -183,8 +183,8 @@ class Cleanup:
 def host_prepare() -> Any:
     """The local qemu:///system as a probed Host row, on the bench's own storage pool."""
     from hypervisors.drivers.raw import libvirt_sdk as libvirt
+    from hypervisors.hosts.services import host_probe
     from hypervisors.models import Host
-    from hypervisors.services import host_probe
 
     conn = libvirt.open(LIBVIRT_URI)
     try:
@@ -203,15 +203,14 @@ def host_prepare() -> Any:
 
 def portal_run(*, team: Any, member: Any, admin: Any, image: Any, name: str, cleanup: Cleanup) -> PortalRun:
     """Ask (untimed), then time approve -> worker builds -> the rows say succeeded and running."""
-    from hypervisors.choices import VMState
+    from hypervisors.choices import HypervisorKind, VMState
     from hypervisors.models import VirtualMachine
-    from portal.choices import ResourceKind
     from portal.services import request_submit
 
     request = request_submit(
         actor=member,
         team=team,
-        kind=ResourceKind.VM,
+        kind=HypervisorKind.VM,
         name=name,
         vcpus=1,
         memory_mib=96,
@@ -394,7 +393,7 @@ def main(argv: list[str] | None = None) -> None:
 def _broker_purge() -> None:
     """Empty the bench's broker queue (Redis database 14) of anything a failed run left."""
     with contextlib.suppress(Exception):
-        from portal.celery import app
+        from config.celery import app
 
         app.control.purge()
 

@@ -223,9 +223,9 @@ class Phases:
         setattr(owner, attribute, self._timed(name, original))
 
     def __enter__(self) -> Phases:
-        from hypervisors import inventory
         from hypervisors.drivers.libvirt_driver import LibvirtDriver
         from hypervisors.drivers.raw import libvirt_sdk as libvirt
+        from hypervisors.hosts import inventory
 
         self._patch(libvirt, "open", "libvirt open")
         self._patch(libvirt.virConnect, "close", "libvirt close")
@@ -307,7 +307,7 @@ class Scenario:
 
 
 def reconcile_runs(label: str, host_id: int, runs: int, before: Callable[[], None], phases: Phases) -> Scenario:
-    from hypervisors.inventory import host_reconcile
+    from hypervisors.hosts.inventory import host_reconcile
 
     times, reports, parts = [], [], []
     for _ in range(runs):
@@ -417,7 +417,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         print(f"without open and close: {raw_net:.1f} ms")
 
-        print("\n== (b) hypervisors.inventory.host_reconcile(host_id=...) end to end ==")
+        print("\n== (b) hypervisors.hosts.inventory.host_reconcile(host_id=...) end to end ==")
         print(
             f"{'scenario':<38} {'median':>9} {'max':>9} {'/raw':>6} | {'w/o open':>9} {'/raw w/o':>8} | "
             f"changed/missing/unmanaged"
@@ -455,7 +455,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{'total':<34}" + "".join(f" {p.median:18.1f}" for p in parts))
 
         if args.profile:
-            from hypervisors.inventory import host_reconcile
+            from hypervisors.hosts.inventory import host_reconcile
 
             rows_wrong()
             profiler = cProfile.Profile()

@@ -158,7 +158,7 @@ def page_measure(client: Any, label: str, url: str, runs: int, warmup: int) -> R
 
 def cases(world: World, vms: int) -> list[tuple[str, str]]:
     """(label, URL) of every measured page; labels are the same at every size."""
-    from hypervisors.forms import VMFilterForm
+    from hypervisors.vms.forms import VMFilterForm
 
     last_page = -(-vms // PAGE_SIZE)
     rows = [

@@ -90,7 +90,7 @@ def django_setup(bench_url: str, *, broker_url: str | None = None, redis_url: st
         os.environ["CELERY_BROKER_URL"] = broker_url
     if redis_url is not None:
         os.environ["REDIS_URL"] = redis_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["DEBUG"] = "false"
     # WhiteNoise warns that collectstatic never ran; the benchmarks serve no static files.
     warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
@@ -224,7 +224,7 @@ def page_measure(client: Any, url: str, runs: int, warmup: int) -> PageFigures:
 
 
 class Worker:
-    """A real Celery worker process (``celery -A portal worker --pool solo``) on the bench database and broker.
+    """A real Celery worker process (``celery -A config worker --pool solo``) on the bench database and broker.
 
     The provisioning benchmarks time what a user waits for, so the job has to go through the broker
     to a separate worker process, as in production, not run eagerly in the benchmark's own process.
@@ -243,7 +243,7 @@ class Worker:
 
     def start(self) -> None:
         """Purge the broker's queue, start the worker and wait (up to 60 s) until it answers a ping."""
-        from portal.celery import app
+        from config.celery import app
 
         app.control.purge()
         command = [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo"]

@@ -19,7 +19,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
 from containers.choices import ImageLoadMode
-from containers.images import image_load_request
+from containers.engines.images import image_load_request
 from containers.models import Container, ContainerImage, DockerHost
 from containers.secrets import secret_seal
 from containers.tasks import docker_host_probe, docker_host_reconcile

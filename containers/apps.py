@@ -10,9 +10,11 @@ class ContainersConfig(AppConfig):
     verbose_name = "Containers"
 
     def ready(self) -> None:
-        from containers.kind import CONTAINER_KIND
-        from containers.network_kind import DOCKER_NETWORK_KIND
-        from portal.kinds import kind_register
+        from containers.choices import EngineJobAction
+        from containers.containers.kind import CONTAINER_KIND
+        from containers.networks.kind import DOCKER_NETWORK_KIND
+        from portal.kinds import job_actions_register, kind_register
 
         kind_register(CONTAINER_KIND)
         kind_register(DOCKER_NETWORK_KIND)
+        job_actions_register(dict(EngineJobAction.choices))

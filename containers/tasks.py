@@ -7,34 +7,39 @@ from typing import Any
 
 from celery import Task, shared_task
 
-from containers import images, inventory, logs, network_kind, network_services, operations, provisioning, services
+from containers.containers import logs
+from containers.containers import operations as container_operations
+from containers.containers import provisioning as container_provisioning
 from containers.drivers import EngineError
+from containers.engines import images, inventory, services
 from containers.models import Container, DockerHost
+from containers.networks import operations as network_operations
+from containers.networks import provisioning as network_provisioning
 from portal.retries import run_with_retries
 
 
 @shared_task(bind=True, name="containers.tasks.container_provision")
 def container_provision(self: Task[Any, Any], job_id: int) -> None:
     """Create and start the container of a provisioning job."""
-    run_with_retries(self, provisioning.container_provision, job_id)
+    run_with_retries(self, container_provisioning.container_provision, job_id)
 
 
 @shared_task(bind=True, name="containers.tasks.container_operate")
 def container_operate(self: Task[Any, Any], job_id: int) -> None:
     """Run a container action (start, stop, restart, pause, unpause, remove)."""
-    run_with_retries(self, operations.container_operate, job_id)
+    run_with_retries(self, container_operations.container_operate, job_id)
 
 
 @shared_task(bind=True, name="containers.tasks.docker_network_provision")
 def docker_network_provision(self: Task[Any, Any], job_id: int) -> None:
     """Create a team's container network."""
-    run_with_retries(self, network_kind.docker_network_provision, job_id)
+    run_with_retries(self, network_provisioning.docker_network_provision, job_id)
 
 
 @shared_task(bind=True, name="containers.tasks.docker_network_operate")
 def docker_network_operate(self: Task[Any, Any], job_id: int) -> None:
     """Connect or disconnect a container, or remove a container network."""
-    run_with_retries(self, network_services.docker_network_operate, job_id)
+    run_with_retries(self, network_operations.docker_network_operate, job_id)
 
 
 @shared_task(name="containers.tasks.image_load")

@@ -24,9 +24,9 @@ from hypervisors.models import (
     VirtualNetwork,
     VMInterface,
 )
-from hypervisors.network_services import network_action_request, network_register
+from hypervisors.networks.services import network_action_request, network_register
 from hypervisors.tasks import host_probe, host_reconcile
-from hypervisors.vm_services import vm_adopt
+from hypervisors.vms.services import vm_adopt
 from portal.models import Team
 from portal.quotas import QuotaExceeded
 

@@ -10,9 +10,11 @@ class HypervisorsConfig(AppConfig):
     verbose_name = "Hypervisors"
 
     def ready(self) -> None:
-        from hypervisors.kind import VM_KIND
-        from hypervisors.network_kind import NETWORK_KIND
-        from portal.kinds import kind_register
+        from hypervisors.choices import HostJobAction
+        from hypervisors.networks.kind import NETWORK_KIND
+        from hypervisors.vms.kind import VM_KIND
+        from portal.kinds import job_actions_register, kind_register
 
         kind_register(VM_KIND)
         kind_register(NETWORK_KIND)
+        job_actions_register(dict(HostJobAction.choices))

@@ -53,3 +53,46 @@ class NetworkState(models.TextChoices):
     ACTIVE = "active", "Active"
     INACTIVE = "inactive", "Stopped"
     MISSING = "missing", "Missing on host"
+
+
+class HypervisorKind(models.TextChoices):
+    """The kinds of resource this app adds to the request pipeline (values stored in ``ResourceRequest.kind``)."""
+
+    VM = "vm", "Virtual machine"
+    NETWORK = "network", "VM network"
+
+
+class VMJobAction(models.TextChoices):
+    """What a background job does to a VM."""
+
+    VM_PROVISION = "vm_provision", "Provision virtual machine"
+    VM_START = "vm_start", "Start"
+    VM_SHUTDOWN = "vm_shutdown", "Shut down"
+    VM_POWER_OFF = "vm_power_off", "Force off"
+    VM_REBOOT = "vm_reboot", "Reboot"
+    VM_RESET = "vm_reset", "Reset"
+    VM_SUSPEND = "vm_suspend", "Suspend"
+    VM_RESUME = "vm_resume", "Resume"
+    VM_DELETE = "vm_delete", "Delete"
+    VM_RESIZE = "vm_resize", "Resize"
+    VM_SNAPSHOT_CREATE = "vm_snapshot_create", "Take snapshot"
+    VM_SNAPSHOT_REVERT = "vm_snapshot_revert", "Revert to snapshot"
+    VM_SNAPSHOT_DELETE = "vm_snapshot_delete", "Delete snapshot"
+    VM_INTERFACE_ATTACH = "vm_interface_attach", "Attach interface"
+    VM_INTERFACE_DETACH = "vm_interface_detach", "Detach interface"
+
+
+class NetworkJobAction(models.TextChoices):
+    """What a background job does to a VM network."""
+
+    NETWORK_PROVISION = "network_provision", "Create network"
+    NETWORK_START = "network_start", "Start network"
+    NETWORK_STOP = "network_stop", "Stop network"
+    NETWORK_DELETE = "network_delete", "Delete network"
+
+
+class HostJobAction(models.TextChoices):
+    """What a background job does to a host as a whole."""
+
+    HOST_PROBE = "host_probe", "Probe host"
+    HOST_RECONCILE = "host_reconcile", "Reconcile host"

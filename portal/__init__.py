@@ -1,5 +1,4 @@
-"""The portal project: settings, the Celery app and the shared domain (teams, quotas, requests, jobs, audit)."""
+"""The shared base: teams, memberships, quotas, requests, jobs and audit, and the skeletons every kind plugs into.
 
-from portal.celery import app as celery_app
-
-__all__ = ("celery_app",)
+It knows no kind of resource by name: apps register theirs in ``portal.kinds``.
+"""

@@ -16,10 +16,10 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from portal.audit import audit_record
-from portal.choices import ROLE_RANK, JobState, Role
+from portal.choices import JobState, Role
 from portal.jobs import job_create, job_enqueue
 from portal.models import Job, Team
-from portal.permissions import require_role
+from portal.permissions import require_role, role_at_least
 
 AnyUser = User | AnonymousUser
 
@@ -84,12 +84,14 @@ def action_queue(
     action: Action,
     task: str,
     audit_prefix: str,
-    queue: str | None = None,
     params: dict[str, Any] | None = None,
 ) -> Job:
-    """Record the job of an accepted action, send its task after commit, and audit it as ``<prefix>.<slug>``."""
+    """Record the job of an accepted action, send its task after commit, and audit it as ``<prefix>.<slug>``.
+
+    The job goes to the queue its resource asks for (``portal.queues``).
+    """
     job = job_create(action=action.job_action, team=team, requested_by=actor, target=resource, params=params or {})
-    job_enqueue(job, task, queue=queue)
+    job_enqueue(job, task)
     audit_record(
         actor=actor, action=f"{audit_prefix}.{action.slug}", target=resource, team=team, detail=str(params or "")
     )
@@ -103,5 +105,4 @@ def actions_allowed(actions: list[Action], *, role: str | None, state: str, busy
     """
     if busy or role is None:
         return []
-    rank = ROLE_RANK[Role(role)]
-    return [a for a in actions if state in a.allowed_states and rank >= ROLE_RANK[Role(a.minimum_role)]]
+    return [a for a in actions if state in a.allowed_states and role_at_least(role, a.minimum_role)]

@@ -15,13 +15,9 @@ class Role(models.TextChoices):
 ROLE_RANK = {Role.VIEWER: 0, Role.MEMBER: 1, Role.TEAM_ADMIN: 2}
 
 
-class ResourceKind(models.TextChoices):
-    """What a request asks for."""
-
-    VM = "vm", "Virtual machine"
-    CONTAINER = "container", "Container"
-    NETWORK = "network", "VM network"
-    CONTAINER_NETWORK = "container_network", "Container network"
+def roles_at_least(minimum: str) -> list[str]:
+    """The roles that are ``minimum`` or above (for queries); ``portal.permissions.role_at_least`` checks one."""
+    return [role for role, rank in ROLE_RANK.items() if rank >= ROLE_RANK[Role(minimum)]]
 
 
 class RequestState(models.TextChoices):
@@ -52,43 +48,6 @@ class JobState(models.TextChoices):
 
 
 FINISHED_JOB_STATES = (JobState.SUCCEEDED, JobState.FAILED)
-
-
-class JobAction(models.TextChoices):
-    """What a background job does."""
-
-    VM_PROVISION = "vm_provision", "Provision virtual machine"
-    VM_START = "vm_start", "Start"
-    VM_SHUTDOWN = "vm_shutdown", "Shut down"
-    VM_POWER_OFF = "vm_power_off", "Force off"
-    VM_REBOOT = "vm_reboot", "Reboot"
-    VM_RESET = "vm_reset", "Reset"
-    VM_SUSPEND = "vm_suspend", "Suspend"
-    VM_RESUME = "vm_resume", "Resume"
-    VM_DELETE = "vm_delete", "Delete"
-    VM_RESIZE = "vm_resize", "Resize"
-    VM_SNAPSHOT_CREATE = "vm_snapshot_create", "Take snapshot"
-    VM_SNAPSHOT_REVERT = "vm_snapshot_revert", "Revert to snapshot"
-    VM_SNAPSHOT_DELETE = "vm_snapshot_delete", "Delete snapshot"
-    HOST_PROBE = "host_probe", "Probe host"
-    CONTAINER_PROVISION = "container_provision", "Create container"
-    CONTAINER_START = "container_start", "Start container"
-    CONTAINER_STOP = "container_stop", "Stop container"
-    CONTAINER_RESTART = "container_restart", "Restart container"
-    CONTAINER_PAUSE = "container_pause", "Pause container"
-    CONTAINER_UNPAUSE = "container_unpause", "Unpause container"
-    CONTAINER_REMOVE = "container_remove", "Remove container"
-    IMAGE_LOAD = "image_load", "Load image"
-    NETWORK_PROVISION = "network_provision", "Create network"
-    NETWORK_START = "network_start", "Start network"
-    NETWORK_STOP = "network_stop", "Stop network"
-    NETWORK_DELETE = "network_delete", "Delete network"
-    VM_INTERFACE_ATTACH = "vm_interface_attach", "Attach interface"
-    VM_INTERFACE_DETACH = "vm_interface_detach", "Detach interface"
-    CONTAINER_NETWORK_PROVISION = "container_network_provision", "Create container network"
-    CONTAINER_NETWORK_CONNECT = "container_network_connect", "Connect container"
-    CONTAINER_NETWORK_DISCONNECT = "container_network_disconnect", "Disconnect container"
-    CONTAINER_NETWORK_DELETE = "container_network_delete", "Delete container network"
 
 
 class AuditResult(models.TextChoices):

@@ -9,15 +9,17 @@ from __future__ import annotations
 import logging
 import traceback
 
+from celery import current_app as celery_app
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
-from portal.celery import app as celery_app
 from portal.choices import JobState
+from portal.kinds import job_action_validate
 from portal.models import Job, ResourceRequest, Team
+from portal.queues import queue_for
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +39,18 @@ def job_create(
     target: models.Model | None,
     request: ResourceRequest | None = None,
     params: dict[str, object] | None = None,
+    queue_target: models.Model | None = None,
 ) -> Job:
-    """Create a queued job row; call :func:`job_enqueue` to have a worker run it."""
+    """Create a queued job row; call :func:`job_enqueue` to have a worker run it.
+
+    The job's queue is chosen here, once, from its target (or ``queue_target``
+    when the work runs elsewhere than the target says, e.g. a host's probe);
+    see ``portal.queues``. An action no app registered is a programming error.
+    """
+    job_action_validate(action)
     return Job.objects.create(
         action=action,
+        queue=queue_for(queue_target if queue_target is not None else target) or "",
         params=params or {},
         team=team,
         request=request,
@@ -51,8 +61,8 @@ def job_create(
     )
 
 
-def job_enqueue(job: Job, task_name: str, queue: str | None = None) -> None:
-    """Send the job's task once the current transaction commits, under the job's own task id.
+def job_enqueue(job: Job, task_name: str) -> None:
+    """Send the job's task once the current transaction commits, under the job's own task id and queue.
 
     The worker must never see a job that the database does not have yet, hence
     ``on_commit``; the task id is fixed at creation so nothing is written after.
@@ -60,8 +70,8 @@ def job_enqueue(job: Job, task_name: str, queue: str | None = None) -> None:
 
     def send() -> None:
         task = celery_app.tasks[task_name]
-        if queue:
-            task.apply_async(args=(job.pk,), task_id=str(job.celery_task_id), queue=queue)
+        if job.queue:
+            task.apply_async(args=(job.pk,), task_id=str(job.celery_task_id), queue=job.queue)
         else:
             task.apply_async(args=(job.pk,), task_id=str(job.celery_task_id))
 

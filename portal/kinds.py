@@ -1,53 +1,114 @@
 """The registry of resource kinds: what each app contributes to the one request pipeline.
 
 Requests, approvals, quotas, jobs and audit are the same for every kind. An app
-that provides a kind (VMs in ``hypervisors``, containers in ``containers``)
-registers a :class:`KindHandler` in its ``AppConfig.ready`` that tells the
-pipeline the few things that differ. The portal app never imports those apps.
+that provides a kind (VMs and VM networks in ``hypervisors``, containers and
+container networks in ``containers``) registers a :class:`KindHandler` in its
+``AppConfig.ready`` that tells the pipeline the few things that differ, and
+registers the job actions it runs. The base never imports those apps: it asks
+this registry, so a new kind needs no change (and no migration) of ``portal``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
+from django.db.models import Count, Q, Sum
+
+from portal.amounts import Amounts
 
 if TYPE_CHECKING:
     from portal.models import ResourceRequest, Team
-    from portal.quotas import Amounts
 
 
 @dataclass(frozen=True)
 class KindHandler:
     """What the pipeline needs to know about one kind of resource."""
 
-    #: The ``ResourceKind`` value this handler serves.
+    #: The value stored in ``ResourceRequest.kind`` ("vm").
     kind: str
+    #: How people call it ("Virtual machine").
+    label: str
+    #: The model of the live resource; a :class:`portal.models.TeamResource`.
+    model: type[models.Model]
     #: The quota field that counts resources of this kind ("vm_count").
     count_field: str
-    #: Usage of live resources (not counted through an active request), by team id.
-    live_usage: Callable[[Sequence[int]], dict[int, Amounts]]
-    #: Whether the team already has a live resource of this kind with this name.
-    name_in_use: Callable[[Team, str], bool]
+    #: Which quota amounts a live resource takes, as ``{amount field: model field}``.
+    sizes: dict[str, str]
     #: Called inside the approval transaction: creates the resource row the job
     #: will build (so its page exists at once) and returns it as the job's target.
     resource_create: Callable[[ResourceRequest], models.Model]
-    #: The ``JobAction`` of the provisioning job.
+    #: The job action of the provisioning job.
     provision_action: str
     #: Name of the Celery task that provisions; it takes the job id.
     provision_task: str
-    #: The Celery queue for the job building this resource (None: the default queue).
-    provision_queue: Callable[[models.Model], str | None] = lambda _resource: None
+    #: The address of a resource's page.
+    resource_url: Callable[[models.Model], str]
+    #: The job actions of this kind: value -> label.
+    job_actions: dict[str, str] = field(default_factory=dict)
+    #: The template of the resource's live status fragment (htmx swaps it in).
+    status_template: str = ""
+    #: How the request's sizes read in lists ("vCPU" or "CPU").
+    cpu_unit: str = "CPU"
+
+    @property
+    def request_related(self) -> str:
+        """The name under which a request reaches its resource (the reverse of ``TeamResource.request``)."""
+        return self.model._meta.get_field("request").remote_field.related_name  # type: ignore[union-attr,return-value]
+
+    def live_usage(self, team_ids: Sequence[int]) -> dict[int, Amounts]:
+        """Usage of live resources not counted through an active request, by team: one grouped query.
+
+        A resource whose request is still approved or provisioning is counted
+        through that request, so it is left out here to avoid counting it twice.
+        """
+        from portal.choices import RequestState
+
+        sums = {amount: Sum(column) for amount, column in self.sizes.items()}
+        rows = (
+            self.model._default_manager.filter(team_id__in=team_ids)
+            .filter(Q(request__isnull=True) | Q(request__state=RequestState.FULFILLED))
+            .values("team_id")
+            .annotate(count=Count("id"), **sums)
+        )
+        usage = {}
+        for row in rows:
+            amounts: dict[str, Any] = {amount: row[amount] or 0 for amount in self.sizes}
+            if "vcpus" in amounts:
+                amounts["vcpus"] = Decimal(amounts["vcpus"])
+            usage[row["team_id"]] = Amounts(**amounts, **{self.count_field: row["count"]})
+        return usage
+
+    def name_in_use(self, team: Team, name: str) -> bool:
+        """Whether the team already has a live resource of this kind with this name."""
+        return self.model._default_manager.filter(team=team, name=name).exists()
+
+    def resource_of(self, request: ResourceRequest) -> models.Model | None:
+        """The resource a request made, if any."""
+        try:
+            resource: models.Model = getattr(request, self.request_related)
+        except ObjectDoesNotExist:
+            return None
+        return resource
 
 
 _handlers: dict[str, KindHandler] = {}
+_job_actions: dict[str, str] = {}
 
 
 def kind_register(handler: KindHandler) -> None:
-    """Register a kind; called from an app's ``ready()``. Registering twice replaces."""
+    """Register a kind and its job actions; called from an app's ``ready()``. Registering twice replaces."""
     _handlers[handler.kind] = handler
+    job_actions_register(handler.job_actions)
+
+
+def job_actions_register(actions: dict[str, str]) -> None:
+    """Register job actions that belong to no kind (probing a host, loading an image)."""
+    _job_actions.update(actions)
 
 
 def kind_handler(kind: str) -> KindHandler:
@@ -61,3 +122,64 @@ def kind_handler(kind: str) -> KindHandler:
 def kind_handlers() -> list[KindHandler]:
     """All registered kinds."""
     return list(_handlers.values())
+
+
+def kind_choices() -> list[tuple[str, str]]:
+    """Kinds as form choices."""
+    return [(handler.kind, handler.label) for handler in _handlers.values()]
+
+
+def kind_label(kind: str) -> str:
+    """How people call a kind; an unknown one (an app removed) shows as stored."""
+    handler = _handlers.get(kind)
+    return handler.label if handler else kind
+
+
+def kind_validate(kind: str) -> None:
+    """Model-field validator: the kind must be registered."""
+    if kind not in _handlers:
+        raise ValidationError(f"{kind!r} is not a kind of resource.", code="invalid")
+
+
+def job_action_label(action: str) -> str:
+    """How people call a job action; an unknown one shows as stored."""
+    return _job_actions.get(action, action)
+
+
+def job_action_validate(action: str) -> None:
+    """Model-field validator, also called at job creation: the action must be registered."""
+    if action not in _job_actions:
+        raise ValidationError(f"{action!r} is not a job action.", code="invalid")
+
+
+def request_resources_related() -> list[str]:
+    """The names to ``select_related`` so that a list of requests reaches every resource without more queries."""
+    return [handler.request_related for handler in _handlers.values()]
+
+
+def resource_of_request(request: ResourceRequest) -> models.Model | None:
+    """The resource a request made, whatever its kind."""
+    handler = _handlers.get(request.kind)
+    return handler.resource_of(request) if handler else None
+
+
+def resource_url(request: ResourceRequest) -> str:
+    """The page of a request's resource, or "" while it has none."""
+    handler = _handlers.get(request.kind)
+    resource = handler.resource_of(request) if handler else None
+    return handler.resource_url(resource) if handler and resource is not None else ""
+
+
+def request_sizes_text(request: ResourceRequest) -> str:
+    """The sizes a request asks for, in its kind's units: "1 vCPU · 64 MiB · 1 GiB"; "" when it asks for none."""
+    handler = _handlers.get(request.kind)
+    parts = []
+    if request.vcpus:
+        cpus = request.vcpus
+        number = f"{cpus.normalize():f}" if cpus != cpus.to_integral() else str(int(cpus))
+        parts.append(f"{number} {handler.cpu_unit if handler else 'CPU'}")
+    if request.memory_mib:
+        parts.append(f"{request.memory_mib} MiB")
+    if request.disk_gib:
+        parts.append(f"{request.disk_gib} GiB")
+    return " · ".join(parts)

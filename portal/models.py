@@ -12,15 +12,14 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from portal.choices import (
-    ACTIVE_REQUEST_STATES,
-    FINISHED_JOB_STATES,
-    AuditResult,
-    JobAction,
-    JobState,
-    RequestState,
-    ResourceKind,
-    Role,
+from portal.choices import ACTIVE_REQUEST_STATES, FINISHED_JOB_STATES, AuditResult, JobState, RequestState, Role
+from portal.kinds import (
+    job_action_label,
+    job_action_validate,
+    kind_label,
+    kind_validate,
+    request_sizes_text,
+    resource_url,
 )
 
 
@@ -91,7 +90,9 @@ class ResourceRequest(models.Model):
     """
 
     team = models.ForeignKey(Team, verbose_name="team", on_delete=models.PROTECT, related_name="requests")
-    kind = models.CharField("kind", max_length=20, choices=ResourceKind.choices)
+    kind = models.CharField(
+        "kind", max_length=20, validators=[kind_validate], help_text="A kind registered by an app (portal.kinds)."
+    )
     name = models.CharField("name", max_length=63)
     spec = models.JSONField("specification", default=dict, blank=True)
     vcpus = models.DecimalField(
@@ -131,7 +132,6 @@ class ResourceRequest(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(vcpus__gte=0), name="request_vcpus_not_negative"),
             models.CheckConstraint(condition=Q(state__in=RequestState.values), name="request_state_valid"),
-            models.CheckConstraint(condition=Q(kind__in=ResourceKind.values), name="request_kind_valid"),
             # Two live asks of one team for the same name would fight over it on the host.
             models.UniqueConstraint(
                 fields=("team", "kind", "name"),
@@ -141,14 +141,34 @@ class ResourceRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.name} for {self.team}"
+        return f"{self.kind_label} {self.name} for {self.team}"
+
+    @property
+    def kind_label(self) -> str:
+        """How people call the kind asked for ("Virtual machine")."""
+        return kind_label(self.kind)
+
+    @property
+    def resource_url(self) -> str:
+        """The page of the resource this request made, or "" while there is none."""
+        return resource_url(self)
+
+    @property
+    def sizes_text(self) -> str:
+        """The sizes asked for, as people read them: "1 vCPU · 64 MiB · 1 GiB", "0.5 CPU · 64 MiB"."""
+        return request_sizes_text(self)
 
 
 class Job(models.Model):
     """A slow or remote operation done by a worker. The browser reads this row; it never waits on a host."""
 
     id = models.BigAutoField(primary_key=True)
-    action = models.CharField("action", max_length=40, choices=JobAction.choices)
+    action = models.CharField(
+        "action",
+        max_length=40,
+        validators=[job_action_validate],
+        help_text="A job action registered by an app (portal.kinds); free text so a new kind needs no migration here.",
+    )
     state = models.CharField("state", max_length=20, choices=JobState.choices, default=JobState.QUEUED, db_index=True)
     progress = models.PositiveSmallIntegerField("progress (%)", default=0, validators=[MaxValueValidator(100)])
     params = models.JSONField("parameters", default=dict, blank=True, help_text="What the action was asked to do.")
@@ -178,6 +198,9 @@ class Job(models.Model):
         blank=True,
         related_name="jobs",
     )
+    queue = models.CharField(
+        "queue", max_length=150, blank=True, help_text="The Celery queue the job went to; empty for the default queue."
+    )
     celery_task_id = models.UUIDField("Celery task id", default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField("created", auto_now_add=True)
     started_at = models.DateTimeField("started", null=True, blank=True)
@@ -192,7 +215,12 @@ class Job(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_action_display()} #{self.pk}"
+        return f"{self.action_label} #{self.pk}"
+
+    @property
+    def action_label(self) -> str:
+        """How people call what the job does ("Start")."""
+        return job_action_label(self.action)
 
     @property
     def is_finished(self) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 
-from portal.choices import ROLE_RANK, Role
+from portal.choices import Role, roles_at_least
 from portal.models import Membership, Team
 
 AnyUser = User | AnonymousUser
@@ -27,10 +27,14 @@ def role_in(user: AnyUser, team: Team | int) -> str | None:
     return role
 
 
+def role_at_least(role: str | None, minimum: str) -> bool:
+    """Whether ``role`` (None: no role at all) is ``minimum`` or above; the one place ranks are compared."""
+    return role is not None and role in roles_at_least(minimum)
+
+
 def has_role(user: AnyUser, team: Team | int, minimum: str) -> bool:
     """Whether the user holds at least ``minimum`` in the team."""
-    role = role_in(user, team)
-    return role is not None and ROLE_RANK[Role(role)] >= ROLE_RANK[Role(minimum)]
+    return role_at_least(role_in(user, team), minimum)
 
 
 def require_role(user: AnyUser, team: Team | int, minimum: str) -> None:

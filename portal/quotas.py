@@ -17,56 +17,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, Sum
 
+from portal.amounts import RESOURCES, Amounts, Resource
 from portal.choices import COMMITTED_REQUEST_STATES, RequestState
 from portal.kinds import kind_handler, kind_handlers
 from portal.models import Quota, ResourceRequest, Team
-
-
-@dataclass(frozen=True)
-class Amounts:
-    """An amount of every quota resource; used for limits, usage and demands alike."""
-
-    vcpus: Decimal = Decimal("0")
-    memory_mib: int = 0
-    disk_gib: int = 0
-    vm_count: int = 0
-    container_count: int = 0
-    network_count: int = 0
-
-    def __add__(self, other: Amounts) -> Amounts:
-        return Amounts(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
-
-    def __sub__(self, other: Amounts) -> Amounts:
-        return Amounts(**{f.name: getattr(self, f.name) - getattr(other, f.name) for f in fields(self)})
-
-    def get(self, resource: str) -> Decimal | int:
-        """The amount of one resource by its field name."""
-        value: Decimal | int = getattr(self, resource)
-        return value
-
-
-@dataclass(frozen=True)
-class Resource:
-    """How a quota resource is named and shown."""
-
-    field: str
-    label: str
-    unit: str
-
-
-RESOURCES = (
-    Resource("vcpus", "vCPUs", ""),
-    Resource("memory_mib", "Memory", "MiB"),
-    Resource("disk_gib", "Disk", "GiB"),
-    Resource("vm_count", "Virtual machines", ""),
-    Resource("container_count", "Containers", ""),
-    Resource("network_count", "Networks", ""),
-)
 
 
 def amounts_sum(items: Iterable[Amounts]) -> Amounts:

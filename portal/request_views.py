@@ -17,7 +17,6 @@ from django.views import View
 
 from portal.choices import Role
 from portal.forms import ResourceRequestForm, form_add_quota_errors
-from portal.models import Team
 from portal.quotas import QuotaExceeded, demand_of, quota_bars, shortfalls, teams_usage
 from portal.selectors import teams_for
 from portal.services import request_submit
@@ -29,7 +28,7 @@ def quota_preview(form: ResourceRequestForm) -> dict[str, Any]:
     team = data.get("team") or form.fields["team"].queryset.first()  # type: ignore[attr-defined]
     if team is None:
         return {"preview_team": None, "bars": [], "shortfalls": []}
-    team = Team.objects.select_related("quota").get(pk=team.pk)
+    team = form.fields["team"].queryset.select_related("quota").get(pk=team.pk)  # type: ignore[attr-defined]
     usage = teams_usage([team])[team.pk]
     vcpus, memory_mib, disk_gib = form.sizes(data)
     demand = demand_of(kind=form.kind, vcpus=vcpus, memory_mib=memory_mib, disk_gib=disk_gib)

@@ -6,8 +6,8 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from portal.choices import ROLE_RANK, Role
-from portal.models import Job, ResourceRequest, Team
+from portal.choices import Role, roles_at_least
+from portal.models import Job, Membership, ResourceRequest, Team
 
 AnyUser = User | AnonymousUser
 
@@ -18,7 +18,7 @@ def teams_for(user: AnyUser, minimum_role: str = Role.VIEWER) -> QuerySet[Team]:
         return Team.objects.none()
     if getattr(user, "is_superuser", False):
         return Team.objects.all()
-    roles = [role for role, rank in ROLE_RANK.items() if rank >= ROLE_RANK[Role(minimum_role)]]
+    roles = roles_at_least(minimum_role)
     return Team.objects.filter(memberships__user_id=user.pk, memberships__role__in=roles).distinct()
 
 
@@ -40,3 +40,17 @@ def jobs_for(user: AnyUser) -> QuerySet[Job]:
 def job_get(user: AnyUser, job_id: int) -> Job:
     """One job of the user's teams, or 404."""
     return get_object_or_404(jobs_for(user), pk=job_id)
+
+
+def roles_of(user: AnyUser) -> dict[int, str]:
+    """The user's role in each of their teams, by team id; superusers are team admins of every team."""
+    if not user.is_authenticated:
+        return {}
+    if getattr(user, "is_superuser", False):
+        return dict.fromkeys(Team.objects.values_list("pk", flat=True), Role.TEAM_ADMIN)
+    return dict(Membership.objects.filter(user_id=user.pk).values_list("team_id", "role"))
+
+
+def team_with_quota(user: AnyUser, team_id: int) -> Team | None:
+    """One of the user's teams with its quota row loaded, or None."""
+    return teams_for(user).select_related("quota").filter(pk=team_id).first()

@@ -137,7 +137,7 @@ def _request_approve(*, actor: AnyUser, request_id: int, reason: str) -> Job:
     job = job_create(
         action=handler.provision_action, team=request.team, requested_by=actor, target=resource, request=request
     )
-    job_enqueue(job, handler.provision_task, queue=handler.provision_queue(resource))
+    job_enqueue(job, handler.provision_task)
     audit_record(actor=actor, action="request.approve", target=request, team=request.team, detail=reason)
     return job
 

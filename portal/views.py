@@ -1,4 +1,4 @@
-"""Self-service pages of the shared domain: dashboard, requests, jobs.
+"""Self-service pages of the shared domain: requests and jobs of every kind.
 
 Pages render from database rows only; nothing here talks to a host.
 """
@@ -13,35 +13,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views import View
-from django.views.generic import ListView, TemplateView
+from django.views.generic import ListView
 
-from containers.selectors import containers_for
-from hypervisors.selectors import vms_for
+from portal.kinds import request_resources_related
 from portal.models import ResourceRequest
-from portal.quotas import quota_bars, teams_usage
-from portal.selectors import job_get, jobs_for, request_get, requests_for, teams_for
+from portal.selectors import job_get, request_get, requests_for
 from portal.services import request_cancel
-
-#: How many rows of each kind the dashboard shows.
-DASHBOARD_ROWS = 10
-
-
-class DashboardView(LoginRequiredMixin, TemplateView):
-    """The user's teams with their quota bars, and their latest VMs, requests and jobs."""
-
-    template_name = "portal/dashboard.html"
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        user = self.request.user
-        teams = list(teams_for(user).select_related("quota"))
-        usage = teams_usage(teams)
-        context["teams"] = [(team, quota_bars(usage[team.pk])) for team in teams]
-        context["vms"] = vms_for(user).order_by("-created_at")[:DASHBOARD_ROWS]
-        context["containers"] = containers_for(user).order_by("-created_at")[:DASHBOARD_ROWS]
-        context["requests"] = requests_for(user).select_related("virtual_machine", "container")[:DASHBOARD_ROWS]
-        context["jobs"] = jobs_for(user)[:DASHBOARD_ROWS]
-        return context
 
 
 class RequestListView(LoginRequiredMixin, ListView[ResourceRequest]):
@@ -52,7 +29,7 @@ class RequestListView(LoginRequiredMixin, ListView[ResourceRequest]):
     paginate_by = 25
 
     def get_queryset(self) -> Any:
-        queryset = requests_for(self.request.user).select_related("virtual_machine", "container")
+        queryset = requests_for(self.request.user).select_related(*request_resources_related())
         if self.request.GET.get("mine"):
             queryset = queryset.filter(requested_by_id=self.request.user.pk)
         return queryset

@@ -8,9 +8,9 @@ import factory
 from django.contrib.auth.models import User
 
 from containers.models import DockerHost
-from hypervisors.choices import DomainType
+from hypervisors.choices import DomainType, HypervisorKind
 from hypervisors.models import Host, Image, VirtualMachine
-from portal.choices import ResourceKind, Role
+from portal.choices import Role
 from portal.models import Membership, Quota, ResourceRequest, Team
 
 
@@ -89,7 +89,7 @@ class ResourceRequestFactory(factory.django.DjangoModelFactory):
         model = ResourceRequest
 
     team = factory.SubFactory(TeamFactory)
-    kind = ResourceKind.VM
+    kind = HypervisorKind.VM
     name = factory.Sequence(lambda n: f"vm{n}")
     vcpus = Decimal("1")
     memory_mib = 128

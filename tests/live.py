@@ -22,8 +22,9 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from hypervisors.choices import HypervisorKind
+from hypervisors.hosts.services import host_probe
 from hypervisors.models import Host, Image
-from hypervisors.services import host_probe
 from portal.choices import Role
 from portal.models import Team
 from tests.factories import ImageFactory, MembershipFactory, TeamFactory, UserFactory
@@ -81,7 +82,7 @@ class WorkerProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        from portal.celery import app
+        from config.celery import app
 
         app.control.purge()
         env = {**os.environ, "DATABASE_URL": database_url_for_subprocess()}
@@ -214,7 +215,7 @@ from portal.models import Job, ResourceRequest  # noqa: E402
 
 #: What the tiny guest's init prints once booted (scripts/build-guest-image.sh).
 GUEST_BANNER = "portal-guest: booted"
-#: Where libvirt keeps each guest's serial console output (see hypervisors/provisioning.py).
+#: Where libvirt keeps each guest's serial console output (see hypervisors/vms/provisioning.py).
 CONSOLE_LOG_DIR = Path("/var/log/libvirt/qemu")
 
 
@@ -307,7 +308,7 @@ def broker_reset() -> None:
     """
     import redis
 
-    from portal.celery import app
+    from config.celery import app
 
     app.control.purge()
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
@@ -412,13 +413,12 @@ def libvirtd_down() -> Iterator[None]:
 
 def vm_request(team: Team, member: Any, image: Image, name: str, **sizes: int) -> ResourceRequest:
     """A member's ask for a tiny VM (96 MiB, 1 vCPU, 1 GiB unless told), through the service pages call."""
-    from portal.choices import ResourceKind
     from portal.services import request_submit
 
     return request_submit(
         actor=member,
         team=team,
-        kind=ResourceKind.VM,
+        kind=HypervisorKind.VM,
         name=name,
         vcpus=sizes.get("vcpus", 1),
         memory_mib=sizes.get("memory_mib", 96),

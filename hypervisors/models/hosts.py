@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from hypervisors.choices import DomainType, VMState
@@ -50,6 +51,10 @@ class Host(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def job_queue(self) -> str | None:
+        """The Celery queue for work on this host (see ``portal.queues``); None: the default queue."""
+        return f"host.{self.name}" if settings.PORTAL_HOST_QUEUES else None
 
     @property
     def is_emulated(self) -> bool:

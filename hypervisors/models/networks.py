@@ -131,7 +131,7 @@ class VirtualNetwork(models.Model):
                 validate_ipv4_network(self.subnet)
             except ValidationError:
                 return  # already reported on the field
-            from hypervisors.addressing import subnet_check_free
+            from hypervisors.networks.addressing import subnet_check_free
 
             subnet_check_free(host=self.host, subnet=self.subnet, exclude_id=self.pk)
 

@@ -91,6 +91,10 @@ class VirtualMachine(models.Model):
             self.domain_name = f"{self.team.slug}.{self.name}"
         super().save(*args, **kwargs)
 
+    def job_queue(self) -> str | None:
+        """Jobs on a VM go to its host's queue (see ``portal.queues``)."""
+        return self.host.job_queue() if self.host is not None else None
+
     @property
     def volume_name(self) -> str:
         """The name of the VM's disk volume in the host's storage pool."""

@@ -7,7 +7,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from portal.celery import app as celery_app
+from config.celery import app as celery_app
 from tests.live import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")

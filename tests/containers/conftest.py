@@ -11,10 +11,11 @@ import pytest
 import redis
 from celery.app.task import Task
 
-from containers import logs
+from containers.choices import ContainerJobAction, ContainerKind
+from containers.containers import logs
+from containers.containers.provisioning import container_provision
 from containers.models import Container, ContainerImage, DockerHost
-from containers.provisioning import container_provision
-from portal.choices import JobAction, JobState, RequestState, ResourceKind, Role
+from portal.choices import JobState, RequestState, Role
 from portal.jobs import job_create
 from portal.models import Job, Team
 from portal.services import request_approve, request_submit
@@ -116,7 +117,7 @@ def make_container(
     request = ResourceRequestFactory(
         team=team,
         requested_by=owner,
-        kind=ResourceKind.CONTAINER,
+        kind=ContainerKind.CONTAINER,
         name=name,
         vcpus=Decimal(cpus),
         memory_mib=memory_mib,
@@ -139,7 +140,7 @@ def make_container(
         state=state,
     )
     job = job_create(
-        action=JobAction.CONTAINER_PROVISION, team=team, requested_by=owner, target=container, request=request
+        action=ContainerJobAction.CONTAINER_PROVISION, team=team, requested_by=owner, target=container, request=request
     )
     Job.objects.filter(pk=job.pk).update(state=job_state)
     return container
@@ -206,7 +207,7 @@ def build(engine_team, engine_member, local_engine, busybox_image, staff, sent) 
         request = request_submit(
             actor=engine_member,
             team=engine_team,
-            kind=ResourceKind.CONTAINER,
+            kind=ContainerKind.CONTAINER,
             name=name,
             vcpus=Decimal(cpus),
             memory_mib=memory_mib,

@@ -5,9 +5,16 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from containers.forms import MAX_ENV_VARS, ContainerRequestForm, parse_command, parse_environment, parse_ports
+from containers.choices import ContainerKind
+from containers.containers.forms import (
+    MAX_ENV_VARS,
+    ContainerRequestForm,
+    parse_command,
+    parse_environment,
+    parse_ports,
+)
 from containers.models import Container
-from portal.choices import RequestState, ResourceKind, Role
+from portal.choices import RequestState, Role
 from portal.models import ResourceRequest
 from tests.containers.conftest import image_row, make_container
 from tests.factories import DockerHostFactory, MembershipFactory, ResourceRequestFactory, TeamFactory, UserFactory
@@ -285,7 +292,7 @@ def test_port_of_an_active_request_on_the_same_engine_is_refused(member, data, r
     ResourceRequestFactory(
         team=red_team,
         requested_by=outsider,
-        kind=ResourceKind.CONTAINER,
+        kind=ContainerKind.CONTAINER,
         name="asker",
         state=state,
         spec={
@@ -304,7 +311,7 @@ def test_port_of_a_finished_request_is_free(member, data, red_team, outsider, do
     ResourceRequestFactory(
         team=red_team,
         requested_by=outsider,
-        kind=ResourceKind.CONTAINER,
+        kind=ContainerKind.CONTAINER,
         name="asker",
         state=state,
         spec={
@@ -414,7 +421,7 @@ def test_valid_post_to_the_page_creates_a_pending_request_only(client, member, d
     request = ResourceRequest.objects.get()
     assert (request.team, request.kind, request.name, request.state) == (
         team,
-        ResourceKind.CONTAINER,
+        ContainerKind.CONTAINER,
         "web",
         RequestState.PENDING,
     )

@@ -9,9 +9,10 @@ from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from containers.images import image_load, image_load_request, upload_dir
+from containers.choices import EngineJobAction
+from containers.engines.images import image_load, image_load_request, upload_dir
 from containers.models import ContainerImage
-from portal.choices import JobAction, JobState
+from portal.choices import JobState
 from portal.models import Job
 from tests.containers import engine as eng
 from tests.factories import DockerHostFactory, TeamFactory, UserFactory
@@ -51,7 +52,7 @@ def test_import_a_root_filesystem_tar(engine_team, local_engine, staff, sent, re
         actor=staff, docker_host=local_engine, upload=upload, mode="import", reference=reference,
         teams=[engine_team, other],
     )  # fmt: skip
-    assert job.action == JobAction.IMAGE_LOAD
+    assert job.action == EngineJobAction.IMAGE_LOAD
     stored = uploads()
     assert len(stored) == 1
     assert stored[0].stat().st_size == upload.size
@@ -181,7 +182,7 @@ def test_admin_upload_page_queues_the_job(client, staff, team, no_hypervisor, se
                 "archive": SimpleUploadedFile("rootfs.tar", b"tar bytes"),
             },
         )
-    job = Job.objects.get(action=JobAction.IMAGE_LOAD)
+    job = Job.objects.get(action=EngineJobAction.IMAGE_LOAD)
     assert response.status_code == 302
     assert response.url == f"/admin/portal/job/{job.pk}/change/"
     assert job.state == JobState.QUEUED

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from containers.inventory import container_state_observed, docker_host_reconcile
+from containers.engines.inventory import container_state_observed, docker_host_reconcile
 from containers.models import Container, ContainerImage, ContainerStatSample, DockerHost
 from portal.choices import AuditResult
 from portal.models import AuditEvent

@@ -8,11 +8,13 @@ from decimal import Decimal
 
 import docker
 import pytest
+from django.test import TestCase
 
-from containers import logs, tasks
+from containers import tasks
+from containers.containers import logs
+from containers.containers.provisioning import container_spec
+from containers.engines.services import engine_of
 from containers.models import Container
-from containers.provisioning import container_spec
-from containers.services import engine_of
 from tests.containers import engine as eng
 from tests.containers.conftest import make_container, random_pk
 
@@ -143,7 +145,8 @@ def page_container(team, member, docker_host, busybox_row, log_store):
 
 def csrf_post(client, url):
     client.get("/")
-    return client.post(url, {}, headers={"X-CSRFToken": client.cookies["csrftoken"].value, "HX-Request": "true"})
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the follow is sent after commit
+        return client.post(url, {}, headers={"X-CSRFToken": client.cookies["csrftoken"].value, "HX-Request": "true"})
 
 
 def test_post_starts_following_only_once(client_for, member, page_container, sent, log_store, no_hypervisor):

@@ -15,15 +15,14 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 
+from containers.choices import ContainerJobAction, ContainerKind, ContainerNetworkJobAction
+from containers.containers.services import container_network_request
 from containers.models import Container, DockerNetwork
-from containers.network_kind import docker_network_provision
-from containers.network_services import (
-    container_network_request,
-    docker_network_delete_request,
-    docker_network_operate,
-)
+from containers.networks.operations import docker_network_operate
+from containers.networks.provisioning import docker_network_provision
+from containers.networks.services import docker_network_delete_request
 from hypervisors.models import VirtualNetwork
-from portal.choices import JobAction, JobState, RequestState, ResourceKind, Role
+from portal.choices import JobState, RequestState, Role
 from portal.jobs import job_create
 from portal.models import Job, ResourceRequest, Team
 from portal.quotas import QuotaExceeded, teams_usage
@@ -87,7 +86,7 @@ def network_jobs(container: Container) -> list[Job]:
         Job.objects.filter(
             target_type__model="container",
             target_id=str(container.pk),
-            action__in=[JobAction.CONTAINER_NETWORK_CONNECT, JobAction.CONTAINER_NETWORK_DISCONNECT],
+            action__in=[ContainerJobAction.CONTAINER_NETWORK_CONNECT, ContainerJobAction.CONTAINER_NETWORK_DISCONNECT],
         )
     )
 
@@ -143,7 +142,7 @@ def make_network(staff, local_engine, cleanup, sent):
 
     def make(team: Team, member, name: str = "apps") -> DockerNetwork:
         request = request_submit(
-            actor=member, team=team, kind=ResourceKind.CONTAINER_NETWORK, name=name, vcpus=0, memory_mib=0,
+            actor=member, team=team, kind=ContainerKind.CONTAINER_NETWORK, name=name, vcpus=0, memory_mib=0,
             disk_gib=0, justification="tests", spec={"docker_host_id": local_engine.pk},
         )  # fmt: skip
         job = request_approve(actor=staff, request_id=request.pk)
@@ -176,7 +175,7 @@ def test_a_network_asked_on_the_page_is_built_on_the_engine(
     )
     assert response.status_code == 302, text(response)[-3000:]
     request = ResourceRequest.objects.get(team=quota, name="apps")
-    assert (request.kind, request.state) == (ResourceKind.CONTAINER_NETWORK, RequestState.PENDING)
+    assert (request.kind, request.state) == (ContainerKind.CONTAINER_NETWORK, RequestState.PENDING)
     assert request.spec == {"docker_host_id": local_engine.pk}
     assert usage_of(quota).pending.network_count == 1
 
@@ -205,7 +204,7 @@ def test_a_network_asked_on_the_page_is_built_on_the_engine(
 
 def test_building_twice_finds_the_network_already_there(make_network, engine_team, engine_member, quota):
     network = make_network(engine_team, engine_member)
-    from containers.services import engine_of
+    from containers.engines.services import engine_of
 
     with engine_of(network.docker_host) as engine:
         again = engine.network_create(name=network.engine_name, labels={})
@@ -224,7 +223,7 @@ def test_the_network_quota_is_shared_with_vm_networks(client_for, engine_member,
     )
     assert response.status_code == 400
     assert "Networks: over quota by 1 (asked 1, 0 left)" in text(response)
-    assert not ResourceRequest.objects.filter(kind=ResourceKind.CONTAINER_NETWORK).exists()
+    assert not ResourceRequest.objects.filter(kind=ContainerKind.CONTAINER_NETWORK).exists()
 
 
 # --- connecting and disconnecting containers ---
@@ -238,7 +237,7 @@ def test_connect_and_disconnect_a_team_container(make_network, build, engine_tea
     job = container_network_request(
         actor=engine_member, container_id=container.pk, network_id=network.pk, slug="connect"
     )
-    assert (job.action, job.params) == (JobAction.CONTAINER_NETWORK_CONNECT, {"network_id": network.pk})
+    assert (job.action, job.params) == (ContainerJobAction.CONTAINER_NETWORK_CONNECT, {"network_id": network.pk})
     assert operate(job).state == JobState.SUCCEEDED, job.error
     assert network.engine_name in attached_networks(container)
     assert list(network.containers.all()) == [container]
@@ -319,8 +318,8 @@ def test_the_worker_checks_the_team_again(
     theirs = make_network(other_team, other_member, name="private")
     container = build("web")
     job = job_create(
-        action=JobAction.CONTAINER_NETWORK_CONNECT, team=engine_team, requested_by=engine_member, target=container,
-        params={"network_id": theirs.pk},
+        action=ContainerJobAction.CONTAINER_NETWORK_CONNECT, team=engine_team, requested_by=engine_member,
+        target=container, params={"network_id": theirs.pk},
     )  # fmt: skip
     job = operate(job)
     assert job.state == JobState.FAILED
@@ -351,7 +350,7 @@ def test_a_network_with_containers_on_it_cannot_be_deleted(
     response = csrf_post(client_for(engine_admin), f"/networks/containers/{network.pk}/delete/", follow=True)
     assert response.redirect_chain[-1][0] == "/networks/"
     assert "Containers are still on this network; disconnect them first." in text(response)
-    assert not Job.objects.filter(action=JobAction.CONTAINER_NETWORK_DELETE).exists()
+    assert not Job.objects.filter(action=ContainerNetworkJobAction.CONTAINER_NETWORK_DELETE).exists()
     assert engine_network(network.engine_name) is not None
 
 
@@ -376,7 +375,7 @@ def test_delete_removes_the_network_from_the_engine_and_frees_the_quota(
     assert usage_of(quota).used.network_count == 1
     response = csrf_post(client_for(engine_admin), f"/networks/containers/{network.pk}/delete/", follow=True)
     assert f"{network}: removal queued." in text(response)
-    (job,) = Job.objects.filter(action=JobAction.CONTAINER_NETWORK_DELETE)
+    (job,) = Job.objects.filter(action=ContainerNetworkJobAction.CONTAINER_NETWORK_DELETE)
     assert operate(job).state == JobState.SUCCEEDED, job.error
     assert engine_network(network.engine_name) is None
     assert not DockerNetwork.objects.filter(pk=network.pk).exists()
@@ -398,7 +397,7 @@ def test_deleting_a_network_being_built_is_refused_clearly(docker_host, team, te
 def test_without_a_network_quota_no_container_network_may_be_asked(docker_host, team, member):
     with pytest.raises(QuotaExceeded) as refused:
         request_submit(
-            actor=member, team=team, kind=ResourceKind.CONTAINER_NETWORK, name="apps", vcpus=0, memory_mib=0,
+            actor=member, team=team, kind=ContainerKind.CONTAINER_NETWORK, name="apps", vcpus=0, memory_mib=0,
             disk_gib=0, justification="x", spec={"docker_host_id": docker_host.pk},
         )  # fmt: skip
     assert str(refused.value.shortfalls[0]).startswith("Networks: over quota by 1")

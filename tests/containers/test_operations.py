@@ -7,11 +7,12 @@ from decimal import Decimal
 
 import pytest
 
+from containers.choices import ContainerKind
+from containers.containers.operations import container_operate
+from containers.containers.provisioning import container_provision
+from containers.containers.services import container_action_request
 from containers.drivers.options import PIDS_LIMIT, SAFE_CAPABILITIES
 from containers.models import Container
-from containers.operations import container_operate
-from containers.provisioning import container_provision
-from containers.services import container_action_request
 from portal.choices import JobState, RequestState
 from portal.models import AuditEvent, Job, ResourceRequest, Team
 from portal.quotas import teams_usage
@@ -72,7 +73,6 @@ def test_a_container_that_cannot_start_is_removed_and_frees_its_quota(
     engine_team, engine_member, local_engine, busybox_image, staff, sent
 ):
     """Its host port is taken by someone else: create succeeds, start fails; nothing is left behind."""
-    from portal.choices import ResourceKind
     from portal.services import request_approve, request_submit
 
     with socket.socket() as holder:
@@ -80,7 +80,7 @@ def test_a_container_that_cannot_start_is_removed_and_frees_its_quota(
         holder.listen()
         port = holder.getsockname()[1]
         request = request_submit(
-            actor=engine_member, team=engine_team, kind=ResourceKind.CONTAINER, name="busy",
+            actor=engine_member, team=engine_team, kind=ContainerKind.CONTAINER, name="busy",
             vcpus=Decimal("0.5"), memory_mib=64, disk_gib=0, justification="test",
             spec={"image_id": busybox_image.pk, "image": busybox_image.reference, "docker_host_id": local_engine.pk,
                   "command": ["sleep", "60"], "environment": {}, "restart_policy": "no",

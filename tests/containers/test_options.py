@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from containers.containers.forms import parse_ports
 from containers.drivers import ContainerSpec, PortMapping, UnsafeOptions
 from containers.drivers.options import (
     ALLOWED_CREATE_KEYS,
@@ -15,7 +16,6 @@ from containers.drivers.options import (
     create_options,
     nano_cpus,
 )
-from containers.forms import parse_ports
 
 
 def spec(**changes) -> ContainerSpec:

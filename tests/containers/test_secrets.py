@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
+from containers.engines.services import engine_of
 from containers.models import DockerHost
 from containers.secrets import secret_open, secret_seal
-from containers.services import engine_of
 from tests.factories import DockerHostFactory
 
 pytestmark = pytest.mark.django_db

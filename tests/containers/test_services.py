@@ -3,12 +3,13 @@
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from containers.actions import ACTIONS
-from containers.choices import ContainerState
+from containers.choices import ContainerJobAction, ContainerState
+from containers.containers.actions import ACTIONS
+from containers.containers.services import OPERATE_TASK, container_action_request
+from containers.engines.services import docker_host_probe
 from containers.models import Container, DockerHost
-from containers.services import OPERATE_TASK, container_action_request, docker_host_probe
 from portal.actions import ActionRefused
-from portal.choices import JobAction, JobState
+from portal.choices import JobState
 from portal.models import AuditEvent, Job
 from tests.containers.conftest import make_container
 from tests.factories import DockerHostFactory
@@ -90,7 +91,7 @@ def make(team, member, docker_host, busybox_row):
 
 def action_jobs(container):
     return Job.objects.filter(target_type__model="container", target_id=str(container.pk)).exclude(
-        action=JobAction.CONTAINER_PROVISION
+        action=ContainerJobAction.CONTAINER_PROVISION
     )
 
 

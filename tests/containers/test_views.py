@@ -13,8 +13,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from containers.choices import ContainerJobAction, ContainerKind
 from containers.models import Container
-from portal.choices import JobAction, JobState, ResourceKind
+from portal.choices import JobState
 from portal.jobs import job_create
 from portal.models import AuditEvent, Job, ResourceRequest, Team
 from tests.containers.conftest import image_row, make_container
@@ -199,7 +200,7 @@ def test_member_action_queues_one_job_after_commit(
         response = csrf_post(client_for(member), f"/containers/{blue_container.pk}/actions/stop/", htmx=True)
     assert response.status_code == 200
     assert response["HX-Trigger"] == "container-changed"
-    job = Job.objects.get(action=JobAction.CONTAINER_STOP)
+    job = Job.objects.get(action=ContainerJobAction.CONTAINER_STOP)
     assert job.state == JobState.QUEUED
     assert job.requested_by == member
     assert sent == [
@@ -314,8 +315,8 @@ def test_detail_queries_do_not_grow_with_jobs(client_for, member, team, blue_con
     client.get(f"/containers/{blue_container.pk}/")
     before = count_queries(client, f"/containers/{blue_container.pk}/")
     for _ in range(20):
-        job_create(action=JobAction.CONTAINER_RESTART, team=team, requested_by=member, target=blue_container)
-    Job.objects.filter(action=JobAction.CONTAINER_RESTART).update(state=JobState.SUCCEEDED)
+        job_create(action=ContainerJobAction.CONTAINER_RESTART, team=team, requested_by=member, target=blue_container)
+    Job.objects.filter(action=ContainerJobAction.CONTAINER_RESTART).update(state=JobState.SUCCEEDED)
     assert count_queries(client, f"/containers/{blue_container.pk}/") == before
 
 
@@ -405,7 +406,7 @@ def test_bad_input_is_400_with_the_error_by_its_field_and_nothing_created(
 def test_a_good_ask_is_accepted(client_for, member, data):
     response = csrf_post(client_for(member), "/containers/new/", data)
     assert response.status_code == 302
-    request = ResourceRequest.objects.get(kind=ResourceKind.CONTAINER)
+    request = ResourceRequest.objects.get(kind=ContainerKind.CONTAINER)
     assert request.spec["command"] == ["sleep", "3600"]
 
 
@@ -462,7 +463,7 @@ def test_preview_disables_submit_over_the_container_count(client_for, member, te
 def test_preview_counts_pending_asks(client_for, member, team, data):
     from tests.factories import ResourceRequestFactory
 
-    ResourceRequestFactory(team=team, kind=ResourceKind.CONTAINER, name="pending-one", vcpus=7, memory_mib=64)
+    ResourceRequestFactory(team=team, kind=ContainerKind.CONTAINER, name="pending-one", vcpus=7, memory_mib=64)
     response = preview(client_for(member), {**data, "cpus": "1.5"})
     assert "vCPUs: over quota by 0.5 (asked 1.5, 1 left)" in text(response)
     assert "disabled" in submit_button(response)

@@ -11,9 +11,9 @@ from django.core.exceptions import PermissionDenied
 from django.test import Client
 
 from hypervisors.drivers import DomainSpec, driver_for
-from hypervisors.inventory import host_reconcile
+from hypervisors.hosts.inventory import host_reconcile
 from hypervisors.models import UnmanagedDomain, VirtualMachine
-from hypervisors.vm_services import adoption_name, vm_adopt
+from hypervisors.vms.services import adoption_name, vm_adopt
 from portal.models import AuditEvent, Team
 from portal.quotas import teams_usage
 from tests.factories import UserFactory, VirtualMachineFactory

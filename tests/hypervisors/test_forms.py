@@ -2,7 +2,7 @@
 
 import pytest
 
-from hypervisors.forms import MAX_DISK_GIB, MAX_MEMORY_MIB, MAX_VCPUS, VMRequestForm
+from hypervisors.vms.forms import MAX_DISK_GIB, MAX_MEMORY_MIB, MAX_VCPUS, VMRequestForm
 from portal.choices import Role
 from portal.models import Team
 from tests.factories import ImageFactory, MembershipFactory, TeamFactory

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from hypervisors.drivers import DomainSpec, driver_for
-from hypervisors.inventory import host_reconcile, vm_state_observed
+from hypervisors.hosts.inventory import host_reconcile, vm_state_observed
 from hypervisors.models import Host, HostStatSample, UnmanagedDomain, VirtualMachine, VMStatSample
 from portal.choices import AuditResult
 from portal.models import AuditEvent

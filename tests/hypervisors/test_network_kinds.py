@@ -9,9 +9,10 @@ from hypervisors.choices import NetworkKind, NetworkState
 from hypervisors.drivers import DomainSpec, InterfaceSpec
 from hypervisors.drivers.domain_xml import domain_xml
 from hypervisors.drivers.libvirt_driver import is_local_uri, local_openvswitch
+from hypervisors.hosts.services import host_probe
 from hypervisors.models import Host
-from hypervisors.network_services import network_operate, network_register
-from hypervisors.services import host_probe
+from hypervisors.networks.operations import network_operate
+from hypervisors.networks.services import network_register
 from portal.models import Job
 from tests.factories import HostFactory
 

@@ -16,9 +16,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from containers.models import Container, ContainerImage, DockerNetwork
-from hypervisors.choices import NetworkKind, NetworkState
+from hypervisors.choices import NetworkJobAction, NetworkKind, NetworkState, VMJobAction
 from hypervisors.models import VirtualNetwork, VMInterface
-from portal.choices import JobAction, Role
+from portal.choices import Role
 from portal.models import Job
 from tests.factories import (
     DockerHostFactory,
@@ -324,7 +324,7 @@ def test_member_attaches_and_the_fragment_follows_the_job(client_for, member, ho
     assert response.status_code == 200
     assert response["HX-Trigger"] == "vm-changed"
     (job,) = Job.objects.all()
-    assert job.action == JobAction.VM_INTERFACE_ATTACH
+    assert job.action == VMJobAction.VM_INTERFACE_ATTACH
     new_card = VMInterface.objects.get(vm=vm)
     assert job.params == {"network_id": lab.pk, "mac": new_card.mac}
     assert "being attached" in text(response)
@@ -367,7 +367,7 @@ def test_team_admin_stops_a_network_from_the_page(client_for, team_admin, host, 
     assert response.redirect_chain[-1][0] == "/networks/"
     assert "blue/lab: stop queued." in text(response)
     (job,) = Job.objects.all()
-    assert job.action == JobAction.NETWORK_STOP
+    assert job.action == NetworkJobAction.NETWORK_STOP
 
 
 def test_delete_from_the_page_is_refused_while_cards_exist(client_for, team_admin, host, team, vm):

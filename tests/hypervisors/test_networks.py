@@ -20,10 +20,8 @@ from celery.app.task import Task
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 
-from hypervisors import network_kind, provisioning
-from hypervisors.addressing import subnet_allocate, subnet_check_free
 from hypervisors.admin import VirtualNetworkForm
-from hypervisors.choices import NetworkKind, NetworkState
+from hypervisors.choices import HypervisorKind, NetworkJobAction, NetworkKind, NetworkState, VMJobAction
 from hypervisors.drivers import NetworkSpec, NetworkStatus, driver_for
 from hypervisors.drivers.domain_xml import (
     domain_interface_by_mac,
@@ -32,20 +30,20 @@ from hypervisors.drivers.domain_xml import (
     network_leases_parse,
     network_xml,
 )
-from hypervisors.forms import VMRequestForm
-from hypervisors.inventory import _reconcile_networks, host_reconcile
+from hypervisors.hosts.inventory import _reconcile_networks, host_reconcile
 from hypervisors.models import AddressPool, VirtualMachine, VirtualNetwork, VMInterface
-from hypervisors.network_kind import network_spec
-from hypervisors.network_services import (
-    network_action_request,
-    network_operate,
-    network_register,
-    networks_usable_by,
-    vm_interface_request,
-)
-from hypervisors.operations import vm_operate
+from hypervisors.networks import provisioning as network_kind
+from hypervisors.networks.addressing import subnet_allocate, subnet_check_free
+from hypervisors.networks.operations import network_operate
+from hypervisors.networks.provisioning import network_spec
+from hypervisors.networks.selectors import networks_usable_by
+from hypervisors.networks.services import network_action_request, network_register
+from hypervisors.vms import provisioning
+from hypervisors.vms.forms import VMRequestForm
+from hypervisors.vms.operations import vm_operate
+from hypervisors.vms.services import vm_interface_request
 from portal.actions import ActionRefused
-from portal.choices import JobAction, JobState, RequestState, ResourceKind, Role
+from portal.choices import JobState, RequestState, Role
 from portal.models import Job, ResourceRequest, Team
 from portal.quotas import QuotaExceeded, teams_usage
 from portal.services import request_approve, request_submit
@@ -420,7 +418,7 @@ def test_admin_adds_a_network_which_a_job_defines_and_starts(
     assert network.state == NetworkState.BUILDING
     assert network.libvirt_name == "shared-lab"
     (job,) = jobs_on(network)
-    assert job.action == JobAction.NETWORK_START
+    assert job.action == NetworkJobAction.NETWORK_START
     assert [call["task"] for call in sent] == ["hypervisors.tasks.network_operate"]
     assert sent[0]["args"] == (job.pk,)
 
@@ -498,7 +496,7 @@ def test_member_asks_for_a_network_and_it_counts_in_the_quota(client_for, member
     response = csrf_post(client, NETWORK_NEW, ask_form(network_quota))
     assert response.status_code == 302, text(response)[-3000:]
     request = ResourceRequest.objects.get(team=network_quota, name="lab")
-    assert request.kind == ResourceKind.NETWORK
+    assert request.kind == HypervisorKind.NETWORK
     assert request.state == RequestState.PENDING
     assert request.spec == {"kind": "nat", "pool_id": None}
     assert usage_of(network_quota).pending.network_count == 1
@@ -518,7 +516,7 @@ def test_asking_over_the_network_quota_is_refused_naming_networks(client_for, me
 def test_without_a_network_quota_nothing_may_be_asked(member, team):
     with pytest.raises(QuotaExceeded) as refused:
         request_submit(
-            actor=member, team=team, kind=ResourceKind.NETWORK, name="lab", vcpus=0, memory_mib=0, disk_gib=0,
+            actor=member, team=team, kind=HypervisorKind.NETWORK, name="lab", vcpus=0, memory_mib=0, disk_gib=0,
             justification="x", spec={"kind": "nat"},
         )  # fmt: skip
     assert "Networks" in str(refused.value.shortfalls[0])
@@ -532,7 +530,7 @@ def test_viewers_cannot_ask_for_networks(client_for, viewer, network_quota):
 
 def ask(member, team, name="lab", kind="nat", pool_id=None) -> ResourceRequest:
     return request_submit(
-        actor=member, team=team, kind=ResourceKind.NETWORK, name=name, vcpus=0, memory_mib=0, disk_gib=0,
+        actor=member, team=team, kind=HypervisorKind.NETWORK, name=name, vcpus=0, memory_mib=0, disk_gib=0,
         justification="tests", spec={"kind": kind, "pool_id": pool_id},
     )  # fmt: skip
 
@@ -541,7 +539,7 @@ def ask(member, team, name="lab", kind="nat", pool_id=None) -> ResourceRequest:
 def test_approved_network_is_built_on_the_host(member, staff, network_quota, pool, host, conn, kind, forward):
     request = ask(member, network_quota, kind=kind)
     job = request_approve(actor=staff, request_id=request.pk)
-    assert job.action == JobAction.NETWORK_PROVISION
+    assert job.action == NetworkJobAction.NETWORK_PROVISION
     network = VirtualNetwork.objects.get(request=request)
     assert (network.host, network.team, network.name, network.kind) == (host, network_quota, "lab", kind)
     assert network.subnet == "10.213.0.0/24"
@@ -653,7 +651,7 @@ def built(host, team, conn):
 
 def test_team_admin_stops_starts_and_deletes_the_team_network(team_admin, team, built, conn):
     job = network_action_request(actor=team_admin, network_id=built.pk, slug="stop")
-    assert (job.action, job.team) == (JobAction.NETWORK_STOP, team)
+    assert (job.action, job.team) == (NetworkJobAction.NETWORK_STOP, team)
     network_operate(job_id=job.pk)
     built.refresh_from_db()
     assert built.state == NetworkState.INACTIVE
@@ -718,15 +716,15 @@ def test_the_network_lock_works_on_every_database(team_admin, staff, built, host
     """The lock every network action takes, on its own, for a team's and a shared network."""
     network = make_network(host, None, name="shared", subnet="10.213.9.0/24") if shared else built
     job = network_action_request(actor=staff, network_id=network.pk, slug="stop")
-    assert job.action == JobAction.NETWORK_STOP
+    assert job.action == NetworkJobAction.NETWORK_STOP
 
 
 def test_network_operate_for_a_vanished_network(team_admin, team, host):
     from portal.jobs import job_create
 
     network = make_network(host, team, name="gone")
-    stop = job_create(action=JobAction.NETWORK_STOP, team=team, requested_by=team_admin, target=network)
-    delete = job_create(action=JobAction.NETWORK_DELETE, team=team, requested_by=team_admin, target=network)
+    stop = job_create(action=NetworkJobAction.NETWORK_STOP, team=team, requested_by=team_admin, target=network)
+    delete = job_create(action=NetworkJobAction.NETWORK_DELETE, team=team, requested_by=team_admin, target=network)
     network.delete()
     network_operate(job_id=stop.pk)
     network_operate(job_id=delete.pk)
@@ -817,7 +815,7 @@ def test_approved_vm_gets_a_card_per_network_on_the_networks_host(member, staff,
     form = VMRequestForm(data=vm_form(team, image, [own, shared]), user=member)
     assert form.is_valid(), form.errors
     request = request_submit(
-        actor=member, team=team, kind=ResourceKind.VM, name="web", vcpus=1, memory_mib=128, disk_gib=1,
+        actor=member, team=team, kind=HypervisorKind.VM, name="web", vcpus=1, memory_mib=128, disk_gib=1,
         justification="tests", spec=form.spec(form.cleaned_data),
     )  # fmt: skip
     job = request_approve(actor=staff, request_id=request.pk)
@@ -853,7 +851,7 @@ def test_approved_vm_gets_a_card_per_network_on_the_networks_host(member, staff,
 def test_vm_without_networks_goes_where_there_is_most_room(member, staff, team, image, two_hosts):
     big, _small = two_hosts
     request = request_submit(
-        actor=member, team=team, kind=ResourceKind.VM, name="web", vcpus=1, memory_mib=128, disk_gib=1,
+        actor=member, team=team, kind=HypervisorKind.VM, name="web", vcpus=1, memory_mib=128, disk_gib=1,
         justification="tests", spec={"image_id": image.pk},
     )  # fmt: skip
     request_approve(actor=staff, request_id=request.pk)
@@ -865,7 +863,7 @@ def test_vm_without_networks_goes_where_there_is_most_room(member, staff, team, 
 def test_vm_macs_are_unique_across_many_cards(member, staff, team, image, host):
     networks = [make_network(host, None, name=f"s{i}", subnet=f"10.213.{i}.0/24") for i in range(6)]
     request = request_submit(
-        actor=member, team=team, kind=ResourceKind.VM, name="web", vcpus=1, memory_mib=128, disk_gib=1,
+        actor=member, team=team, kind=HypervisorKind.VM, name="web", vcpus=1, memory_mib=128, disk_gib=1,
         justification="tests", spec={"image_id": image.pk, "network_ids": [n.pk for n in networks]},
     )  # fmt: skip
     request_approve(actor=staff, request_id=request.pk)
@@ -888,7 +886,7 @@ def test_attach_queues_a_job_with_a_new_card(member, team, vm, host):
     card = VMInterface.objects.get(vm=vm, network=own)
     assert MAC.match(card.mac)
     assert not card.attached
-    assert job.action == JobAction.VM_INTERFACE_ATTACH
+    assert job.action == VMJobAction.VM_INTERFACE_ATTACH
     assert job.params == {"network_id": own.pk, "mac": card.mac}
 
 
@@ -927,7 +925,7 @@ def test_detach_queues_a_job_for_the_card(member, team, vm, host):
     own = make_network(host, team, name="own")
     VMInterface.objects.create(vm=vm, network=own, mac="52:54:00:00:00:02", attached=True)
     job = vm_interface_request(actor=member, vm_id=vm.pk, slug="interface-detach", network_id=own.pk)
-    assert job.action == JobAction.VM_INTERFACE_DETACH
+    assert job.action == VMJobAction.VM_INTERFACE_DETACH
     assert job.params == {"network_id": own.pk, "mac": "52:54:00:00:00:02"}
 
 
@@ -962,7 +960,7 @@ def test_a_failed_attach_leaves_no_card_row(member, team, host, conn):
     vm = VirtualMachineFactory(team=team, host=host, name="web", uuid=domain_uuid, state="shutoff")
     card = VMInterface.objects.create(vm=vm, network=own, mac="52:54:00:00:00:03")
     job = job_create(
-        action=JobAction.VM_INTERFACE_ATTACH, team=team, requested_by=member, target=vm,
+        action=VMJobAction.VM_INTERFACE_ATTACH, team=team, requested_by=member, target=vm,
         params={"network_id": own.pk, "mac": card.mac},
     )  # fmt: skip
     vm_operate(job_id=job.pk)

@@ -6,13 +6,14 @@ from collections.abc import Iterator
 import libvirt
 import pytest
 
-from hypervisors import operations, provisioning
+from hypervisors.choices import HypervisorKind, VMJobAction
 from hypervisors.drivers import DriverError
 from hypervisors.drivers.libvirt_driver import LibvirtDriver
 from hypervisors.models import Host, Snapshot, VirtualMachine
-from hypervisors.vm_services import vm_action_request, vm_resize_request, vm_snapshot_request
-from portal import operating
-from portal.choices import JobAction, JobState, ResourceKind
+from hypervisors.vms import operations, provisioning
+from hypervisors.vms.services import vm_action_request, vm_resize_request, vm_snapshot_request
+from portal import operations as operating
+from portal.choices import JobState
 from portal.jobs import RetryLater, job_create
 from portal.models import AuditEvent, Job, Team
 from portal.quotas import teams_usage
@@ -46,7 +47,7 @@ def build(team, member, staff, image, libvirt_test_host):
         request = request_submit(
             actor=member,
             team=team,
-            kind=ResourceKind.VM,
+            kind=HypervisorKind.VM,
             name=name,
             vcpus=vcpus,
             memory_mib=memory_mib,
@@ -249,7 +250,7 @@ def test_reboot_keeps_the_next_boot_note(build, conn, member):
 
 def test_job_of_a_vm_without_host_fails(team, member, db):
     vm = VirtualMachineFactory(team=team, host=None, state="shutoff")
-    job = job_create(action=JobAction.VM_START, team=team, requested_by=member, target=vm)
+    job = job_create(action=VMJobAction.VM_START, team=team, requested_by=member, target=vm)
     run(job)
     assert job.state == JobState.FAILED
     assert job.error == "The VM is not placed on any host."
@@ -257,7 +258,7 @@ def test_job_of_a_vm_without_host_fails(team, member, db):
 
 def test_job_of_a_vm_that_is_gone_fails(team, member, db):
     vm = VirtualMachineFactory(team=team, state="shutoff")
-    job = job_create(action=JobAction.VM_START, team=team, requested_by=member, target=vm)
+    job = job_create(action=VMJobAction.VM_START, team=team, requested_by=member, target=vm)
     vm.delete()
     run(job)
     assert job.state == JobState.FAILED

@@ -2,8 +2,8 @@
 
 import pytest
 
+from hypervisors.hosts.placement import NoHostAvailable, host_for
 from hypervisors.models import VirtualMachine
-from hypervisors.placement import NoHostAvailable, host_for
 from tests.factories import HostFactory, VirtualMachineFactory
 
 pytestmark = pytest.mark.django_db

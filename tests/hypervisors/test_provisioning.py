@@ -7,13 +7,14 @@ from decimal import Decimal
 import libvirt
 import pytest
 
-from hypervisors import provisioning
+from hypervisors.choices import HypervisorKind
 from hypervisors.drivers import DriverError
 from hypervisors.drivers.domain_xml import METADATA_NS
 from hypervisors.drivers.libvirt_driver import LibvirtDriver
 from hypervisors.models import Host, VirtualMachine
+from hypervisors.vms import provisioning
 from portal import provisioning as skeleton
-from portal.choices import JobState, RequestState, ResourceKind
+from portal.choices import JobState, RequestState
 from portal.models import AuditEvent, Job, ResourceRequest, Team
 from portal.quotas import teams_usage
 from portal.services import request_approve, request_submit
@@ -43,7 +44,7 @@ def approve(team, member, staff, image, libvirt_test_host):
         request = request_submit(
             actor=member,
             team=team,
-            kind=ResourceKind.VM,
+            kind=HypervisorKind.VM,
             name=name,
             vcpus=vcpus,
             memory_mib=memory_mib,
@@ -263,7 +264,7 @@ def test_failure_at_start_cleans_up_and_releases_quota(approve, conn, monkeypatc
     again = request_submit(
         actor=member,
         team=team,
-        kind=ResourceKind.VM,
+        kind=HypervisorKind.VM,
         name="web",
         vcpus=8,
         memory_mib=128,

@@ -4,8 +4,8 @@ import libvirt
 import pytest
 
 from hypervisors.choices import DomainType
+from hypervisors.hosts.services import host_probe
 from hypervisors.models import Host
-from hypervisors.services import host_probe
 from tests.factories import HostFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,11 +8,12 @@ from celery import signals
 from celery.app.task import Task
 
 from hypervisors import tasks
+from hypervisors.choices import HypervisorKind
 from hypervisors.drivers import HostUnreachable
 from hypervisors.drivers.libvirt_driver import LibvirtDriver
 from hypervisors.models import Host, HostStatSample, VirtualMachine
-from hypervisors.vm_services import vm_action_request
-from portal.choices import JobState, RequestState, ResourceKind
+from hypervisors.vms.services import vm_action_request
+from portal.choices import JobState, RequestState
 from portal.models import Job, ResourceRequest
 from portal.retries import backoff
 from portal.services import request_approve, request_submit
@@ -58,7 +59,7 @@ def sent(monkeypatch) -> list[dict]:
 def approved(team, member, staff, image, libvirt_test_host):
     """An approved VM request; its provisioning job is queued."""
     request = request_submit(
-        actor=member, team=team, kind=ResourceKind.VM, name="web", vcpus=1, memory_mib=128, disk_gib=1,
+        actor=member, team=team, kind=HypervisorKind.VM, name="web", vcpus=1, memory_mib=128, disk_gib=1,
         justification="needed", spec={"image_id": image.pk},
     )  # fmt: skip
     return request_approve(actor=staff, request_id=request.pk, reason="ok")

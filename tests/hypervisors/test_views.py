@@ -8,8 +8,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from hypervisors.choices import VMJobAction
 from hypervisors.models import VirtualMachine
-from portal.choices import JobAction, JobState, RequestState, Role
+from portal.choices import JobState, RequestState, Role
 from portal.jobs import job_create
 from portal.models import ResourceRequest, Team
 from tests.factories import (
@@ -60,7 +61,7 @@ def make_vm(team, owner, *, state="running", job_state=JobState.SUCCEEDED, host=
     vm = VirtualMachineFactory(
         team=team, owner=owner, request=request, name=request.name, state=state, host=host, image=image
     )
-    job = job_create(action=JobAction.VM_PROVISION, team=team, requested_by=owner, target=vm, request=request)
+    job = job_create(action=VMJobAction.VM_PROVISION, team=team, requested_by=owner, target=vm, request=request)
     job.state = job_state
     job.save(update_fields=["state"])
     return vm, job
@@ -257,7 +258,7 @@ def test_vm_detail_queries_are_constant(client_for, member, team):
     client.get(f"/vms/{vm.uuid}/")
     before = count_queries(client, f"/vms/{vm.uuid}/")
     for _ in range(20):
-        job_create(action=JobAction.VM_PROVISION, team=team, requested_by=member, target=vm)
+        job_create(action=VMJobAction.VM_PROVISION, team=team, requested_by=member, target=vm)
     assert count_queries(client, f"/vms/{vm.uuid}/") == before
 
 
@@ -481,7 +482,7 @@ def test_building_vm_without_job_polls(client_for, member, team):
 
 def test_vm_status_shows_latest_job(client_for, member, team):
     vm, old = make_vm(team, member, state="running", job_state=JobState.FAILED)
-    new = job_create(action=JobAction.VM_PROVISION, team=team, requested_by=member, target=vm)
+    new = job_create(action=VMJobAction.VM_PROVISION, team=team, requested_by=member, target=vm)
     body = client_for(member).get(f"/vms/{vm.uuid}/", headers=HTMX).content.decode()
     assert f'id="job-{new.pk}"' in body
     assert f'id="job-{old.pk}"' not in body

@@ -8,8 +8,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from hypervisors.choices import VMJobAction
 from hypervisors.models import Snapshot, VirtualMachine, VMStatSample
-from portal.choices import JobAction, JobState
+from portal.choices import JobState
 from portal.jobs import job_create
 from portal.models import Job
 from tests.factories import HostFactory, ImageFactory, VirtualMachineFactory
@@ -124,7 +125,7 @@ def test_member_action_returns_the_status_fragment_with_the_queued_job(client_fo
     assert response.status_code == 200
     assert response["HX-Trigger"] == "vm-changed"
     job = jobs_of(vm).get()
-    assert (job.action, job.state, job.requested_by) == (JobAction.VM_REBOOT, JobState.QUEUED, member)
+    assert (job.action, job.state, job.requested_by) == (VMJobAction.VM_REBOOT, JobState.QUEUED, member)
     body = response.content.decode()
     assert body.lstrip().startswith('<div id="vm-status"')
     assert "<body" not in body
@@ -155,7 +156,7 @@ def test_second_action_while_busy_is_refused(client_for, member, vm):
     csrf_post(client, action_url(vm, "suspend"), htmx=True)
     response = csrf_post(client, action_url(vm, "reboot"), htmx=True)
     assert "Another operation on this VM is still running; wait until it ends." in text(response)
-    assert list(jobs_of(vm).values_list("action", flat=True)) == [JobAction.VM_SUSPEND]
+    assert list(jobs_of(vm).values_list("action", flat=True)) == [VMJobAction.VM_SUSPEND]
 
 
 def test_non_htmx_post_redirects_with_a_message(client_for, member, vm):
@@ -165,7 +166,7 @@ def test_non_htmx_post_redirects_with_a_message(client_for, member, vm):
     assert response.url == f"/vms/{vm.uuid}/"
     page = client.get(response.url)
     assert "Queued; the page follows its progress." in text(page)
-    assert jobs_of(vm).get().action == JobAction.VM_SUSPEND
+    assert jobs_of(vm).get().action == VMJobAction.VM_SUSPEND
 
 
 def test_non_htmx_refused_post_redirects_with_the_error(client_for, member, make_vm):
@@ -217,7 +218,7 @@ def test_viewer_sees_no_buttons_and_no_forms(client_for, viewer, vm):
 
 
 def test_no_buttons_while_a_job_runs(client_for, member, vm, team):
-    job = job_create(action=JobAction.VM_REBOOT, team=team, requested_by=member, target=vm)
+    job = job_create(action=VMJobAction.VM_REBOOT, team=team, requested_by=member, target=vm)
     Job.objects.filter(pk=job.pk).update(state=JobState.RUNNING)
     response = client_for(member).get(f"/vms/{vm.uuid}/", headers=HTMX)
     assert buttons(response) == []
@@ -291,7 +292,7 @@ def test_resize_success(client_for, member, vm):
     assert response["HX-Trigger"] == "vm-changed"
     assert response.content.decode().lstrip().startswith('<form id="vm-resize"')
     job = jobs_of(vm).get()
-    assert (job.action, job.params["vcpus"], job.params["memory_mib"]) == (JobAction.VM_RESIZE, 2, 512)
+    assert (job.action, job.params["vcpus"], job.params["memory_mib"]) == (VMJobAction.VM_RESIZE, 2, 512)
     vm.refresh_from_db()
     assert (vm.vcpus, vm.memory_mib) == (2, 512)
 
@@ -319,7 +320,7 @@ def test_snapshot_create_through_the_page(client_for, member, vm):
     assert response["HX-Trigger"] == "vm-changed"
     assert 'role="alert"' not in response.content.decode()
     job = jobs_of(vm).get()
-    assert (job.action, job.params) == (JobAction.VM_SNAPSHOT_CREATE, {"name": "s1"})
+    assert (job.action, job.params) == (VMJobAction.VM_SNAPSHOT_CREATE, {"name": "s1"})
 
 
 def test_snapshot_name_taken_or_unknown_is_shown(client_for, member, vm):

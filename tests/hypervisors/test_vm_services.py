@@ -6,10 +6,10 @@ import pytest
 from celery.app.task import Task
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from hypervisors.actions import ACTIONS
-from hypervisors.choices import VMState
+from hypervisors.choices import VMJobAction, VMState
 from hypervisors.models import Snapshot, VirtualMachine
-from hypervisors.vm_services import (
+from hypervisors.vms.actions import ACTIONS
+from hypervisors.vms.services import (
     OPERATE_TASK,
     ActionRefused,
     vm_action_request,
@@ -17,7 +17,7 @@ from hypervisors.vm_services import (
     vm_resize_request,
     vm_snapshot_request,
 )
-from portal.choices import JobAction, JobState
+from portal.choices import JobState
 from portal.jobs import job_create
 from portal.models import AuditEvent, Job, Team
 from portal.quotas import QuotaExceeded, teams_usage
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db
 POWER_SLUGS = ["start", "shutdown", "power-off", "reboot", "reset", "suspend", "resume", "delete"]
 FORM_SLUGS = ["resize", "snapshot-create", "snapshot-revert", "snapshot-delete"]
 
-#: Where each power action may be asked, as the catalogue says (hypervisors/actions.py).
+#: Where each power action may be asked, as the catalogue says (hypervisors/vms/actions.py).
 ALLOWED = {
     "start": {"shutoff", "crashed"},
     "shutdown": {"running"},
@@ -127,7 +127,7 @@ def test_start_on_a_running_vm_is_refused_clearly(make_vm, member, sent, django_
 def test_team_admin_may_act(make_vm, team_admin):
     vm = make_vm(state="running")
     job = vm_action_request(actor=team_admin, vm_id=vm.pk, slug="reboot")
-    assert job.action == JobAction.VM_REBOOT
+    assert job.action == VMJobAction.VM_REBOOT
     assert job.requested_by == team_admin
 
 
@@ -177,12 +177,12 @@ def test_finished_jobs_do_not_block(make_vm, member, job_state):
     vm = make_vm(state="running")
     first = vm_action_request(actor=member, vm_id=vm.pk, slug="suspend")
     Job.objects.filter(pk=first.pk).update(state=job_state)
-    assert vm_action_request(actor=member, vm_id=vm.pk, slug="reboot").action == JobAction.VM_REBOOT
+    assert vm_action_request(actor=member, vm_id=vm.pk, slug="reboot").action == VMJobAction.VM_REBOOT
 
 
 def test_jobs_of_other_vms_do_not_block(make_vm, member, team):
     vm, other = make_vm(state="running"), make_vm(state="running")
-    job_create(action=JobAction.VM_REBOOT, team=team, requested_by=member, target=other)
+    job_create(action=VMJobAction.VM_REBOOT, team=team, requested_by=member, target=other)
     assert vm_action_request(actor=member, vm_id=vm.pk, slug="reboot").target_id == str(vm.pk)
 
 
@@ -217,7 +217,7 @@ def test_job_is_created_and_sent_only_after_commit(make_vm, member, team, sent, 
 
     job.refresh_from_db()
     assert (job.action, job.state, job.team, job.requested_by) == (
-        JobAction.VM_SHUTDOWN,
+        VMJobAction.VM_SHUTDOWN,
         JobState.QUEUED,
         team,
         member,
@@ -252,7 +252,7 @@ def test_resize_queues_a_job_and_the_row_takes_the_new_sizes(
     before = usage_of(team).used
     with django_capture_on_commit_callbacks(execute=True):
         job = vm_resize_request(actor=member, vm_id=vm.pk, vcpus=2, memory_mib=512)
-    assert job.action == JobAction.VM_RESIZE
+    assert job.action == VMJobAction.VM_RESIZE
     assert job.params == {"vcpus": 2, "memory_mib": 512, "previous": {"vcpus": 1, "memory_mib": 128}}
     vm.refresh_from_db()
     assert (vm.vcpus, vm.memory_mib) == (2, 512)
@@ -322,7 +322,7 @@ def test_resize_refused_outside_settled_states(make_vm, member, state):
 def test_snapshot_create_queues_a_job(make_vm, member):
     vm = make_vm(state="running")
     job = vm_snapshot_request(actor=member, vm_id=vm.pk, slug="snapshot-create", name="before-upgrade")
-    assert (job.action, job.params) == (JobAction.VM_SNAPSHOT_CREATE, {"name": "before-upgrade"})
+    assert (job.action, job.params) == (VMJobAction.VM_SNAPSHOT_CREATE, {"name": "before-upgrade"})
     assert AuditEvent.objects.filter(action="vm.snapshot-create", target_id=str(vm.pk)).exists()
     assert not Snapshot.objects.exists(), "the row appears when the worker has taken it"
 

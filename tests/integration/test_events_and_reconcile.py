@@ -15,8 +15,8 @@ import xml.etree.ElementTree as ET
 import libvirt
 import pytest
 
-from hypervisors import inventory
 from hypervisors.choices import VMState
+from hypervisors.hosts import inventory
 from hypervisors.models import Host, UnmanagedDomain, VirtualMachine
 from hypervisors.tasks import hosts_reconcile
 from portal.models import AuditEvent

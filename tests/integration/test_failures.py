@@ -19,11 +19,11 @@ import redis
 from django.conf import settings
 from django.test import Client
 
-from hypervisors import inventory
 from hypervisors.choices import VMState
 from hypervisors.drivers.libvirt_driver import STATE_NAMES
+from hypervisors.hosts import inventory
 from hypervisors.models import VirtualMachine
-from hypervisors.vm_services import vm_action_request
+from hypervisors.vms.services import vm_action_request
 from portal.choices import JobState, RequestState
 from portal.models import Job
 from portal.services import request_approve

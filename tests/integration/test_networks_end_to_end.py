@@ -21,10 +21,10 @@ import libvirt
 import pytest
 from django.test import Client
 
-from hypervisors.actions import ACTIONS
 from hypervisors.drivers import driver_for
-from hypervisors.inventory import host_reconcile
+from hypervisors.hosts.inventory import host_reconcile
 from hypervisors.models import AddressPool, Host, VirtualMachine, VirtualNetwork, VMInterface
+from hypervisors.vms.actions import ACTIONS
 from portal.choices import JobState, RequestState
 from portal.models import Job, ResourceRequest
 from portal.services import request_approve

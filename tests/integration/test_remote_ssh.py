@@ -9,10 +9,10 @@ from __future__ import annotations
 import libvirt
 import pytest
 
-from hypervisors import inventory
 from hypervisors.choices import VMState
+from hypervisors.hosts import inventory
+from hypervisors.hosts.services import host_probe
 from hypervisors.models import Host
-from hypervisors.services import host_probe
 from tests import live
 from tests.live import TEST_POOL, TEST_POOL_PATH, banner_count, vm_build, wait_until
 

@@ -11,8 +11,9 @@ import libvirt
 import pytest
 from django.test import Client
 
+from hypervisors.choices import HypervisorKind
 from hypervisors.models import VirtualMachine
-from portal.choices import JobState, RequestState, ResourceKind
+from portal.choices import JobState, RequestState
 from portal.models import Job, ResourceRequest
 from portal.services import request_submit
 from tests.factories import UserFactory
@@ -100,7 +101,7 @@ def test_failed_build_leaves_nothing_behind(qemu_host, live_team, live_member, c
     request = request_submit(
         actor=live_member,
         team=live_team,
-        kind=ResourceKind.VM,
+        kind=HypervisorKind.VM,
         name="broken",
         vcpus=4,
         memory_mib=64,
@@ -128,7 +129,7 @@ def test_failed_build_leaves_nothing_behind(qemu_host, live_team, live_member, c
     request_submit(
         actor=live_member,
         team=live_team,
-        kind=ResourceKind.VM,
+        kind=HypervisorKind.VM,
         name="again",
         vcpus=4,
         memory_mib=64,

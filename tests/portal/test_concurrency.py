@@ -6,9 +6,10 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
+from config.celery import app as celery_app
+from hypervisors.choices import HypervisorKind
 from hypervisors.models import VirtualMachine
-from portal.celery import app as celery_app
-from portal.choices import RequestState, ResourceKind
+from portal.choices import RequestState
 from portal.models import Job, ResourceRequest
 from portal.quotas import QuotaExceeded
 from portal.services import request_approve, request_submit
@@ -49,7 +50,7 @@ def submit(actor, team, name, vcpus=1):
     return request_submit(
         actor=actor,
         team=team,
-        kind=ResourceKind.VM,
+        kind=HypervisorKind.VM,
         name=name,
         vcpus=vcpus,
         memory_mib=64,

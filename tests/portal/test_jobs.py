@@ -7,8 +7,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
-from portal.celery import app as celery_app
-from portal.choices import JobAction, JobState, ResourceKind
+from config.celery import app as celery_app
+from hypervisors.choices import HostJobAction, HypervisorKind, VMJobAction
+from portal.choices import JobState
 from portal.jobs import ERROR_LIMIT, job_create, job_enqueue, job_fail, job_start, job_step, job_succeed
 from portal.models import Job
 from portal.services import request_approve, request_submit
@@ -37,7 +38,7 @@ def messages(job):
 
 
 def new_job(team=None, user=None, target=None):
-    return job_create(action=JobAction.HOST_PROBE, team=team, requested_by=user, target=target)
+    return job_create(action=HostJobAction.HOST_PROBE, team=team, requested_by=user, target=target)
 
 
 def test_job_create_is_queued_with_its_target(team, member):
@@ -165,8 +166,9 @@ def test_job_enqueue_sends_only_on_commit_with_the_jobs_task_id(sent, django_cap
 
 def test_job_enqueue_on_a_queue(sent, django_capture_on_commit_callbacks):
     job = new_job()
+    job.queue = "host-7"  # chosen at creation from the target (portal.queues)
     with django_capture_on_commit_callbacks(execute=True):
-        job_enqueue(job, TASK, queue="host-7")
+        job_enqueue(job, TASK)
     assert sent == [{"args": (job.pk,), "task_id": str(job.celery_task_id), "queue": "host-7"}]
 
 
@@ -187,7 +189,7 @@ def test_approval_enqueues_its_provisioning_job_once(team, member, staff, sent, 
     request = request_submit(
         actor=member,
         team=team,
-        kind=ResourceKind.VM,
+        kind=HypervisorKind.VM,
         name="web",
         vcpus=1,
         memory_mib=128,
@@ -197,7 +199,7 @@ def test_approval_enqueues_its_provisioning_job_once(team, member, staff, sent, 
     )
     with django_capture_on_commit_callbacks(execute=True):
         job = request_approve(actor=staff, request_id=request.pk)
-    assert job.action == JobAction.VM_PROVISION
+    assert job.action == VMJobAction.VM_PROVISION
     assert job.request_id == request.pk
     assert Job.objects.get(pk=job.pk).state == JobState.QUEUED
     assert sent == [{"args": (job.pk,), "task_id": str(job.celery_task_id)}]

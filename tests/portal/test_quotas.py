@@ -4,7 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from portal.choices import RequestState, ResourceKind
+from hypervisors.choices import HypervisorKind
+from portal.choices import RequestState
 from portal.kinds import kind_handlers
 from portal.models import Team
 from portal.quotas import (
@@ -35,7 +36,7 @@ RESOURCE = {r.field: r for r in RESOURCES}
 
 
 def vm_demand(vcpus=1, memory_mib=128, disk_gib=1):
-    return demand_of(kind=ResourceKind.VM, vcpus=vcpus, memory_mib=memory_mib, disk_gib=disk_gib)
+    return demand_of(kind=HypervisorKind.VM, vcpus=vcpus, memory_mib=memory_mib, disk_gib=disk_gib)
 
 
 def usage_of(team):
@@ -214,7 +215,7 @@ def test_team_without_quota_row_can_hold_nothing():
         request_submit(
             actor=user,
             team=bare,
-            kind=ResourceKind.VM,
+            kind=HypervisorKind.VM,
             name="tiny",
             vcpus=1,
             memory_mib=64,

@@ -5,8 +5,9 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from hypervisors.choices import HypervisorKind
 from hypervisors.models import VirtualMachine
-from portal.choices import AuditResult, JobState, RequestState, ResourceKind
+from portal.choices import AuditResult, JobState, RequestState
 from portal.models import AuditEvent, Job
 from portal.quotas import QuotaExceeded
 from portal.services import (
@@ -28,7 +29,7 @@ def submit(actor, team, name="web", vcpus=1, memory_mib=128, disk_gib=1, image=N
     return request_submit(
         actor=actor,
         team=team,
-        kind=ResourceKind.VM,
+        kind=HypervisorKind.VM,
         name=name,
         vcpus=vcpus,
         memory_mib=memory_mib,

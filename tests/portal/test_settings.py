@@ -9,7 +9,7 @@ from tests.live import ROOT
 
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings_production", **env}
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings_production", **env}
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=environment, capture_output=True, text=True, check=False
     )

@@ -8,7 +8,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from portal.choices import JobAction, JobState, RequestState, Role
+from hypervisors.choices import HostJobAction, VMJobAction
+from portal.choices import JobState, RequestState, Role
 from portal.jobs import job_create
 from portal.models import AuditEvent, ResourceRequest, Team
 from tests.factories import (
@@ -48,7 +49,7 @@ def make_vm(team, owner, *, state="running", job_state=JobState.SUCCEEDED, name=
     vm = VirtualMachineFactory(
         team=team, owner=owner, request=request, name=request.name, state=state, host=host, image=image
     )
-    job = job_create(action=JobAction.VM_PROVISION, team=team, requested_by=owner, target=vm, request=request)
+    job = job_create(action=VMJobAction.VM_PROVISION, team=team, requested_by=owner, target=vm, request=request)
     job.state = job_state
     job.save(update_fields=["state"])
     return vm, job
@@ -127,7 +128,7 @@ def test_unknown_ids_are_404(client_for, member):
 
 
 def test_job_without_team_is_hidden_from_members(client_for, member):
-    job = job_create(action=JobAction.HOST_PROBE, team=None, requested_by=None, target=HostFactory())
+    job = job_create(action=HostJobAction.HOST_PROBE, team=None, requested_by=None, target=HostFactory())
     assert client_for(member).get(f"/jobs/{job.pk}/").status_code == 404
 
 

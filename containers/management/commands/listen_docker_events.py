@@ -15,10 +15,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
-from containers import inventory
 from containers.drivers import ContainerNotFound, EngineError
+from containers.engines import inventory
+from containers.engines.services import engine_of
 from containers.models import DockerHost
-from containers.services import engine_of
 
 logger = logging.getLogger(__name__)
 

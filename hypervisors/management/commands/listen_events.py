@@ -14,9 +14,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
-from hypervisors import inventory
 from hypervisors.drivers import HostUnreachable
 from hypervisors.drivers.events import LifecycleWatcher
+from hypervisors.hosts import inventory
 from hypervisors.models import Host
 
 logger = logging.getLogger(__name__)

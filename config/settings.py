@@ -1,0 +1,183 @@
+"""Settings read from the environment, with safe local defaults.
+
+Local development needs no variables at all (SQLite file, Redis on localhost,
+DEBUG on). Production sets ``DJANGO_SETTINGS_MODULE=config.settings_production``,
+which refuses to start without a real ``SECRET_KEY`` and turns on every HTTPS
+protection that ``manage.py check --deploy`` asks for.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+import django_stubs_ext
+
+# Lets admin and generic views be subscripted (ModelAdmin[Team]) at run time, as the type stubs expect.
+django_stubs_ext.monkeypatch()
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """Read a boolean variable; "1", "true", "yes" and "on" mean true."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str) -> list[str]:
+    """Read a comma-separated list variable."""
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "insecure-local-development-key-change-me")
+DEBUG = env_bool("DEBUG", True)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "portal",
+    "hypervisors",
+    "containers",
+    "overview",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite has no row locks: IMMEDIATE transactions serialize writers, so the
+    # quota checks stay exact, and the timeout lets the web and a worker share the file.
+    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+# Third-party front-end code is installed by npm (package.json), never committed.
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+]
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_TIMEZONE = TIME_ZONE
+# Tasks are idempotent, so a task whose worker died is delivered again.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", "600"))
+CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
+# Redis redelivers an unacknowledged task after this many seconds; it must be
+# longer than the longest task.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 60))
+}
+# Following container logs holds a worker for minutes: those tasks get workers of their own.
+CELERY_TASK_ROUTES = {"containers.tasks.container_logs_follow": {"queue": "logs"}}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "hosts-probe": {"task": "hypervisors.tasks.hosts_probe", "schedule": 300.0},
+    "docker-hosts-probe": {"task": "containers.tasks.docker_hosts_probe", "schedule": 300.0},
+    "docker-hosts-reconcile": {
+        "task": "containers.tasks.docker_hosts_reconcile",
+        "schedule": float(os.environ.get("PORTAL_RECONCILE_INTERVAL", "60")),
+    },
+    "hosts-reconcile": {
+        "task": "hypervisors.tasks.hosts_reconcile",
+        "schedule": float(os.environ.get("PORTAL_RECONCILE_INTERVAL", "60")),
+    },
+}
+
+# Where the demo and the provisioning code find the locally built guest image.
+PORTAL_GUEST_IMAGE_DIR = Path(os.environ.get("PORTAL_GUEST_IMAGE_DIR", "/var/lib/libvirt/images/portal-guest"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+}
+
+# Placement: how far a host's CPUs and memory may be promised beyond what it has.
+PORTAL_CPU_OVERCOMMIT = float(os.environ.get("PORTAL_CPU_OVERCOMMIT", "4.0"))
+PORTAL_MEMORY_OVERCOMMIT = float(os.environ.get("PORTAL_MEMORY_OVERCOMMIT", "1.0"))
+
+# Scale-out: send each host's jobs to the queue "host.<name>" (see hypervisors/queues.py).
+PORTAL_HOST_QUEUES = env_bool("PORTAL_HOST_QUEUES", False)
+# Seconds a guest has to power off after an ACPI shutdown before the job gives up
+# (and the page offers to force it off).
+PORTAL_SHUTDOWN_TIMEOUT = int(os.environ.get("PORTAL_SHUTDOWN_TIMEOUT", "60"))
+# How long VM and host load samples are kept, in hours.
+PORTAL_STATS_RETENTION_HOURS = int(os.environ.get("PORTAL_STATS_RETENTION_HOURS", "24"))
+# A host that does not answer: retry its job this many times, waiting this many
+# seconds before the first retry and twice as long before each next one.
+PORTAL_RETRY_LIMIT = int(os.environ.get("PORTAL_RETRY_LIMIT", "5"))
+PORTAL_RETRY_BASE_SECONDS = float(os.environ.get("PORTAL_RETRY_BASE_SECONDS", "10"))
+# Key (Fernet, urlsafe base64 of 32 bytes) that encrypts stored secrets such as
+# TLS client keys of remote Docker engines; derived from SECRET_KEY when unset.
+PORTAL_SECRETS_KEY = os.environ.get("PORTAL_SECRETS_KEY", "")
+MEDIA_ROOT = Path(os.environ.get("PORTAL_MEDIA_ROOT", BASE_DIR / ".state" / "media"))
+# Uploaded image tars can be large; Django streams them to disk past this size.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

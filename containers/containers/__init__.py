@@ -1,0 +1,1 @@
+"""Containers: the kind, its services, reads, worker operations and pages."""

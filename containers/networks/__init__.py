@@ -1,0 +1,1 @@
+"""Container networks: the kind, its services, reads, worker operations and pages."""

@@ -1,0 +1,215 @@
+"""Keeping the rows true: host events, the periodic reconcile, and load samples.
+
+Pages render from these rows, so they must follow what really runs, including
+changes made outside the portal (``virsh destroy``...). Events make that quick;
+the reconcile makes it certain: one bulk round trip per host corrects any drift.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from hypervisors.choices import NetworkState, VMState
+from hypervisors.drivers import DomainStats, DriverError, HypervisorDriver, NetworkStatus, driver_for
+from hypervisors.hosts.services import host_mark_reachable, host_mark_unreachable
+from hypervisors.models import (
+    Host,
+    HostStatSample,
+    UnmanagedDomain,
+    VirtualMachine,
+    VirtualNetwork,
+    VMInterface,
+    VMStatSample,
+)
+from hypervisors.vms.operations import vm_state_record
+from portal.audit import audit_record
+from portal.choices import AuditResult
+
+logger = logging.getLogger(__name__)
+
+#: States the reconcile leaves alone: a job owns the VM until it has been built.
+JOB_OWNED_STATES = (VMState.BUILDING,)
+GIB = 1024**3
+
+
+def vm_state_observed(*, host_id: int, uuid: str, state: str) -> bool:
+    """A host reported a domain's new state (an event); store it. Returns whether a row changed."""
+    vm = VirtualMachine.objects.filter(host_id=host_id, uuid=uuid).exclude(state__in=JOB_OWNED_STATES).first()
+    if vm is None or vm.state == state:
+        return False
+    vm_state_record(vm, state)
+    return True
+
+
+@dataclass
+class ReconcileReport:
+    """What one reconcile of one host found and changed."""
+
+    reachable: bool = True
+    domains: int = 0
+    changed: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    unmanaged: int = 0
+    samples: int = 0
+
+
+def host_reconcile(*, host_id: int) -> ReconcileReport:
+    """Read every domain of a host in one round trip and make the rows agree with it."""
+    host = Host.objects.get(pk=host_id)
+    report = ReconcileReport()
+    try:
+        with driver_for(host.uri) as driver:
+            domains = driver.domains_stats()
+            usage = driver.host_usage()
+            networks = {status.uuid.lower(): status for status in driver.networks_list()}
+            leases = _leases(host, driver)
+    except DriverError as error:
+        host_mark_unreachable(host, error)
+        report.reachable = False
+        return report
+    host_mark_reachable(host)
+    now = timezone.now()
+    report.domains = len(domains)
+    found = {stats.uuid.lower(): stats for stats in domains}
+    with transaction.atomic():
+        _reconcile_vms(host, found, now, report)
+        _reconcile_unmanaged(host, found, now, report)
+        _reconcile_networks(host, networks, leases)
+        HostStatSample.objects.create(
+            host=host,
+            taken_at=now,
+            cpu_busy_ns=usage.cpu_busy_ns,
+            cpu_total_ns=usage.cpu_total_ns,
+            memory_total_kib=usage.memory_total_kib,
+            memory_free_kib=usage.memory_free_kib,
+            running_domains=sum(1 for stats in domains if stats.state == VMState.RUNNING),
+        )
+        _prune(host, now)
+    return report
+
+
+def _reconcile_vms(host: Host, found: dict[str, DomainStats], now: datetime, report: ReconcileReport) -> None:
+    """Update the states of the host's VMs, mark the vanished ones missing, and sample the running ones.
+
+    Reads three columns of each VM and writes one UPDATE per new state, so a
+    steady host costs little. Consumes from ``found`` the domains that belong to
+    VMs; what is left is unmanaged.
+    """
+    moves: dict[str, list[int]] = defaultdict(list)
+    booted: list[int] = []  # shut off before, running now: their next-boot changes have applied
+    samples: list[VMStatSample] = []
+    for pk, uuid, state in VirtualMachine.objects.filter(host=host).values_list("pk", "uuid", "state"):
+        stats = found.pop(str(uuid), None)
+        if state in JOB_OWNED_STATES:
+            continue
+        new_state = VMState.MISSING if stats is None else stats.state
+        if state != new_state:
+            moves[new_state].append(pk)
+            if new_state == VMState.RUNNING and state in (VMState.SHUTOFF, VMState.CRASHED):
+                booted.append(pk)
+        if stats is not None and stats.cpu_time_ns is not None:
+            samples.append(
+                VMStatSample(
+                    vm_id=pk,
+                    taken_at=now,
+                    cpu_time_ns=stats.cpu_time_ns,
+                    memory_used_kib=stats.memory_used_kib,
+                    disk_read_bytes=stats.disk_read_bytes,
+                    disk_write_bytes=stats.disk_write_bytes,
+                    net_rx_bytes=stats.net_rx_bytes,
+                    net_tx_bytes=stats.net_tx_bytes,
+                )
+            )
+    for new_state, pks in moves.items():
+        VirtualMachine.objects.filter(pk__in=pks).update(state=new_state, state_changed_at=now)
+    VirtualMachine.objects.filter(pk__in=booted).exclude(next_boot_note="").update(next_boot_note="")
+    changed = [pk for pks in moves.values() for pk in pks]
+    for vm in VirtualMachine.objects.filter(pk__in=changed).select_related("team"):
+        report.changed.append(str(vm))
+        if vm.state == VMState.MISSING:
+            report.missing.append(str(vm))
+            audit_record(
+                actor=None, action="vm.missing", target=vm, team=vm.team, result=AuditResult.FAILURE,
+                detail=f"Domain {vm.domain_name} is no longer on host {host.name}.",
+            )  # fmt: skip
+    VMStatSample.objects.bulk_create(samples, batch_size=1000)
+    report.samples = len(samples)
+
+
+UNMANAGED_FIELDS = ("name", "state", "vcpus", "memory_mib", "disk_gib")
+
+
+def _reconcile_unmanaged(host: Host, found: dict[str, DomainStats], now: datetime, report: ReconcileReport) -> None:
+    """List for admins the domains no VM row describes, and forget those that are gone.
+
+    Only new or changed rows are written, in one upsert.
+    """
+    known = {
+        str(uuid): values
+        for uuid, *values in UnmanagedDomain.objects.filter(host=host).values_list("uuid", *UNMANAGED_FIELDS)
+    }
+    upserts = []
+    for uuid, stats in found.items():
+        values = (
+            stats.name,
+            stats.state,
+            stats.vcpus,
+            stats.memory_max_kib // 1024 if stats.memory_max_kib else None,
+            max(1, -(-stats.disk_capacity_bytes // GIB)) if stats.disk_capacity_bytes else None,
+        )
+        if known.get(uuid) != list(values):
+            upserts.append(
+                UnmanagedDomain(
+                    host=host, uuid=uuid, last_seen_at=now, **dict(zip(UNMANAGED_FIELDS, values, strict=True))
+                )
+            )
+    UnmanagedDomain.objects.bulk_create(
+        upserts, update_conflicts=True, unique_fields=["host", "uuid"], update_fields=list(UNMANAGED_FIELDS)
+    )
+    UnmanagedDomain.objects.filter(host=host).exclude(uuid__in=list(found)).delete()
+    UnmanagedDomain.objects.filter(host=host).update(last_seen_at=now)
+    report.unmanaged = len(found)
+
+
+def _leases(host: Host, driver: HypervisorDriver) -> dict[str, list[str]]:
+    """Addresses handed out by the DHCP servers of the host's networks that VMs have cards on, by MAC."""
+    found: dict[str, list[str]] = {}
+    names = VirtualNetwork.objects.filter(host=host, interfaces__isnull=False).values_list("libvirt_name", flat=True)
+    for name in set(names):
+        found.update(driver.network_leases(name))
+    return found
+
+
+def _reconcile_networks(host: Host, networks: dict[str, NetworkStatus], leases: dict[str, list[str]]) -> None:
+    """Network states as the host reports them, and each VM card's addresses from the leases."""
+    changed = []
+    for network in VirtualNetwork.objects.filter(host=host).exclude(state=NetworkState.BUILDING):
+        status = networks.get(str(network.uuid))
+        state = (
+            NetworkState.MISSING if status is None else NetworkState.ACTIVE if status.active else NetworkState.INACTIVE
+        )
+        if network.state != state:
+            network.state = state
+            changed.append(network)
+    VirtualNetwork.objects.bulk_update(changed, ["state"])
+    cards = []
+    for card in VMInterface.objects.filter(network__host=host):
+        addresses = sorted(leases.get(card.mac.lower(), []))
+        if card.ip_addresses != addresses:
+            card.ip_addresses = addresses
+            cards.append(card)
+    VMInterface.objects.bulk_update(cards, ["ip_addresses"])
+
+
+def _prune(host: Host, now: datetime) -> None:
+    """Drop samples older than the retention, so the series stays bounded."""
+    cutoff = now - timedelta(hours=settings.PORTAL_STATS_RETENTION_HOURS)
+    VMStatSample.objects.filter(vm__host=host, taken_at__lt=cutoff).delete()
+    HostStatSample.objects.filter(host=host, taken_at__lt=cutoff).delete()

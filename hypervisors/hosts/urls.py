@@ -1,0 +1,10 @@
+"""Routes of the host pages (mounted under /hosts/)."""
+
+from django.urls import path
+
+from hypervisors.hosts import views
+
+urlpatterns = [
+    path("", views.HostListView.as_view(), name="host-list"),
+    path("<int:pk>/", views.HostDetailView.as_view(), name="host-detail"),
+]

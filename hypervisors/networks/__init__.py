@@ -1,0 +1,1 @@
+"""VM networks: the kind, its services, reads, worker operations and pages."""

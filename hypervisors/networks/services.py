@@ -1,0 +1,52 @@
+"""Services on VM networks: their lifecycle (start, stop, delete), and networks admins add directly.
+
+Shared networks are run by portal administrators; a team's own network by its
+team admins too.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from hypervisors.models import VirtualNetwork
+from hypervisors.networks.actions import NETWORK_ACTIONS, OPERATE_TASK
+from portal.actions import action_check, action_queue
+from portal.choices import Role
+from portal.models import Job
+from portal.permissions import has_role, require_decider
+
+AnyUser = User | AnonymousUser
+
+
+def _require_network_admin(actor: AnyUser, network: VirtualNetwork) -> None:
+    if network.team is None:
+        require_decider(actor)
+    elif not (has_role(actor, network.team, Role.TEAM_ADMIN) or getattr(actor, "is_staff", False)):
+        raise PermissionDenied("Only the team's admins or portal administrators may do this to the network.")
+
+
+@transaction.atomic
+def network_action_request(*, actor: AnyUser, network_id: int, slug: str) -> Job:
+    """Ask to start, stop or delete a network. Raises ``PermissionDenied`` or ``ActionRefused``."""
+    network = VirtualNetwork.objects.select_for_update(of=("self",)).select_related("team", "host").get(pk=network_id)
+    _require_network_admin(actor, network)
+    if slug == "delete" and network.interfaces.exists():
+        raise ValidationError("VMs still have network cards on this network; detach them first.")
+    # The role was checked just above (portal administrators may act on any network).
+    action = action_check(actor=actor, actions=NETWORK_ACTIONS, slug=slug, resource=network, team=None, noun="network")
+    return action_queue(
+        actor=actor, team=network.team, resource=network, action=action, task=OPERATE_TASK, audit_prefix="network",
+    )  # fmt: skip
+
+
+@transaction.atomic
+def network_register(*, actor: AnyUser, network: VirtualNetwork) -> Job:
+    """Admins add a network directly (any kind): save the row and queue its definition on the host."""
+    require_decider(actor)
+    network.save()
+    return action_queue(
+        actor=actor, team=network.team, resource=network, action=NETWORK_ACTIONS["start"], task=OPERATE_TASK,
+        audit_prefix="network",
+    )  # fmt: skip

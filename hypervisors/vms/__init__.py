@@ -1,0 +1,1 @@
+"""Virtual machines: the kind, its services, reads, worker operations and pages."""

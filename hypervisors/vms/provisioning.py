@@ -1,0 +1,103 @@
+"""Building an approved VM on a host, step by step, recorded in its job.
+
+Every step is idempotent: the VM's UUID and volume name are fixed before the
+first step, so a task delivered twice finds its own domain and disk and carries
+on. The shared skeleton (``portal.provisioning``) checks the quota, moves the
+request, retries an unreachable host and cleans up after any failure.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from hypervisors.choices import NetworkKind
+from hypervisors.drivers import DomainSpec, DriverError, HostUnreachable, InterfaceSpec, driver_for
+from hypervisors.hosts.placement import host_for
+from hypervisors.models import VirtualMachine
+from portal.jobs import job_step
+from portal.models import Job
+from portal.provisioning import Builder, provision_run
+
+logger = logging.getLogger(__name__)
+
+#: Where hosts keep each guest's serial console output (libvirt's own log directory).
+CONSOLE_LOG_DIR = "/var/log/libvirt/qemu"
+
+
+def domain_spec(vm: VirtualMachine, disk_path: str) -> DomainSpec:
+    """The domain a VM row describes, on its host."""
+    assert vm.host is not None and vm.image is not None
+    return DomainSpec(
+        uuid=str(vm.uuid),
+        name=vm.domain_name,
+        domain_type=vm.host.domain_type,
+        vcpus=vm.vcpus,
+        memory_mib=vm.memory_mib,
+        disk_path=disk_path,
+        kernel_path=vm.image.kernel_path,
+        initrd_path=vm.image.initrd_path,
+        kernel_cmdline=vm.image.kernel_cmdline,
+        network=vm.host.network,
+        interfaces=tuple(
+            InterfaceSpec(
+                mac=card.mac, network=card.network.libvirt_name, user_mode=card.network.kind == NetworkKind.USER
+            )
+            for card in vm.interfaces.select_related("network")
+        ),
+        console_log=f"{CONSOLE_LOG_DIR}/{vm.domain_name}.console.log",
+        metadata={"team": vm.team.slug, "name": vm.name, "owner": vm.owner.get_username() if vm.owner else ""},
+    )
+
+
+def vm_provision(*, job_id: int, final_attempt: bool = True) -> None:
+    """Build the VM of a provisioning job: host, disk, domain, start (see ``portal.provisioning``)."""
+    provision_run(VM_BUILDER, job_id=job_id, final_attempt=final_attempt)
+
+
+def _load(job: Job) -> VirtualMachine | None:
+    return (
+        VirtualMachine.objects.select_related("team", "image", "host", "owner")
+        .filter(request_id=job.request_id)
+        .first()
+    )
+
+
+def _build(job: Job, vm: VirtualMachine) -> str:
+    if vm.image is None:
+        raise DriverError("The image chosen for this VM no longer exists.")
+    if vm.host is None:
+        job_step(job, "Choosing a host", 10)
+        vm.host = host_for(vm)
+        vm.save(update_fields=["host", "updated_at"])
+    job_step(job, f"Placed on host {vm.host.name}", 15)
+    with driver_for(vm.host.uri) as driver:
+        job_step(job, f"Preparing storage pool {vm.host.storage_pool}", 25)
+        driver.pool_ensure(name=vm.host.storage_pool, path=vm.host.storage_path)
+        job_step(job, f"Creating a {vm.disk_gib} GiB qcow2 disk", 40)
+        disk_path = driver.volume_ensure(pool=vm.host.storage_pool, name=vm.volume_name, capacity_gib=vm.disk_gib)
+        job_step(job, f"Defining domain {vm.domain_name} ({vm.host.domain_type})", 60)
+        driver.domain_define(domain_spec(vm, disk_path))
+        job_step(job, "Starting the domain", 80)
+        driver.domain_start(str(vm.uuid))
+        status = driver.domain_status(str(vm.uuid))
+    vm.state = status.state
+    vm.save(update_fields=["state", "updated_at"])
+    vm.interfaces.update(attached=True)
+    return f"The VM is {vm.get_state_display().lower()}"
+
+
+def _cleanup(job: Job, vm: VirtualMachine) -> None:
+    """Remove whatever part of the VM a failed build made, on the host and in the database."""
+    if vm.host is not None:
+        job_step(job, "Removing what was built", job.progress)
+        try:
+            with driver_for(vm.host.uri) as driver:
+                driver.domain_delete(str(vm.uuid))
+                driver.volume_delete(pool=vm.host.storage_pool, name=vm.volume_name)
+        except DriverError as error:
+            logger.error("Cleanup of VM %s on %s failed: %s", vm.uuid, vm.host.name, error)
+            job_step(job, f"Could not remove domain {vm.domain_name} from {vm.host.name}: {error}", job.progress)
+    vm.delete()
+
+
+VM_BUILDER = Builder(load=_load, build=_build, cleanup=_cleanup, unreachable=(HostUnreachable,))

@@ -1,0 +1,49 @@
+"""Reads of VMs and images, always scoped to the user's teams."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from hypervisors.models import Image, VirtualMachine, VMStatSample
+from hypervisors.vms.actions import ACTIONS, BUTTONS, VMAction
+from portal.actions import actions_allowed
+from portal.models import Job
+from portal.selectors import teams_for
+
+AnyUser = User | AnonymousUser
+
+
+def vms_for(user: AnyUser) -> QuerySet[VirtualMachine]:
+    """VMs of the user's teams, with what list pages show."""
+    return VirtualMachine.objects.filter(team__in=teams_for(user)).select_related("team", "host", "image", "owner")
+
+
+def vm_get(user: AnyUser, vm_uuid: str) -> VirtualMachine:
+    """One VM of the user's teams, or 404."""
+    return get_object_or_404(vms_for(user), uuid=vm_uuid)
+
+
+def vm_latest_job(vm: VirtualMachine) -> Job | None:
+    """The newest job that targets this VM."""
+    content_type = ContentType.objects.get_for_model(VirtualMachine)
+    return Job.objects.filter(target_type=content_type, target_id=str(vm.pk)).order_by("-created_at", "-id").first()
+
+
+def images_offered() -> QuerySet[Image]:
+    """Images people may pick for a new VM."""
+    return Image.objects.filter(is_active=True)
+
+
+def vm_actions_for(role: str | None, vm: VirtualMachine, busy: bool) -> list[VMAction]:
+    """The buttons to offer on a VM page (the services check everything again)."""
+    return actions_allowed([ACTIONS[slug] for slug in BUTTONS], role=role, state=vm.state, busy=busy)
+
+
+def vm_samples_since(vm: VirtualMachine, since: datetime) -> list[VMStatSample]:
+    """The VM's load samples from ``since`` on, oldest first (one before it, to compute the first rate)."""
+    return list(vm.stat_samples.filter(taken_at__gte=since - timedelta(minutes=5)).order_by("taken_at"))

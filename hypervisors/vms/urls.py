@@ -1,0 +1,16 @@
+"""Routes of the VM pages (mounted under /vms/)."""
+
+from django.urls import path
+
+from hypervisors.vms import views
+
+urlpatterns = [
+    path("", views.VMListView.as_view(), name="vm-list"),
+    path("new/", views.VMRequestCreateView.as_view(), name="vm-request"),
+    path("new/preview/", views.VMRequestPreviewView.as_view(), name="vm-request-preview"),
+    path("<uuid:vm_uuid>/", views.VMDetailView.as_view(), name="vm-detail"),
+    path("<uuid:vm_uuid>/actions/<slug:slug>/", views.VMActionView.as_view(), name="vm-action"),
+    path("<uuid:vm_uuid>/resize/", views.VMResizeView.as_view(), name="vm-resize"),
+    path("<uuid:vm_uuid>/snapshots/<slug:slug>/", views.VMSnapshotView.as_view(), name="vm-snapshot"),
+    path("<uuid:vm_uuid>/interfaces/<slug:slug>/", views.VMInterfaceView.as_view(), name="vm-interface"),
+]
