@@ -14,13 +14,14 @@ from django.db import models
 from django.db.models import Q
 
 from containers.choices import ContainerState, DockerNetworkState, RestartPolicy
+from portal.bases import RemoteEndpoint, TeamResource
 from portal.models import ResourceRequest, Team
 
 #: Smallest memory limit a container may have; below it even busybox struggles.
 MIN_CONTAINER_MEMORY_MIB = 6
 
 
-class DockerHost(models.Model):
+class DockerHost(RemoteEndpoint):
     """A Docker engine reached by a local socket, ``ssh://`` or TCP with TLS.
 
     TLS material is stored sealed (``containers.secrets``) and never rendered.
@@ -37,13 +38,9 @@ class DockerHost(models.Model):
     tls_ca_certificate = models.TextField("TLS CA certificate", blank=True)
     tls_client_certificate = models.TextField("TLS client certificate", blank=True)
     tls_client_key_sealed = models.TextField("TLS client key (sealed)", blank=True, editable=False)
-    is_reachable = models.BooleanField("reachable", default=False)
     engine_version = models.CharField("engine version", max_length=30, blank=True)
     cpus = models.PositiveIntegerField("CPUs", null=True, blank=True)
     memory_mib = models.PositiveBigIntegerField("memory (MiB)", null=True, blank=True)
-    last_probed_at = models.DateTimeField("last probed", null=True, blank=True)
-    unreachable_since = models.DateTimeField("unreachable since", null=True, blank=True)
-    last_error = models.TextField("last error", blank=True)
 
     class Meta:
         ordering = ("name",)
@@ -81,7 +78,7 @@ class ContainerImage(models.Model):
         return f"{self.reference} on {self.docker_host}"
 
 
-class Container(models.Model):
+class Container(TeamResource):
     """A container of a team. Its create options come only from these fields, through an allowlist."""
 
     team = models.ForeignKey(Team, verbose_name="team", on_delete=models.PROTECT, related_name="containers")
@@ -105,7 +102,6 @@ class Container(models.Model):
         DockerHost, verbose_name="Docker host", on_delete=models.PROTECT, related_name="containers"
     )
     image = models.ForeignKey(ContainerImage, verbose_name="image", on_delete=models.PROTECT, related_name="containers")
-    name = models.CharField("name", max_length=63)
     command = models.JSONField("command", default=list, blank=True)
     environment = models.JSONField("environment", default=dict, blank=True)
     ports = models.JSONField("published ports", default=list, blank=True)
@@ -117,7 +113,6 @@ class Container(models.Model):
     engine_id = models.CharField("engine id", max_length=80, blank=True)
     state = models.CharField("state", max_length=20, choices=ContainerState.choices, default=ContainerState.CREATING)
     state_changed_at = models.DateTimeField("state changed", null=True, blank=True)
-    created_at = models.DateTimeField("created", auto_now_add=True)
     updated_at = models.DateTimeField("updated", auto_now=True)
 
     class Meta:
@@ -161,7 +156,7 @@ class ContainerStatSample(models.Model):
         return f"{self.container} at {self.taken_at:%H:%M:%S}"
 
 
-class DockerNetwork(models.Model):
+class DockerNetwork(TeamResource):
     """A team's user-defined bridge network on an engine; only that team's containers may join it."""
 
     team = models.ForeignKey(Team, verbose_name="team", on_delete=models.PROTECT, related_name="docker_networks")
@@ -176,14 +171,12 @@ class DockerNetwork(models.Model):
         blank=True,
         related_name="docker_network",
     )
-    name = models.CharField("name", max_length=63)
     engine_id = models.CharField("engine id", max_length=80, blank=True)
     subnet = models.CharField("subnet", max_length=43, blank=True, help_text="As the engine chose it.")
     state = models.CharField(
         "state", max_length=20, choices=DockerNetworkState.choices, default=DockerNetworkState.BUILDING
     )
     containers = models.ManyToManyField(Container, verbose_name="containers", blank=True, related_name="networks")
-    created_at = models.DateTimeField("created", auto_now_add=True)
 
     class Meta:
         ordering = ("team__name", "name")

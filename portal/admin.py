@@ -70,7 +70,7 @@ def _report(request: HttpRequest, resource_request: ResourceRequest, error: Exce
 class ResourceRequestAdmin(admin.ModelAdmin[ResourceRequest]):
     """Requests are decided here; their fields are read-only so that every change goes through a service."""
 
-    list_display = ("name", "kind", "team", "requested_by", "vcpus", "memory_mib", "disk_gib", "state", "created_at")
+    list_display = ("name", "kind_label", "team", "requested_by", "sizes", "state", "created_at")
     list_filter = ("state", "kind", "team")
     search_fields = ("name", "justification", "requested_by__username", "team__name")
     list_select_related = ("team", "requested_by")
@@ -83,6 +83,15 @@ class ResourceRequestAdmin(admin.ModelAdmin[ResourceRequest]):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.display(description="kind", ordering="kind")
+    def kind_label(self, obj: ResourceRequest) -> str:
+        return obj.kind_label
+
+    @admin.display(description="sizes")
+    def sizes(self, obj: ResourceRequest) -> str:
+        """In the kind's own units: whole vCPUs for a VM ("1 vCPU"), CPUs for a container ("0.5 CPU")."""
+        return obj.sizes_text or "—"
 
     def get_urls(self) -> list[URLPattern]:
         own = [
@@ -179,10 +188,14 @@ class ResourceRequestAdmin(admin.ModelAdmin[ResourceRequest]):
 class JobAdmin(admin.ModelAdmin[Job]):
     """Jobs are written by workers only; admins read them."""
 
-    list_display = ("id", "action", "team", "state", "progress", "requested_by", "created_at", "finished_at")
+    list_display = ("id", "action_label", "team", "state", "progress", "requested_by", "created_at", "finished_at")
     list_filter = ("state", "action", "team")
     list_select_related = ("team", "requested_by")
     readonly_fields = [f.name for f in Job._meta.get_fields() if f.concrete]
+
+    @admin.display(description="action", ordering="action")
+    def action_label(self, obj: Job) -> str:
+        return obj.action_label
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

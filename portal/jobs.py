@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 #: Longest error text kept in a job row.
 ERROR_LIMIT = 4000
+#: Longest traceback kept (its last part: where it ended).
+TRACEBACK_LIMIT = 20000
 
 
 class RetryLater(Exception):
@@ -118,9 +120,14 @@ def error_text(error: BaseException) -> str:
 
 
 def job_fail(job: Job, error: str | BaseException) -> None:
-    """Mark a job failed with a readable error; the traceback goes to the log, not the page."""
+    """Mark a job failed with a readable error.
+
+    The traceback of an exception is kept in the row (for administrators, in
+    Django admin) and in the log; pages show only the readable error.
+    """
     if isinstance(error, BaseException):
-        logger.error("Job %s failed:\n%s", job.pk, "".join(traceback.format_exception(error)))
+        job.traceback = "".join(traceback.format_exception(error))[-TRACEBACK_LIMIT:]
+        logger.error("Job %s failed:\n%s", job.pk, job.traceback)
         text = error_text(error)
     else:
         text = error
@@ -128,4 +135,4 @@ def job_fail(job: Job, error: str | BaseException) -> None:
     job.state = JobState.FAILED
     job.error = text[:ERROR_LIMIT]
     job.finished_at = timezone.now()
-    job.save(update_fields=["log", "state", "error", "finished_at"])
+    job.save(update_fields=["log", "state", "error", "traceback", "finished_at"])

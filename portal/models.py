@@ -11,6 +11,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.dateparse import parse_datetime
 
 from portal.choices import ACTIVE_REQUEST_STATES, FINISHED_JOB_STATES, AuditResult, JobState, RequestState, Role
 from portal.kinds import (
@@ -174,6 +175,9 @@ class Job(models.Model):
     params = models.JSONField("parameters", default=dict, blank=True, help_text="What the action was asked to do.")
     log = models.JSONField("step log", default=list, blank=True)
     error = models.TextField("error", blank=True)
+    traceback = models.TextField(
+        "traceback", blank=True, help_text="Where a failure came from, for administrators; never shown to users."
+    )
     team = models.ForeignKey(
         Team, verbose_name="team", on_delete=models.CASCADE, null=True, blank=True, related_name="jobs"
     )
@@ -221,6 +225,11 @@ class Job(models.Model):
     def action_label(self) -> str:
         """How people call what the job does ("Start")."""
         return job_action_label(self.action)
+
+    @property
+    def steps(self) -> list[dict[str, object]]:
+        """The step log with its times as datetimes, for templates to format (the row keeps ISO text)."""
+        return [{**step, "time": parse_datetime(str(step.get("time", "")))} for step in self.log]
 
     @property
     def is_finished(self) -> bool:

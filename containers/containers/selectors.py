@@ -10,14 +10,13 @@ from containers.choices import ContainerKind
 from containers.models import Container, ContainerImage, DockerHost
 from portal.choices import ACTIVE_REQUEST_STATES
 from portal.models import ResourceRequest, Team
-from portal.selectors import teams_for
 
 AnyUser = User | AnonymousUser
 
 
 def containers_for(user: AnyUser) -> QuerySet[Container]:
     """Containers of the user's teams, with what list pages show."""
-    return Container.objects.filter(team__in=teams_for(user)).select_related("team", "docker_host", "image", "owner")
+    return Container.objects.for_user(user).select_related("team", "docker_host", "image", "owner")
 
 
 def container_get(user: AnyUser, container_id: int) -> Container:

@@ -66,19 +66,13 @@ def docker_host_reconcile(*, docker_host_id: int) -> EngineReconcileReport:
             )
             samples = _samples(engine, running, found)
     except EngineError as error:
-        logger.warning("Docker host %s is unreachable: %s", docker_host.name, error)
-        DockerHost.objects.filter(pk=docker_host.pk).update(
-            is_reachable=False, last_error=str(error), unreachable_since=docker_host.unreachable_since or timezone.now()
-        )
+        docker_host.mark_unreachable(error)
         report.reachable = False
         return report
     now = timezone.now()
     report.containers = len(found)
     with transaction.atomic():
-        if not docker_host.is_reachable:
-            DockerHost.objects.filter(pk=docker_host.pk).update(
-                is_reachable=True, last_error="", unreachable_since=None
-            )
+        docker_host.mark_reachable()
         _reconcile_containers(docker_host, found, now, report)
         _reconcile_images(docker_host, images, now, report)
         ContainerStatSample.objects.bulk_create(samples)

@@ -32,14 +32,9 @@ def docker_host_probe(*, docker_host_id: int) -> DockerHost:
         with engine_of(docker_host) as engine:
             facts = engine.probe()
     except EngineError as error:
-        logger.warning("Docker host %s is unreachable: %s", docker_host.name, error)
-        docker_host.is_reachable = False
-        docker_host.unreachable_since = docker_host.unreachable_since or timezone.now()
-        docker_host.last_error = str(error)
+        docker_host.mark_unreachable(error)
     else:
-        docker_host.is_reachable = True
-        docker_host.unreachable_since = None
-        docker_host.last_error = ""
+        docker_host.mark_reachable()
         docker_host.engine_version = facts.engine_version
         docker_host.cpus = facts.cpus
         docker_host.memory_mib = facts.memory_mib

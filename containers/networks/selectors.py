@@ -9,14 +9,13 @@ from django.shortcuts import get_object_or_404
 from containers.choices import DockerNetworkState
 from containers.models import Container, DockerNetwork
 from portal.models import Team
-from portal.selectors import teams_for
 
 AnyUser = User | AnonymousUser
 
 
 def docker_network_get(user: AnyUser, network_id: int) -> DockerNetwork:
     """A container network of one of the user's teams, or 404."""
-    return get_object_or_404(DockerNetwork.objects.filter(team__in=teams_for(user)), pk=network_id)
+    return get_object_or_404(DockerNetwork.objects.for_user(user), pk=network_id)
 
 
 def networks_of_team(team: Team) -> QuerySet[DockerNetwork]:

@@ -18,7 +18,6 @@ from django.utils import timezone
 
 from hypervisors.choices import NetworkState, VMState
 from hypervisors.drivers import DomainStats, DriverError, HypervisorDriver, NetworkStatus, driver_for
-from hypervisors.hosts.services import host_mark_reachable, host_mark_unreachable
 from hypervisors.models import (
     Host,
     HostStatSample,
@@ -71,10 +70,10 @@ def host_reconcile(*, host_id: int) -> ReconcileReport:
             networks = {status.uuid.lower(): status for status in driver.networks_list()}
             leases = _leases(host, driver)
     except DriverError as error:
-        host_mark_unreachable(host, error)
+        host.mark_unreachable(error)
         report.reachable = False
         return report
-    host_mark_reachable(host)
+    host.mark_reachable()
     now = timezone.now()
     report.domains = len(domains)
     found = {stats.uuid.lower(): stats for stats in domains}

@@ -22,11 +22,9 @@ def host_probe(*, host_id: int) -> Host:
         with driver_for(host.uri) as driver:
             facts = driver.probe()
     except DriverError as error:
-        host_mark_unreachable(host, error)
+        host.mark_unreachable(error)
     else:
-        host.is_reachable = True
-        host.unreachable_since = None
-        host.last_error = ""
+        host.mark_reachable()
         host.hostname = facts.hostname
         if facts.openvswitch is not None:
             host.openvswitch = facts.openvswitch
@@ -38,21 +36,3 @@ def host_probe(*, host_id: int) -> Host:
     host.last_probed_at = timezone.now()
     host.save()
     return host
-
-
-def host_mark_unreachable(host: Host, error: Exception) -> None:
-    """Record that a host stopped answering; its VMs keep their last known state until it answers again."""
-    logger.warning("Host %s is unreachable: %s", host.name, error)
-    host.is_reachable = False
-    host.unreachable_since = host.unreachable_since or timezone.now()
-    host.last_error = str(error)
-    host.save(update_fields=["is_reachable", "unreachable_since", "last_error"])
-
-
-def host_mark_reachable(host: Host) -> None:
-    """Record that a host answers again."""
-    if not host.is_reachable or host.last_error:
-        host.is_reachable = True
-        host.unreachable_since = None
-        host.last_error = ""
-        host.save(update_fields=["is_reachable", "unreachable_since", "last_error"])

@@ -68,7 +68,9 @@ class HostDetailView(StaffOnlyMixin, TemplateView):
             graphs=svg_graphs(host_series(samples), now, GRAPH_WINDOW),
             vms=host.virtual_machines.select_related("team").order_by("team__name", "name")[:200],
             unmanaged=host.unmanaged_domains.all(),
-            topology=topology_svg(*vm_network_nodes(host.networks.all(), host.virtual_machines.all())),
+            topology=topology_svg(
+                *vm_network_nodes(host.networks.all(), host.virtual_machines.all(), host_default=host.network)
+            ),
             cpu_capacity=host_capacity(host)[0],
             memory_capacity=host_capacity(host)[1],
         )

@@ -6,9 +6,10 @@ from django.conf import settings
 from django.db import models
 
 from hypervisors.choices import DomainType, VMState
+from portal.bases import RemoteEndpoint
 
 
-class Host(models.Model):
+class Host(RemoteEndpoint):
     """A libvirt hypervisor reached by URI. Facts come from the last probe; none is required."""
 
     name = models.CharField("name", max_length=100, unique=True)
@@ -28,7 +29,6 @@ class Host(models.Model):
     network = models.CharField(
         "network", max_length=100, blank=True, default="default", help_text="libvirt network new VMs attach to."
     )
-    is_reachable = models.BooleanField("reachable", default=False)
     domain_type = models.CharField("domain type", max_length=10, choices=DomainType.choices, blank=True)
     cpus = models.PositiveIntegerField("CPUs", null=True, blank=True)
     memory_mib = models.PositiveBigIntegerField("memory (MiB)", null=True, blank=True)
@@ -41,9 +41,6 @@ class Host(models.Model):
         help_text="Found by the probe on local hosts; tick it for a remote host that runs Open vSwitch.",
     )
     cpu_model = models.CharField("CPU model", max_length=100, blank=True)
-    last_probed_at = models.DateTimeField("last probed", null=True, blank=True)
-    unreachable_since = models.DateTimeField("unreachable since", null=True, blank=True)
-    last_error = models.TextField("last error", blank=True)
 
     class Meta:
         ordering = ("name",)

@@ -13,6 +13,7 @@ from django.db.models import Q
 from hypervisors.choices import ADDRESSED_NETWORK_KINDS, NetworkKind, NetworkState
 from hypervisors.models.hosts import Host
 from hypervisors.models.vms import VirtualMachine
+from portal.bases import TeamResource
 from portal.models import ResourceRequest, Team
 
 
@@ -56,7 +57,7 @@ class AddressPool(models.Model):
             raise ValidationError({"subnet_prefix": "Subnets must be smaller than the range they come from."})
 
 
-class VirtualNetwork(models.Model):
+class VirtualNetwork(TeamResource):
     """A libvirt network on a host: a team's own (asked for like any resource) or shared by admins."""
 
     host = models.ForeignKey(Host, verbose_name="host", on_delete=models.PROTECT, related_name="networks")
@@ -77,7 +78,6 @@ class VirtualNetwork(models.Model):
         blank=True,
         related_name="virtual_network",
     )
-    name = models.CharField("name", max_length=63)
     kind = models.CharField("kind", max_length=10, choices=NetworkKind.choices, default=NetworkKind.NAT)
     subnet = models.CharField(
         "subnet", max_length=43, blank=True, validators=[validate_ipv4_network], help_text="CIDR; empty for bridged."
@@ -89,7 +89,6 @@ class VirtualNetwork(models.Model):
     uuid = models.UUIDField("UUID", default=uuid.uuid4, unique=True, editable=False)
     autostart = models.BooleanField("start with the host", default=True)
     state = models.CharField("state", max_length=20, choices=NetworkState.choices, default=NetworkState.BUILDING)
-    created_at = models.DateTimeField("created", auto_now_add=True)
 
     class Meta:
         ordering = ("host", "name")

@@ -17,10 +17,11 @@ from django.db.models import Q
 from hypervisors.choices import VMState
 from hypervisors.models.hosts import Host
 from hypervisors.models.images import MIN_VM_MEMORY_MIB, Image
+from portal.bases import TeamResource
 from portal.models import ResourceRequest, Team
 
 
-class VirtualMachine(models.Model):
+class VirtualMachine(TeamResource):
     """A VM of a team. Its UUID is chosen by the portal, so a retried build finds its own domain."""
 
     team = models.ForeignKey(Team, verbose_name="team", on_delete=models.PROTECT, related_name="virtual_machines")
@@ -46,7 +47,6 @@ class VirtualMachine(models.Model):
     image = models.ForeignKey(
         Image, verbose_name="image", on_delete=models.PROTECT, null=True, blank=True, related_name="virtual_machines"
     )
-    name = models.CharField("name", max_length=63)
     uuid = models.UUIDField("UUID", default=uuid.uuid4, unique=True, editable=False)
     domain_name = models.CharField(
         "domain name", max_length=255, blank=True, help_text="The libvirt domain's name; <team>.<name> when built here."
@@ -59,7 +59,6 @@ class VirtualMachine(models.Model):
     next_boot_note = models.CharField(
         "applies at next boot", max_length=200, blank=True, help_text="Changes made while running that need a boot."
     )
-    created_at = models.DateTimeField("created", auto_now_add=True)
     updated_at = models.DateTimeField("updated", auto_now=True)
 
     class Meta:

@@ -9,7 +9,6 @@ from django.shortcuts import get_object_or_404
 from hypervisors.choices import NetworkState
 from hypervisors.models import VirtualNetwork
 from portal.models import Team
-from portal.selectors import teams_for
 
 AnyUser = User | AnonymousUser
 
@@ -27,4 +26,4 @@ def networks_usable_by(team: Team | None) -> QuerySet[VirtualNetwork]:
 
 def network_get(user: AnyUser, network_id: int) -> VirtualNetwork:
     """A network of one of the user's teams, or 404 (shared networks are run from the admin)."""
-    return get_object_or_404(VirtualNetwork.objects.filter(team__in=teams_for(user)), pk=network_id)
+    return get_object_or_404(VirtualNetwork.objects.for_user(user), pk=network_id)

@@ -13,14 +13,13 @@ from hypervisors.models import Image, VirtualMachine, VMStatSample
 from hypervisors.vms.actions import ACTIONS, BUTTONS, VMAction
 from portal.actions import actions_allowed
 from portal.models import Job
-from portal.selectors import teams_for
 
 AnyUser = User | AnonymousUser
 
 
 def vms_for(user: AnyUser) -> QuerySet[VirtualMachine]:
     """VMs of the user's teams, with what list pages show."""
-    return VirtualMachine.objects.filter(team__in=teams_for(user)).select_related("team", "host", "image", "owner")
+    return VirtualMachine.objects.for_user(user).select_related("team", "host", "image", "owner")
 
 
 def vm_get(user: AnyUser, vm_uuid: str) -> VirtualMachine:

@@ -184,3 +184,12 @@ def test_unreachable_host_shows_since_when_and_the_error_escaped(client_for, sta
     assert "<script>alert(1)</script>" not in response.content.decode()
     assert "&lt;script&gt;alert(1)&lt;/script&gt; connection refused" in response.content.decode()
     assert f"unreachable since {timezone.localtime(since):%Y-%m-%d %H:%M}" in squeezed(response)
+
+
+def test_host_picture_draws_vms_without_a_card_on_the_hosts_default_network(client_for, staff, host, filled):
+    """A VM asked for without a network sits on the host's own network, which has no row: it is drawn all the same."""
+    response = client_for(staff).get(f"/hosts/{host.pk}/")
+    svg = response.context["topology"]
+    assert f">{host.network}</text>" in svg
+    assert "the host's default network" in svg
+    assert svg.count('class="link"') == 2, "both VMs are linked to it"

@@ -409,3 +409,11 @@ def test_host_probe_is_queued_not_run(no_hypervisor, admin_client, django_captur
     host.refresh_from_db()
     assert host.is_reachable is False
     assert host.last_probed_at is None
+
+
+def test_request_list_shows_whole_vcpus_for_vms_and_its_kind_by_name(admin_client, ask):
+    ask("web")
+    page = text(admin_client.get(CHANGELIST))
+    assert "1 vCPU · " in page
+    assert "1.00" not in page
+    assert "Virtual machine" in page

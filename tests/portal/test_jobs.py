@@ -203,3 +203,29 @@ def test_approval_enqueues_its_provisioning_job_once(team, member, staff, sent, 
     assert job.request_id == request.pk
     assert Job.objects.get(pk=job.pk).state == JobState.QUEUED
     assert sent == [{"args": (job.pk,), "task_id": str(job.celery_task_id)}]
+
+
+def test_job_fail_keeps_the_traceback_in_the_row_for_administrators():
+    job = job_start(new_job().pk)
+    try:
+        raise ValueError("disk pool is full")
+    except ValueError as error:
+        job_fail(job, error)
+    job.refresh_from_db()
+    assert job.error == "disk pool is full"
+    assert "Traceback (most recent call last)" in job.traceback
+    assert "ValueError: disk pool is full" in job.traceback
+
+
+def test_job_create_refuses_an_action_no_app_registered():
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        job_create(action="teleport", team=None, requested_by=None, target=None)
+
+
+def test_job_steps_are_times_for_templates_to_show_in_local_time():
+    job = new_job()
+    (step,) = job.steps
+    assert step["message"] == "Queued"
+    assert step["time"] is not None and step["time"].tzinfo is not None

@@ -1,0 +1,75 @@
+"""Abstract models that the apps' models share, so that what is common is written once.
+
+* :class:`TeamResource` — a live thing a team owns (a VM, a container, a network).
+  Its queryset's ``for_user()`` is the one way pages scope reads to the user's teams.
+* :class:`RemoteEndpoint` — something the workers reach over the network (a libvirt
+  host, a Docker engine) and whose reachability pages show without asking it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, TypeVar
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db import models
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+_Resource = TypeVar("_Resource", bound=models.Model)
+
+
+class TeamResourceQuerySet(models.QuerySet[_Resource]):
+    """Reads of team-owned resources."""
+
+    def for_user(self, user: User | AnonymousUser) -> TeamResourceQuerySet[_Resource]:
+        """The rows of the teams the user belongs to (any role); superusers see all, strangers nothing.
+
+        One membership row per user and team (a unique constraint), so the join adds no duplicates.
+        """
+        if not user.is_authenticated:
+            return self.none()
+        if getattr(user, "is_superuser", False):
+            return self.all()
+        return self.filter(team__memberships__user_id=user.pk)
+
+
+class TeamResource(models.Model):
+    """A resource a team owns. Subclasses declare ``team``, ``owner`` and ``request`` with their own related names."""
+
+    name = models.CharField("name", max_length=63)
+    created_at = models.DateTimeField("created", auto_now_add=True)
+
+    objects: Any = TeamResourceQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class RemoteEndpoint(models.Model):
+    """A host or engine the workers talk to; pages show its last known reachability, never ask it."""
+
+    is_reachable = models.BooleanField("reachable", default=False)
+    last_probed_at = models.DateTimeField("last probed", null=True, blank=True)
+    unreachable_since = models.DateTimeField("unreachable since", null=True, blank=True)
+    last_error = models.TextField("last error", blank=True)
+
+    class Meta:
+        abstract = True
+
+    def mark_unreachable(self, error: Exception | str) -> None:
+        """Record that it stopped answering; what runs there keeps its last known state until it answers."""
+        logger.warning("%s %s is unreachable: %s", self._meta.verbose_name, self, error)
+        self.is_reachable = False
+        self.unreachable_since = self.unreachable_since or timezone.now()
+        self.last_error = str(error)
+        self.save(update_fields=["is_reachable", "unreachable_since", "last_error"])
+
+    def mark_reachable(self) -> None:
+        """Record that it answers (again); a write only when something changes."""
+        if not self.is_reachable or self.last_error or self.unreachable_since:
+            self.is_reachable = True
+            self.unreachable_since = None
+            self.last_error = ""
+            self.save(update_fields=["is_reachable", "unreachable_since", "last_error"])
