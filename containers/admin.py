@@ -12,17 +12,16 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
-from containers.choices import ImageLoadMode
+from containers.choices import EngineJobAction, ImageLoadMode
 from containers.engines.images import image_load_request
+from containers.engines.services import engine_job_request
 from containers.models import Container, ContainerImage, DockerHost
 from containers.secrets import secret_seal
-from containers.tasks import docker_host_probe, docker_host_reconcile
 from portal.models import Team
 
 
@@ -78,19 +77,21 @@ class DockerHostAdmin(admin.ModelAdmin[DockerHost]):
 
     def save_model(self, request: HttpRequest, obj: DockerHost, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
-        transaction.on_commit(lambda: docker_host_probe.delay(obj.pk))
+        engine_job_request(actor=request.user, docker_host_id=obj.pk, action=EngineJobAction.ENGINE_PROBE)
 
     @admin.action(description="Probe selected engines now")
     def probe_selected(self, request: HttpRequest, queryset: QuerySet[DockerHost]) -> None:
-        ids = list(queryset.values_list("pk", flat=True))
-        transaction.on_commit(lambda: [docker_host_probe.delay(pk) for pk in ids])
-        messages.info(request, f"Probing {len(ids)} engine(s); refresh in a few seconds.")
+        for docker_host in queryset:
+            engine_job_request(actor=request.user, docker_host_id=docker_host.pk, action=EngineJobAction.ENGINE_PROBE)
+        messages.info(request, f"Probing {queryset.count()} engine(s); refresh in a few seconds.")
 
     @admin.action(description="Reconcile selected engines now (containers and images)")
     def reconcile_selected(self, request: HttpRequest, queryset: QuerySet[DockerHost]) -> None:
-        ids = list(queryset.values_list("pk", flat=True))
-        transaction.on_commit(lambda: [docker_host_reconcile.delay(pk) for pk in ids])
-        messages.info(request, f"Reconciling {len(ids)} engine(s); refresh in a few seconds.")
+        for docker_host in queryset:
+            engine_job_request(
+                actor=request.user, docker_host_id=docker_host.pk, action=EngineJobAction.ENGINE_RECONCILE
+            )
+        messages.info(request, f"Reconciling {queryset.count()} engine(s); refresh in a few seconds.")
 
 
 class ImageUploadForm(forms.Form):

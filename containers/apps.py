@@ -18,3 +18,5 @@ class ContainersConfig(AppConfig):
         kind_register(CONTAINER_KIND)
         kind_register(DOCKER_NETWORK_KIND)
         job_actions_register(dict(EngineJobAction.choices))
+        # Register the app's Celery tasks in every process (web included), so a job can be sent by name.
+        import containers.tasks  # noqa: F401

@@ -12,6 +12,7 @@ from containers.containers import operations as container_operations
 from containers.containers import provisioning as container_provisioning
 from containers.drivers import EngineError
 from containers.engines import images, inventory, services
+from containers.engines import operations as engine_operations
 from containers.models import Container, DockerHost
 from containers.networks import operations as network_operations
 from containers.networks import provisioning as network_provisioning
@@ -46,6 +47,12 @@ def docker_network_operate(self: Task[Any, Any], job_id: int) -> None:
 def image_load(job_id: int) -> None:
     """Load an uploaded image tar into an engine."""
     images.image_load(job_id=job_id)
+
+
+@shared_task(bind=True, name="containers.tasks.engine_operate")
+def engine_operate(self: Task[Any, Any], job_id: int) -> None:
+    """Probe or reconcile an engine because someone asked (a job they follow)."""
+    run_with_retries(self, engine_operations.engine_operate, job_id)
 
 
 @shared_task(name="containers.tasks.docker_host_probe")

@@ -9,11 +9,12 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from hypervisors.choices import HostJobAction
+from hypervisors.hosts.services import host_job_request
 from hypervisors.models import (
     AddressPool,
     Host,
@@ -25,7 +26,6 @@ from hypervisors.models import (
     VMInterface,
 )
 from hypervisors.networks.services import network_action_request, network_register
-from hypervisors.tasks import host_probe, host_reconcile
 from hypervisors.vms.services import vm_adopt
 from portal.models import Team
 from portal.quotas import QuotaExceeded
@@ -46,19 +46,19 @@ class HostAdmin(admin.ModelAdmin[Host]):
 
     def save_model(self, request: HttpRequest, obj: Host, form: object, change: bool) -> None:
         super().save_model(request, obj, form, change)
-        transaction.on_commit(lambda: host_probe.delay(obj.pk))
+        host_job_request(actor=request.user, host_id=obj.pk, action=HostJobAction.HOST_PROBE)
 
     @admin.action(description="Probe selected hosts now")
     def probe_selected(self, request: HttpRequest, queryset: QuerySet[Host]) -> None:
-        host_ids = list(queryset.values_list("pk", flat=True))
-        transaction.on_commit(lambda: [host_probe.delay(host_id) for host_id in host_ids])
-        messages.info(request, f"Probing {len(host_ids)} host(s); refresh in a few seconds.")
+        for host in queryset:
+            host_job_request(actor=request.user, host_id=host.pk, action=HostJobAction.HOST_PROBE)
+        messages.info(request, f"Probing {queryset.count()} host(s); refresh in a few seconds.")
 
     @admin.action(description="Reconcile selected hosts now")
     def reconcile_selected(self, request: HttpRequest, queryset: QuerySet[Host]) -> None:
-        host_ids = list(queryset.values_list("pk", flat=True))
-        transaction.on_commit(lambda: [host_reconcile.delay(host_id) for host_id in host_ids])
-        messages.info(request, f"Reconciling {len(host_ids)} host(s); refresh in a few seconds.")
+        for host in queryset:
+            host_job_request(actor=request.user, host_id=host.pk, action=HostJobAction.HOST_RECONCILE)
+        messages.info(request, f"Reconciling {queryset.count()} host(s); refresh in a few seconds.")
 
 
 @admin.register(Image)

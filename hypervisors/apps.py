@@ -18,3 +18,5 @@ class HypervisorsConfig(AppConfig):
         kind_register(VM_KIND)
         kind_register(NETWORK_KIND)
         job_actions_register(dict(HostJobAction.choices))
+        # Register the app's Celery tasks in every process (web included), so a job can be sent by name.
+        import hypervisors.tasks  # noqa: F401

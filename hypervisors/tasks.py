@@ -11,6 +11,7 @@ from typing import Any
 from celery import Task, shared_task
 
 from hypervisors.hosts import inventory, services
+from hypervisors.hosts import operations as host_operations
 from hypervisors.models import Host
 from hypervisors.networks import operations as network_operations
 from hypervisors.networks import provisioning as network_provisioning
@@ -42,6 +43,12 @@ def network_provision(self: Task[Any, Any], job_id: int) -> None:
 def network_operate(self: Task[Any, Any], job_id: int) -> None:
     """Start, stop or delete a network."""
     run_with_retries(self, network_operations.network_operate, job_id)
+
+
+@shared_task(bind=True, name="hypervisors.tasks.host_operate")
+def host_operate(self: Task[Any, Any], job_id: int) -> None:
+    """Probe or reconcile a host because someone asked (a job they follow)."""
+    run_with_retries(self, host_operations.host_operate, job_id)
 
 
 @shared_task(name="hypervisors.tasks.host_probe")

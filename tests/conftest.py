@@ -104,3 +104,17 @@ def no_hypervisor(monkeypatch):
         monkeypatch.setattr(libvirt, name, refuse)
     monkeypatch.setattr(docker, "DockerClient", refuse)
     monkeypatch.setattr(docker, "from_env", refuse)
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Record what would go to the broker instead of sending it: task name, arguments and options."""
+    from celery import Task
+
+    calls: list[dict] = []
+
+    def record(self, args=None, kwargs=None, **options):
+        calls.append({"task": self.name, "args": tuple(args or ()), **options})
+
+    monkeypatch.setattr(Task, "apply_async", record)
+    return calls

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import logging
 
+from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.utils import timezone
 
+from containers.choices import EngineJobAction
 from containers.drivers import ContainerEngine, EngineError, engine_for
 from containers.models import DockerHost
 from containers.secrets import secret_open
+from portal.audit import audit_record
+from portal.jobs import job_create, job_enqueue
+from portal.models import Job
 
 logger = logging.getLogger(__name__)
 
@@ -41,3 +48,24 @@ def docker_host_probe(*, docker_host_id: int) -> DockerHost:
     docker_host.last_probed_at = timezone.now()
     docker_host.save()
     return docker_host
+
+
+#: The task that runs a job on an engine as a whole.
+OPERATE_TASK = "containers.tasks.engine_operate"
+
+
+@transaction.atomic
+def engine_job_request(*, actor: User | AnonymousUser, docker_host_id: int, action: str) -> Job:
+    """Queue a probe or a reconcile of an engine that a person asked for, as a Job they can follow.
+
+    Needs the permission to change Docker hosts.
+    """
+    if action not in (EngineJobAction.ENGINE_PROBE, EngineJobAction.ENGINE_RECONCILE):
+        raise ValidationError(f"There is no engine job {action!r}.")
+    if not (actor.is_authenticated and actor.has_perm("containers.change_dockerhost")):
+        raise PermissionDenied("Only administrators who may change Docker hosts may probe or reconcile them.")
+    docker_host = DockerHost.objects.get(pk=docker_host_id)
+    job = job_create(action=action, team=None, requested_by=actor, target=docker_host)
+    job_enqueue(job, OPERATE_TASK)
+    audit_record(actor=actor, action=f"engine.{EngineJobAction(action).name.lower()}", target=docker_host)
+    return job

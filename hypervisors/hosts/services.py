@@ -1,15 +1,24 @@
-"""Services on hosts: probing what a host is and can do."""
+"""Services on hosts: probing what a host is and can do, and the jobs administrators ask for on a host."""
 
 from __future__ import annotations
 
 import logging
 
+from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.utils import timezone
 
+from hypervisors.choices import HostJobAction
 from hypervisors.drivers import DriverError, driver_for
 from hypervisors.models import Host
+from portal.audit import audit_record
+from portal.jobs import job_create, job_enqueue
+from portal.models import Job
 
 logger = logging.getLogger(__name__)
+
+AnyUser = User | AnonymousUser
 
 
 def host_probe(*, host_id: int) -> Host:
@@ -36,3 +45,25 @@ def host_probe(*, host_id: int) -> Host:
     host.last_probed_at = timezone.now()
     host.save()
     return host
+
+
+#: The task that runs a job on a host as a whole.
+OPERATE_TASK = "hypervisors.tasks.host_operate"
+
+
+@transaction.atomic
+def host_job_request(*, actor: AnyUser, host_id: int, action: str) -> Job:
+    """Queue a probe or a reconcile of a host that a person asked for, as a Job they can follow.
+
+    Needs the permission to change hosts. The job goes to the host's own queue
+    (``portal.queues``), like every other job on that host.
+    """
+    if action not in HostJobAction.values:
+        raise ValidationError(f"There is no host job {action!r}.")
+    if not (actor.is_authenticated and actor.has_perm("hypervisors.change_host")):
+        raise PermissionDenied("Only administrators who may change hosts may probe or reconcile them.")
+    host = Host.objects.get(pk=host_id)
+    job = job_create(action=action, team=None, requested_by=actor, target=host)
+    job_enqueue(job, OPERATE_TASK)
+    audit_record(actor=actor, action=f"host.{HostJobAction(action).name.lower()}", target=host)
+    return job

@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
+from containers.choices import EngineJobAction
 from containers.engines.services import engine_of
 from containers.models import DockerHost
 from containers.secrets import secret_open, secret_seal
+from portal.models import Job
 from tests.factories import DockerHostFactory
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +71,8 @@ def test_admin_add_seals_the_key_and_queues_a_probe(admin_client, sent, django_c
     assert SECRET_LINE not in host.tls_client_key_sealed
     assert secret_open(host.tls_client_key_sealed).strip() == KEY.strip()
     assert host.uses_tls
-    assert sent == [{"task": "containers.tasks.docker_host_probe", "args": (host.pk,)}]
+    (job,) = Job.objects.filter(action=EngineJobAction.ENGINE_PROBE, target_id=str(host.pk))
+    assert sent == [{"task": "containers.tasks.engine_operate", "args": (job.pk,), "task_id": str(job.celery_task_id)}]
 
 
 def test_admin_pages_never_contain_the_key(admin_client):
