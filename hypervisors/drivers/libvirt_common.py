@@ -1,0 +1,154 @@
+"""What every part of the libvirt driver shares: state names, error translation, and helpers on raw libvirt objects.
+
+Only the driver package imports libvirt (see ``hypervisors/drivers/base.py``).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+import libvirt
+
+from hypervisors.drivers.base import DomainNotFound, DomainStats, DriverError, HostUnreachable
+from hypervisors.drivers.domain_xml import snapshot_creation_time
+
+logger = logging.getLogger(__name__)
+
+# libvirt prints every error to stderr unless told otherwise; we raise instead.
+libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+
+#: libvirt domain states as the portal's VM states.
+STATE_NAMES = {
+    libvirt.VIR_DOMAIN_NOSTATE: "unknown",
+    libvirt.VIR_DOMAIN_RUNNING: "running",
+    libvirt.VIR_DOMAIN_BLOCKED: "running",
+    libvirt.VIR_DOMAIN_PAUSED: "paused",
+    libvirt.VIR_DOMAIN_SHUTDOWN: "running",
+    libvirt.VIR_DOMAIN_SHUTOFF: "shutoff",
+    libvirt.VIR_DOMAIN_CRASHED: "crashed",
+    libvirt.VIR_DOMAIN_PMSUSPENDED: "paused",
+}
+
+#: What one bulk statistics read asks for: state, CPU, memory balloon, vCPUs, network and disk I/O.
+DOMAIN_STATS_FLAGS = (
+    libvirt.VIR_DOMAIN_STATS_STATE
+    | libvirt.VIR_DOMAIN_STATS_CPU_TOTAL
+    | libvirt.VIR_DOMAIN_STATS_BALLOON
+    | libvirt.VIR_DOMAIN_STATS_VCPU
+    | libvirt.VIR_DOMAIN_STATS_INTERFACE
+    | libvirt.VIR_DOMAIN_STATS_BLOCK
+)
+
+#: Errors that mean the host, not the operation, is the problem. A system error
+#: counts only when it comes from the RPC layer: locally it is a failed operation.
+UNREACHABLE_CODES = {libvirt.VIR_ERR_NO_CONNECT, libvirt.VIR_ERR_RPC}
+UNREACHABLE_DOMAINS = {libvirt.VIR_FROM_RPC, libvirt.VIR_FROM_REMOTE}
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def error_translate(error: libvirt.libvirtError) -> DriverError:
+    """A libvirt error as one of the contract's errors, with libvirt's readable message."""
+    message = error.get_error_message() or str(error)
+    if error.get_error_code() in UNREACHABLE_CODES or error.get_error_domain() in UNREACHABLE_DOMAINS:
+        return HostUnreachable(message)
+    if error.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+        return DomainNotFound(message)
+    return DriverError(message)
+
+
+def translate_errors(method: Callable[P, R]) -> Callable[P, R]:
+    """Turn ``libvirtError`` raised by a driver method into the contract's errors."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except libvirt.libvirtError as error:
+            raise error_translate(error) from error
+
+    return wrapper
+
+
+def version_text(number: int) -> str:
+    """libvirt's packed version number (major * 1,000,000 + minor * 1,000 + release) as text."""
+    if not number:
+        return ""
+    return f"{number // 1_000_000}.{number // 1000 % 1000}.{number % 1000}"
+
+
+def is_local_uri(uri: str) -> bool:
+    """Whether a libvirt URI names this machine's own daemon (no host part: ``qemu:///system``)."""
+    return "://" in uri and uri.split("://", 1)[1].startswith("/")
+
+
+def local_openvswitch() -> bool:
+    """Whether Open vSwitch answers on this machine (``ovs-vsctl show``)."""
+    command = shutil.which("ovs-vsctl")
+    if command is None:
+        return False
+    try:
+        return subprocess.run([command, "--timeout=5", "show"], capture_output=True, check=False).returncode == 0  # noqa: S603
+    except OSError:
+        return False
+
+
+#: How long a running guest gets to move its balloon to a new memory size.
+BALLOON_WAIT_SECONDS = 5.0
+
+
+def balloon_reaches(domain: libvirt.virDomain, kib: int) -> bool:
+    """Whether the guest's balloon reaches ``kib`` soon; True where the host cannot tell (no balloon stats)."""
+    deadline = time.monotonic() + BALLOON_WAIT_SECONDS
+    while True:
+        try:
+            actual = domain.memoryStats().get("actual")
+        except libvirt.libvirtError:
+            return True
+        if actual is None or abs(actual - kib) <= 1024:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.25)
+
+
+def snapshot_time(snapshot: libvirt.virDomainSnapshot) -> int:
+    """Creation time of a snapshot, for ordering (libvirt lists them in no set order)."""
+    return snapshot_creation_time(snapshot.getXMLDesc(0))
+
+
+def domain_stats_of(domain: libvirt.virDomain, record: dict[str, int]) -> DomainStats:
+    """One ``getAllDomainStats`` record as :class:`DomainStats`; sums over disks and interfaces."""
+
+    def total(prefix: str, suffix: str) -> int | None:
+        count = record.get(f"{prefix}.count")
+        if count is None:
+            return None
+        return sum(record.get(f"{prefix}.{i}.{suffix}", 0) for i in range(count))
+
+    vcpus, memory_max = record.get("vcpu.current"), record.get("balloon.maximum")
+    if vcpus is None or memory_max is None:
+        # Drivers without those statistics (and shut-off domains) still know the configured sizes.
+        info = domain.info()
+        vcpus, memory_max = vcpus or info[3], memory_max or info[1]
+    return DomainStats(
+        uuid=domain.UUIDString(),
+        name=domain.name(),
+        state=STATE_NAMES.get(record.get("state.state", 0), "unknown"),
+        cpu_time_ns=record.get("cpu.time"),
+        vcpus=vcpus,
+        memory_used_kib=record.get("balloon.rss") or record.get("balloon.current"),
+        memory_max_kib=memory_max,
+        disk_read_bytes=total("block", "rd.bytes"),
+        disk_write_bytes=total("block", "wr.bytes"),
+        net_rx_bytes=total("net", "rx.bytes"),
+        net_tx_bytes=total("net", "tx.bytes"),
+        disk_capacity_bytes=total("block", "capacity"),
+    )
