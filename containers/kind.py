@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, Sum
 
 from containers.models import Container, DockerHost
+from containers.secrets import environment_seal_plain
 from portal.choices import JobAction, RequestState, ResourceKind
 from portal.kinds import KindHandler
 from portal.models import ResourceRequest, Team
@@ -49,7 +50,7 @@ def container_create_from_request(request: ResourceRequest) -> Container:
         image_id=spec["image_id"],
         name=request.name,
         command=spec.get("command", []),
-        environment=spec.get("environment", {}),
+        environment=environment_seal_plain(spec.get("environment", {})),
         ports=spec.get("ports", []),
         cpus=request.vcpus,
         memory_mib=request.memory_mib,

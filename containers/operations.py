@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from containers.drivers import ContainerEngine, ContainerNotFound, EngineUnreachable
 from containers.models import Container
+from containers.provisioning import container_labels
 from containers.services import engine_of
 from portal.audit import audit_record
 from portal.choices import JobAction
@@ -45,7 +46,7 @@ def _simple(message: str, call: Callable[[ContainerEngine, str], None]) -> Opera
 
 def _remove(job: Job, container: Container, engine: ContainerEngine) -> str:
     job_step(job, "Removing the container", 50)
-    engine.container_remove(container.engine_id or container.engine_name)
+    engine.container_remove(container.engine_id or container.engine_name, labels=container_labels(container))
     with transaction.atomic():
         audit_record(actor=job.requested_by, action="container.removed", target=container, team=container.team)
         container.delete()

@@ -26,7 +26,7 @@ from portal.choices import JobAction, Role
 from portal.jobs import job_step
 from portal.models import Job, Team
 from portal.operating import Operator, operate_run
-from portal.permissions import has_role, require_decider
+from portal.permissions import has_role, is_decider, require_decider
 
 AnyUser = User | AnonymousUser
 
@@ -71,7 +71,7 @@ def mac_new() -> str:
 def _require_network_admin(actor: AnyUser, network: VirtualNetwork) -> None:
     if network.team is None:
         require_decider(actor)
-    elif not (has_role(actor, network.team, Role.TEAM_ADMIN) or getattr(actor, "is_staff", False)):
+    elif not (has_role(actor, network.team, Role.TEAM_ADMIN) or is_decider(actor)):
         raise PermissionDenied("Only the team's admins or portal administrators may do this to the network.")
 
 

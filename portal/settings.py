@@ -180,3 +180,9 @@ MEDIA_ROOT = Path(os.environ.get("PORTAL_MEDIA_ROOT", BASE_DIR / ".state" / "med
 # Uploaded image tars can be large; Django streams them to disk past this size.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+# --- Security ---
+# libvirt's in-process test driver (test:///) as a host URI: for the test suite only.
+PORTAL_ALLOW_TEST_URIS = env_bool("PORTAL_ALLOW_TEST_URIS", False)
+# Largest image tar an admin may upload (bytes); 2 GiB by default.
+PORTAL_IMAGE_UPLOAD_MAX_BYTES = int(os.environ.get("PORTAL_IMAGE_UPLOAD_MAX_BYTES", str(2 * 1024**3)))
