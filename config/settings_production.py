@@ -15,6 +15,9 @@ DEBUG = False
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("insecure"):
     raise ImproperlyConfigured("SECRET_KEY must be set to a random value of at least 50 characters.")
+if not os.environ.get("ALLOWED_HOSTS", "").strip():
+    # The development default (localhost) would serve any Host header routed here; name the real ones.
+    raise ImproperlyConfigured("ALLOWED_HOSTS must name the portal's host names (comma-separated).")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)

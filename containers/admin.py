@@ -17,11 +17,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
-from containers.choices import EngineJobAction, ImageLoadMode
-from containers.engines.images import image_load_request
+from containers.choices import ContainerState, EngineJobAction, ImageLoadMode
+from containers.engines.images import image_load_request, upload_size_check
 from containers.engines.services import engine_job_request
 from containers.models import Container, ContainerImage, DockerHost
 from containers.secrets import secret_seal
+from portal.admin_audit import AuditedAdminMixin
 from portal.models import Team
 
 
@@ -46,25 +47,26 @@ class DockerHostForm(forms.ModelForm[DockerHost]):
     class Meta:
         model = DockerHost
         fields = (
-            "name", "base_url", "publish_address", "accepts_new_containers", "tls_ca_certificate",
+            "name", "base_url", "is_local", "publish_address", "accepts_new_containers", "tls_ca_certificate",
             "tls_client_certificate",
         )  # fmt: skip
 
-    def save(self, commit: bool = True) -> DockerHost:
-        docker_host = super().save(commit=False)
-        if self.cleaned_data.get("clear_tls_client_key"):
-            docker_host.tls_client_key_sealed = ""
-        elif self.cleaned_data.get("tls_client_key"):
-            docker_host.tls_client_key_sealed = secret_seal(self.cleaned_data["tls_client_key"])
-        if commit:
-            docker_host.save()
-        return docker_host
+    def clean(self) -> dict[str, Any]:
+        # The key is put on the row before the model's checks run: a tcp:// URL is valid only with TLS.
+        cleaned = super().clean() or {}
+        if cleaned.get("clear_tls_client_key"):
+            self.instance.tls_client_key_sealed = ""
+        elif cleaned.get("tls_client_key"):
+            self.instance.tls_client_key_sealed = secret_seal(cleaned["tls_client_key"])
+        return cleaned
 
 
 @admin.register(DockerHost)
-class DockerHostAdmin(admin.ModelAdmin[DockerHost]):
+class DockerHostAdmin(AuditedAdminMixin, admin.ModelAdmin[DockerHost]):
     form = DockerHostForm
-    list_display = ("name", "base_url", "is_reachable", "engine_version", "cpus", "memory_mib", "last_probed_at")
+    list_display = (
+        "name", "base_url", "is_local", "is_reachable", "engine_version", "cpus", "memory_mib", "last_probed_at",
+    )  # fmt: skip
     search_fields = ("name", "base_url")
     readonly_fields = (
         "client_key_state", "is_reachable", "engine_version", "cpus", "memory_mib", "last_probed_at", "last_error",
@@ -107,6 +109,11 @@ class ImageUploadForm(forms.Form):
     )
     offered_to = forms.ModelMultipleChoiceField(queryset=Team.objects.all(), required=False)
 
+    def clean_archive(self) -> Any:
+        archive = self.cleaned_data["archive"]
+        upload_size_check(archive)
+        return archive
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         if cleaned.get("mode") == ImageLoadMode.IMPORT and not cleaned.get("reference"):
@@ -115,7 +122,7 @@ class ImageUploadForm(forms.Form):
 
 
 @admin.register(ContainerImage)
-class ContainerImageAdmin(admin.ModelAdmin[ContainerImage]):
+class ContainerImageAdmin(AuditedAdminMixin, admin.ModelAdmin[ContainerImage]):
     """The image catalogue: what each engine has, and which teams may use it."""
 
     list_display = ("reference", "docker_host", "present", "size_bytes", "offered_teams", "last_seen_at")
@@ -183,3 +190,14 @@ class ContainerAdmin(admin.ModelAdmin[Container]):
 
     def has_change_permission(self, request: HttpRequest, obj: Container | None = None) -> bool:
         return False
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # deleting the row would leave the container running, its quota freed
+        return actions
+
+    def has_delete_permission(self, request: HttpRequest, obj: Container | None = None) -> bool:
+        """Only the row of a container already gone from its engine may be deleted here; others from their page."""
+        if obj is not None and obj.state != ContainerState.MISSING:
+            return False
+        return super().has_delete_permission(request, obj)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -16,6 +17,7 @@ from django.db.models import Q
 from containers.choices import ContainerState, DockerNetworkState, RestartPolicy
 from portal.bases import RemoteEndpoint, TeamResource
 from portal.models import ResourceRequest, Team
+from portal.uris import validate_docker_url
 
 #: Smallest memory limit a container may have; below it even busybox struggles.
 MIN_CONTAINER_MEMORY_MIB = 6
@@ -25,11 +27,21 @@ class DockerHost(RemoteEndpoint):
     """A Docker engine reached by a local socket, ``ssh://`` or TCP with TLS.
 
     TLS material is stored sealed (``containers.secrets``) and never rendered.
+    The URL passes an allowlist (``portal.uris``): a socket only for the engine
+    an admin marks local, TCP only with a verified certificate.
     """
 
     name = models.CharField("name", max_length=100, unique=True)
     base_url = models.CharField(
-        "engine URL", max_length=300, unique=True, help_text="unix:///var/run/docker.sock, ssh://user@host, tcp://..."
+        "engine URL",
+        max_length=300,
+        unique=True,
+        help_text="unix:///var/run/docker.sock (local engine only), ssh://user@host, or tcp://host:2376 with TLS.",
+    )
+    is_local = models.BooleanField(
+        "local engine",
+        default=False,
+        help_text="The engine on the portal's own machine, reached through its unix:// socket.",
     )
     publish_address = models.GenericIPAddressField(
         "publish address", default="127.0.0.1", help_text="Host address that published container ports bind to."
@@ -48,6 +60,17 @@ class DockerHost(RemoteEndpoint):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        try:
+            validate_docker_url(
+                self.base_url,
+                is_local=self.is_local,
+                uses_tls=self.uses_tls,
+                has_ca=bool(self.tls_ca_certificate.strip()),
+            )
+        except ValidationError as error:
+            raise ValidationError({"base_url": error.messages}) from error
 
     @property
     def uses_tls(self) -> bool:
@@ -103,7 +126,9 @@ class Container(TeamResource):
     )
     image = models.ForeignKey(ContainerImage, verbose_name="image", on_delete=models.PROTECT, related_name="containers")
     command = models.JSONField("command", default=list, blank=True)
-    environment = models.JSONField("environment", default=dict, blank=True)
+    environment = models.JSONField(
+        "environment", default=dict, blank=True, help_text="Names, with values sealed (containers.secrets)."
+    )
     ports = models.JSONField("published ports", default=list, blank=True)
     cpus = models.DecimalField("CPUs", max_digits=6, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))])
     memory_mib = models.PositiveIntegerField("memory (MiB)", validators=[MinValueValidator(MIN_CONTAINER_MEMORY_MIB)])

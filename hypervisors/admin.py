@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from hypervisors.choices import HostJobAction
+from hypervisors.choices import HostJobAction, VMState
 from hypervisors.hosts.services import host_job_request
 from hypervisors.models import (
     AddressPool,
@@ -27,12 +27,13 @@ from hypervisors.models import (
 )
 from hypervisors.networks.services import network_action_request, network_register
 from hypervisors.vms.services import vm_adopt
+from portal.admin_audit import AuditedAdminMixin
 from portal.models import Team
 from portal.quotas import QuotaExceeded
 
 
 @admin.register(Host)
-class HostAdmin(admin.ModelAdmin[Host]):
+class HostAdmin(AuditedAdminMixin, admin.ModelAdmin[Host]):
     list_display = (
         "name", "uri", "is_reachable", "domain_type", "cpus", "memory_mib", "accepts_new_vms", "last_probed_at",
     )  # fmt: skip
@@ -62,7 +63,7 @@ class HostAdmin(admin.ModelAdmin[Host]):
 
 
 @admin.register(Image)
-class ImageAdmin(admin.ModelAdmin[Image]):
+class ImageAdmin(AuditedAdminMixin, admin.ModelAdmin[Image]):
     list_display = ("name", "os_name", "boot_source", "min_memory_mib", "min_disk_gib", "is_active")
     list_filter = ("is_active", "boot_source")
     search_fields = ("name", "os_name")
@@ -83,6 +84,17 @@ class VirtualMachineAdmin(admin.ModelAdmin[VirtualMachine]):
 
     def has_change_permission(self, request: HttpRequest, obj: VirtualMachine | None = None) -> bool:
         return False
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # deleting the row would leave the domain running, its quota freed
+        return actions
+
+    def has_delete_permission(self, request: HttpRequest, obj: VirtualMachine | None = None) -> bool:
+        """Only the row of a VM already gone from its host may be deleted here; others are deleted from their page."""
+        if obj is not None and obj.state != VMState.MISSING:
+            return False
+        return super().has_delete_permission(request, obj)
 
 
 @admin.register(Snapshot)
@@ -148,7 +160,7 @@ class UnmanagedDomainAdmin(admin.ModelAdmin[UnmanagedDomain]):
 
 
 @admin.register(AddressPool)
-class AddressPoolAdmin(admin.ModelAdmin[AddressPool]):
+class AddressPoolAdmin(AuditedAdminMixin, admin.ModelAdmin[AddressPool]):
     """Ranges team subnets are cut from."""
 
     list_display = ("name", "cidr", "subnet_prefix")

@@ -7,6 +7,9 @@ never talks to a host.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -16,7 +19,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 
+from portal.admin_audit import AuditedAdminMixin
+from portal.choices import ACTIVE_REQUEST_STATES
 from portal.models import AuditEvent, Job, Membership, Quota, ResourceRequest, Team
 from portal.quotas import QuotaExceeded
 from portal.services import request_approve, request_reject
@@ -34,7 +40,7 @@ class QuotaInline(admin.StackedInline[Quota, Team]):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin[Team]):
+class TeamAdmin(AuditedAdminMixin, admin.ModelAdmin[Team]):
     list_display = ("name", "slug", "created_at")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
@@ -42,7 +48,7 @@ class TeamAdmin(admin.ModelAdmin[Team]):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin[Membership]):
+class MembershipAdmin(AuditedAdminMixin, admin.ModelAdmin[Membership]):
     list_display = ("user", "team", "role")
     list_filter = ("role", "team")
     search_fields = ("user__username", "team__name")
@@ -50,7 +56,7 @@ class MembershipAdmin(admin.ModelAdmin[Membership]):
 
 
 @admin.register(Quota)
-class QuotaAdmin(admin.ModelAdmin[Quota]):
+class QuotaAdmin(AuditedAdminMixin, admin.ModelAdmin[Quota]):
     list_display = ("team", "vcpus", "memory_mib", "disk_gib", "vm_count", "container_count", "network_count")
     search_fields = ("team__name",)
 
@@ -59,6 +65,29 @@ class RejectForm(forms.Form):
     """The reason a request is rejected; the person who asked reads it."""
 
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+
+#: What a secret value looks like on a page.
+MASK = "••••••"
+
+
+def spec_masked(spec: dict[str, Any]) -> dict[str, Any]:
+    """A request's spec as pages show it: environment values (often passwords) replaced by a mask."""
+    shown = dict(spec)
+    if isinstance(shown.get("environment"), dict):
+        shown["environment"] = dict.fromkeys(shown["environment"], MASK)
+    return shown
+
+
+def request_has_resource(resource_request: ResourceRequest) -> bool:
+    """Whether a VM, container or network row built from this request still exists (one query per kind)."""
+    for relation in resource_request._meta.related_objects:
+        model = relation.related_model
+        if relation.one_to_one and not isinstance(model, str):
+            rows = model._default_manager.filter(**{relation.field.name: resource_request})
+            if rows.exists():
+                return True
+    return False
 
 
 def _report(request: HttpRequest, resource_request: ResourceRequest, error: Exception) -> None:
@@ -76,8 +105,9 @@ class ResourceRequestAdmin(admin.ModelAdmin[ResourceRequest]):
     list_select_related = ("team", "requested_by")
     actions = ("approve_selected", "reject_selected")
     change_form_template = "admin/portal/resourcerequest/change_form.html"
+    exclude = ("spec",)  # shown masked, read-only (spec_shown)
     readonly_fields = (
-        "team", "kind", "name", "spec", "vcpus", "memory_mib", "disk_gib", "justification", "state",
+        "team", "kind", "name", "spec_shown", "vcpus", "memory_mib", "disk_gib", "justification", "state",
         "requested_by", "decided_by", "decision_reason", "failure_reason", "created_at", "decided_at", "finished_at",
     )  # fmt: skip
 
@@ -92,6 +122,21 @@ class ResourceRequestAdmin(admin.ModelAdmin[ResourceRequest]):
     def sizes(self, obj: ResourceRequest) -> str:
         """In the kind's own units: whole vCPUs for a VM ("1 vCPU"), CPUs for a container ("0.5 CPU")."""
         return obj.sizes_text or "—"
+
+    @admin.display(description="spec")
+    def spec_shown(self, obj: ResourceRequest) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(spec_masked(obj.spec), indent=2, ensure_ascii=False))
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # bulk delete would free quota while the resources keep running
+        return actions
+
+    def has_delete_permission(self, request: HttpRequest, obj: ResourceRequest | None = None) -> bool:
+        """Only a finished request with nothing left of it may go: others hold quota or a live resource."""
+        if obj is not None and (obj.state in ACTIVE_REQUEST_STATES or request_has_resource(obj)):
+            return False
+        return super().has_delete_permission(request, obj)
 
     def get_urls(self) -> list[URLPattern]:
         own = [

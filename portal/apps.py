@@ -8,3 +8,8 @@ class PortalConfig(AppConfig):
 
     name = "portal"
     verbose_name = "Portal"
+
+    def ready(self) -> None:
+        from portal.admin_audit import connect_lockout_audit
+
+        connect_lockout_audit()

@@ -43,7 +43,12 @@ def require_role(user: AnyUser, team: Team | int, minimum: str) -> None:
         raise PermissionDenied(f"This needs the {Role(minimum).label.lower()} role in the team.")
 
 
+def is_decider(user: AnyUser) -> bool:
+    """Whether the user is a portal administrator: staff holding the decide permission (``is_staff`` alone is not)."""
+    return bool(user.is_authenticated and getattr(user, "is_staff", False) and user.has_perm(DECIDE_PERMISSION))
+
+
 def require_decider(user: AnyUser) -> None:
     """Raise ``PermissionDenied`` unless the user may approve and reject requests."""
-    if not (user.is_authenticated and getattr(user, "is_staff", False) and user.has_perm(DECIDE_PERMISSION)):
+    if not is_decider(user):
         raise PermissionDenied("Only portal administrators may approve or reject requests.")

@@ -20,6 +20,12 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def allow_test_uris(settings):
+    """libvirt's test:///default driver stands in for hosts here; the allowlist refuses it elsewhere."""
+    settings.PORTAL_ALLOW_TEST_URIS = True
+
+
 @pytest.fixture
 def libvirt_test_host(db) -> Iterator[Host]:
     """A host on libvirt's ``test:///default`` driver, with a fresh in-memory hypervisor.

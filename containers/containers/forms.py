@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from containers.choices import ContainerKind, PortProtocol, RestartPolicy
 from containers.containers.selectors import images_offered_to, ports_in_use
 from containers.models import MIN_CONTAINER_MEMORY_MIB, ContainerImage, DockerNetwork
+from containers.secrets import environment_seal
 from portal.forms import ResourceRequestForm
 
 MAX_CPUS = Decimal("64")
@@ -132,10 +133,10 @@ class ContainerRequestForm(ResourceRequestForm):
         if image is not None and cleaned.get("ports"):
             taken = ports_in_use(image.docker_host)
             for port in cleaned["ports"]:
-                owner = taken.get((port["host_port"], port["protocol"]))
-                if owner:
-                    where = f"{port['host_port']}/{port['protocol']} on {image.docker_host}"
-                    self.add_error("ports", f"Port {where} is already used by {owner}.")
+                # Who holds the port is not said: it may be another team's container.
+                if (port["host_port"], port["protocol"]) in taken:
+                    where = f"{port['host_port']}/{port['protocol']}"
+                    self.add_error("ports", f"Port {where} is already taken on engine {image.docker_host}.")
         return cleaned
 
     def sizes(self, data: dict[str, Any]) -> tuple[Decimal | int, int, int]:
@@ -148,7 +149,7 @@ class ContainerRequestForm(ResourceRequestForm):
             "image": image.reference,
             "docker_host_id": image.docker_host_id,
             "command": data["command"],
-            "environment": data["environment"],
+            "environment": environment_seal(data["environment"]),
             "ports": data["ports"],
             "restart_policy": data["restart_policy"],
         }

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from containers.choices import ContainerJobAction, ContainerKind
 from containers.models import Container, DockerHost
+from containers.secrets import environment_seal_plain
 from portal.kinds import KindHandler
 from portal.models import ResourceRequest
 
@@ -24,7 +25,7 @@ def container_create_from_request(request: ResourceRequest) -> Container:
         image_id=spec["image_id"],
         name=request.name,
         command=spec.get("command", []),
-        environment=spec.get("environment", {}),
+        environment=environment_seal_plain(spec.get("environment", {})),
         ports=spec.get("ports", []),
         cpus=request.vcpus,
         memory_mib=request.memory_mib,

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from containers.choices import ContainerJobAction
+from containers.containers.provisioning import container_labels
 from containers.drivers import ContainerEngine, ContainerNotFound, EngineUnreachable
 from containers.engines.services import engine_of
 from containers.models import Container, DockerNetwork
@@ -46,7 +47,7 @@ def _simple(message: str, call: Callable[[ContainerEngine, str], None]) -> Opera
 
 def _remove(job: Job, container: Container, engine: ContainerEngine) -> str:
     job_step(job, "Removing the container", 50)
-    engine.container_remove(container.engine_id or container.engine_name)
+    engine.container_remove(container.engine_id or container.engine_name, labels=container_labels(container))
     with transaction.atomic():
         audit_record(actor=job.requested_by, action="container.removed", target=container, team=container.team)
         container.delete()

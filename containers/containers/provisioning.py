@@ -12,6 +12,7 @@ import logging
 from containers.drivers import ContainerSpec, EngineError, EngineUnreachable, PortMapping
 from containers.engines.services import engine_of
 from containers.models import Container
+from containers.secrets import environment_open
 from portal.jobs import job_step
 from portal.models import Job
 from portal.provisioning import Builder, provision_run
@@ -27,15 +28,20 @@ def container_spec(container: Container) -> ContainerSpec:
         cpus=container.cpus,
         memory_mib=container.memory_mib,
         command=list(container.command),
-        environment=dict(container.environment),
+        environment=environment_open(container.environment),
         ports=[
             PortMapping(container_port=p["container_port"], host_port=p["host_port"], protocol=p["protocol"])
             for p in container.ports
         ],
         publish_address=container.docker_host.publish_address,
         restart_policy=container.restart_policy,
-        labels={"portal.team": container.team.slug, "portal.name": container.name},
+        labels=container_labels(container),
     )
+
+
+def container_labels(container: Container) -> dict[str, str]:
+    """The labels that mark a container on the engine as this row's; a name alone is no proof."""
+    return {"portal.team": container.team.slug, "portal.name": container.name}
 
 
 def container_provision(*, job_id: int, final_attempt: bool = True) -> None:
@@ -67,7 +73,7 @@ def _cleanup(job: Job, container: Container) -> None:
     job_step(job, "Removing what was created", job.progress)
     try:
         with engine_of(container.docker_host) as engine:
-            engine.container_remove(container.engine_id or container.engine_name)
+            engine.container_remove(container.engine_id or container.engine_name, labels=container_labels(container))
     except EngineError as error:
         logger.error("Cleanup of container %s failed: %s", container, error)
         job_step(job, f"Could not remove {container.engine_name} from {container.docker_host}: {error}", job.progress)

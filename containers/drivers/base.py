@@ -143,8 +143,10 @@ class ContainerEngine(abc.ABC):
     def container_create(self, spec: ContainerSpec) -> str:
         """Create a container from an allowlisted spec unless one of that name exists; return its id.
 
-        Idempotent by name. Raises ``UnsafeOptions`` (never for specs built by the
-        portal), ``EngineError`` (port taken, image missing...).
+        Idempotent by name, but only for a container carrying the spec's
+        ``portal.*`` labels: a namesake without them is not the portal's and is
+        never adopted (``EngineError``). Raises ``UnsafeOptions`` (never for specs
+        built by the portal), ``EngineError`` (port taken, image missing...).
         """
 
     @abc.abstractmethod
@@ -168,8 +170,12 @@ class ContainerEngine(abc.ABC):
         """Thaw its processes; running already is success."""
 
     @abc.abstractmethod
-    def container_remove(self, engine_id: str) -> None:
-        """Remove (forcefully); an absent container is success."""
+    def container_remove(self, engine_id: str, *, labels: dict[str, str] | None = None) -> None:
+        """Remove (forcefully); an absent container is success.
+
+        With ``labels`` (removal by name), a container lacking those ``portal.*``
+        labels is someone else's namesake: it is left alone, which is success too.
+        """
 
     @abc.abstractmethod
     def container_status(self, engine_id: str) -> ContainerStatus:

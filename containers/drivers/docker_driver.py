@@ -101,9 +101,18 @@ class DockerEngine(ContainerEngine):
         return self._client
 
     def _tls_config(self) -> TLSConfig | bool:
-        """TLS settings from the stored material, written to a private directory for the client's lifetime."""
+        """TLS settings from the stored material, written to a private directory for the client's lifetime.
+
+        The engine's certificate is always verified against the stored CA: TLS
+        without verification would hand the client key and every container's
+        environment to whoever answers on that address.
+        """
         if not self.tls.get("client_certificate"):
+            if self.base_url.startswith("tcp://"):
+                raise EngineError("A tcp:// engine is reached only over TLS, with its CA certificate.")
             return False
+        if not self.tls.get("ca_certificate"):
+            raise EngineError("The engine's CA certificate is missing: TLS without it would not verify the engine.")
         self._tls_dir = tempfile.mkdtemp(prefix="portal-tls-")
         paths = {}
         for key in ("ca_certificate", "client_certificate", "client_key"):
@@ -112,9 +121,7 @@ class DockerEngine(ContainerEngine):
             path.write_text(self.tls.get(key, ""))
             paths[key] = str(path)
         return TLSConfig(
-            client_cert=(paths["client_certificate"], paths["client_key"]),
-            ca_cert=paths["ca_certificate"] if self.tls.get("ca_certificate") else None,
-            verify=bool(self.tls.get("ca_certificate")),
+            client_cert=(paths["client_certificate"], paths["client_key"]), ca_cert=paths["ca_certificate"], verify=True
         )
 
     def close(self) -> None:
@@ -163,6 +170,11 @@ class DockerEngine(ContainerEngine):
         options = create_options(spec)
         with contextlib.suppress(NotFound):
             existing = self._container(spec.name)
+            if not labels_match(existing.labels, spec.labels):
+                raise EngineError(
+                    f"A container named {spec.name} already exists on the engine and was not made for this "
+                    "resource; it is left alone. Remove or rename it on the engine, then retry."
+                )
             return str(existing.id)
         container = self.client.containers.create(**options)
         return str(container.id)
@@ -196,9 +208,12 @@ class DockerEngine(ContainerEngine):
             container.unpause()
 
     @translate_errors
-    def container_remove(self, engine_id: str) -> None:
+    def container_remove(self, engine_id: str, *, labels: dict[str, str] | None = None) -> None:
         with contextlib.suppress(NotFound):
-            self._container(engine_id).remove(force=True)
+            container = self._container(engine_id)
+            if labels is not None and not labels_match(container.labels, labels):
+                return  # a namesake someone else made: ours is not there
+            container.remove(force=True)
 
     @translate_errors
     def container_status(self, engine_id: str) -> ContainerStatus:
@@ -291,6 +306,13 @@ class DockerEngine(ContainerEngine):
         attached = self.client.api.inspect_network(network_id).get("Containers") or {}
         if container_id in attached:
             self.client.api.disconnect_container_from_network(container_id, network_id)
+
+
+def labels_match(found: dict[str, str] | None, expected: dict[str, str]) -> bool:
+    """Whether a container carries every ``portal.*`` label the portal gave it (names alone prove nothing)."""
+    found = found or {}
+    owned = {key: value for key, value in expected.items() if key.startswith("portal.")}
+    return bool(owned) and all(found.get(key) == value for key, value in owned.items())
 
 
 def usage_from_stats(stats: dict[str, Any]) -> ContainerUsage:

@@ -11,8 +11,10 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 
 from containers.choices import EngineJobAction
 from containers.engines.services import engine_of
@@ -33,7 +35,15 @@ def upload_dir() -> Path:
     return path
 
 
-@transaction.atomic
+def upload_size_check(upload: UploadedFile) -> None:
+    """Refuse a tar over ``PORTAL_IMAGE_UPLOAD_MAX_BYTES``: uploads wait on the portal's disk for their job."""
+    limit = settings.PORTAL_IMAGE_UPLOAD_MAX_BYTES
+    if upload.size is not None and upload.size > limit:
+        raise ValidationError(
+            f"The tar is {filesizeformat(upload.size)}; uploads may be at most {filesizeformat(limit)}."
+        )
+
+
 def image_load_request(
     *,
     actor: User | AnonymousUser,
@@ -43,21 +53,32 @@ def image_load_request(
     reference: str,
     teams: list[Team],
 ) -> Job:
-    """Store an uploaded tar and queue the job that loads it into the engine. Portal administrators only."""
+    """Store an uploaded tar and queue the job that loads it into the engine. Portal administrators only.
+
+    The stored file belongs to the job: the job removes it when it ends, and if
+    the job is never committed (an error rolls the transaction back) it is
+    removed here, so no tar is left behind without a job to load it.
+    """
     require_decider(actor)
+    upload_size_check(upload)
     path = upload_dir() / f"{uuid.uuid4()}.tar"
-    with path.open("wb") as target:
-        for chunk in upload.chunks():
-            target.write(chunk)
-    job = job_create(
-        action=EngineJobAction.IMAGE_LOAD,
-        team=None,
-        requested_by=actor,
-        target=docker_host,
-        params={"path": str(path), "mode": mode, "reference": reference, "team_ids": [t.pk for t in teams]},
-    )
-    job_enqueue(job, LOAD_TASK)
-    audit_record(actor=actor, action="image.upload", target=docker_host, detail=f"{upload.name} ({mode})")
+    try:
+        with transaction.atomic():
+            with path.open("wb") as target:
+                for chunk in upload.chunks():
+                    target.write(chunk)
+            job = job_create(
+                action=EngineJobAction.IMAGE_LOAD,
+                team=None,
+                requested_by=actor,
+                target=docker_host,
+                params={"path": str(path), "mode": mode, "reference": reference, "team_ids": [t.pk for t in teams]},
+            )
+            job_enqueue(job, LOAD_TASK)
+            audit_record(actor=actor, action="image.upload", target=docker_host, detail=f"{upload.name} ({mode})")
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
     return job
 
 

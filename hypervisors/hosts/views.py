@@ -1,4 +1,8 @@
-"""Host pages for portal administrators: capacity, load, and what runs where."""
+"""Host pages for portal administrators: capacity, load, and what runs where.
+
+Capacity and load are for every staff user; the names of other teams' VMs and
+networks only for those whose model permissions let them view those rows.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,17 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.mixins import UserPassesTestMixin
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.views.generic import TemplateView
 
 from hypervisors.graphs import host_series, svg_graphs
 from hypervisors.hosts.selectors import hosts_with_allocation
-from hypervisors.models import Host
+from hypervisors.models import Host, UnmanagedDomain, VirtualMachine, VirtualNetwork
 from hypervisors.networks.topology import vm_network_nodes
+from portal.selectors import teams_for
 from portal.topology import topology_svg
 
 GRAPH_WINDOW = timedelta(hours=1)
@@ -26,6 +33,26 @@ def host_capacity(host: Host) -> tuple[float, float]:
         (host.cpus or 0) * settings.PORTAL_CPU_OVERCOMMIT,
         (host.memory_mib or 0) * settings.PORTAL_MEMORY_OVERCOMMIT,
     )
+
+
+def host_vms_visible(user: User | AnonymousUser, host: Host) -> QuerySet[VirtualMachine]:
+    """The host's VMs this user may see by name: all with the view permission, else only their teams' own."""
+    vms = host.virtual_machines.all()
+    return vms if user.has_perm("hypervisors.view_virtualmachine") else vms.filter(team__in=teams_for(user))
+
+
+def host_networks_visible(user: User | AnonymousUser, host: Host) -> QuerySet[VirtualNetwork]:
+    """The host's networks this user may see by name: all with the view permission, else shared and their teams'."""
+    networks = host.networks.all()
+    if user.has_perm("hypervisors.view_virtualnetwork"):
+        return networks
+    return networks.filter(Q(team__isnull=True) | Q(team__in=teams_for(user)))
+
+
+def host_unmanaged_visible(user: User | AnonymousUser, host: Host) -> QuerySet[UnmanagedDomain]:
+    """Domains nobody manages carry whatever names their creators gave them: shown to those who may adopt them."""
+    domains = host.unmanaged_domains.all()
+    return domains if user.has_perm("hypervisors.view_unmanageddomain") else domains.none()
 
 
 class StaffOnlyMixin(UserPassesTestMixin):
@@ -62,15 +89,15 @@ class HostDetailView(StaffOnlyMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         host = get_object_or_404(hosts_with_allocation(), pk=kwargs["pk"])
         now = timezone.now()
+        user = self.request.user
+        vms = host_vms_visible(user, host)
         samples = list(host.stat_samples.filter(taken_at__gte=now - GRAPH_WINDOW - timedelta(minutes=5)))
         context.update(
             host=host,
             graphs=svg_graphs(host_series(samples), now, GRAPH_WINDOW),
-            vms=host.virtual_machines.select_related("team").order_by("team__name", "name")[:200],
-            unmanaged=host.unmanaged_domains.all(),
-            topology=topology_svg(
-                *vm_network_nodes(host.networks.all(), host.virtual_machines.all(), host_default=host.network)
-            ),
+            vms=vms.select_related("team").order_by("team__name", "name")[:200],
+            unmanaged=host_unmanaged_visible(user, host),
+            topology=topology_svg(*vm_network_nodes(host_networks_visible(user, host), vms, host_default=host.network)),
             cpu_capacity=host_capacity(host)[0],
             memory_capacity=host_capacity(host)[1],
         )

@@ -7,6 +7,7 @@ from django.db import models
 
 from hypervisors.choices import DomainType, VMState
 from portal.bases import RemoteEndpoint
+from portal.uris import validate_libvirt_uri
 
 
 class Host(RemoteEndpoint):
@@ -14,7 +15,11 @@ class Host(RemoteEndpoint):
 
     name = models.CharField("name", max_length=100, unique=True)
     uri = models.CharField(
-        "libvirt URI", max_length=300, unique=True, help_text="qemu:///system, qemu+ssh://user@host/system, ..."
+        "libvirt URI",
+        max_length=300,
+        unique=True,
+        help_text="qemu:///system, qemu:///session, qemu+ssh://user@host/system or qemu+tls://host/system.",
+        validators=[validate_libvirt_uri],
     )
     accepts_new_vms = models.BooleanField(
         "accepts new VMs", default=True, help_text="Untick to put the host in maintenance."

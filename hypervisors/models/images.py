@@ -6,6 +6,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 from hypervisors.choices import BootSource
+from hypervisors.validators import validate_guest_image_path, validate_kernel_cmdline
 
 #: Smallest memory a guest may have; below it the kernel does not boot.
 MIN_VM_MEMORY_MIB = 32
@@ -17,9 +18,22 @@ class Image(models.Model):
     name = models.CharField("name", max_length=100, unique=True)
     os_name = models.CharField("operating system", max_length=100)
     boot_source = models.CharField("boot source", max_length=20, choices=BootSource.choices, default=BootSource.KERNEL)
-    kernel_path = models.CharField("kernel path", max_length=300, help_text="Path on the host.")
-    initrd_path = models.CharField("initrd path", max_length=300, blank=True, help_text="Path on the host.")
-    kernel_cmdline = models.CharField("kernel command line", max_length=300, blank=True)
+    kernel_path = models.CharField(
+        "kernel path",
+        max_length=300,
+        help_text="Path on the host, inside the guest image directory.",
+        validators=[validate_guest_image_path],
+    )
+    initrd_path = models.CharField(
+        "initrd path",
+        max_length=300,
+        blank=True,
+        help_text="Path on the host, inside the guest image directory.",
+        validators=[validate_guest_image_path],
+    )
+    kernel_cmdline = models.CharField(
+        "kernel command line", max_length=300, blank=True, validators=[validate_kernel_cmdline]
+    )
     min_memory_mib = models.PositiveIntegerField(
         "minimum memory (MiB)", default=64, validators=[MinValueValidator(MIN_VM_MEMORY_MIB)]
     )

@@ -15,7 +15,7 @@ from hypervisors.networks.actions import NETWORK_ACTIONS, OPERATE_TASK
 from portal.actions import action_check, action_queue
 from portal.choices import Role
 from portal.models import Job
-from portal.permissions import has_role, require_decider
+from portal.permissions import has_role, is_decider, require_decider
 
 AnyUser = User | AnonymousUser
 
@@ -23,7 +23,7 @@ AnyUser = User | AnonymousUser
 def _require_network_admin(actor: AnyUser, network: VirtualNetwork) -> None:
     if network.team is None:
         require_decider(actor)
-    elif not (has_role(actor, network.team, Role.TEAM_ADMIN) or getattr(actor, "is_staff", False)):
+    elif not (has_role(actor, network.team, Role.TEAM_ADMIN) or is_decider(actor)):
         raise PermissionDenied("Only the team's admins or portal administrators may do this to the network.")
 
 

@@ -31,6 +31,19 @@ def worker_control(command: str) -> None:
     assert replies, f"the worker {worker} did not answer {command}"
 
 
+def csp_violations(page: Any) -> list[str]:
+    """Record what the browser refuses under the Content-Security-Policy on this page from now on.
+
+    Chromium reports each refusal (an inline script, handler or style, a source
+    not allowed) on the console; the returned list fills as the page is used.
+    """
+    refused: list[str] = []
+    page.on(
+        "console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None
+    )
+    return refused
+
+
 def member_log_in(page: Any, username: str) -> None:
     """Log in through the portal's own login page and land on the dashboard."""
     from playwright.sync_api import expect

@@ -23,6 +23,7 @@ from tests.browser.steps import (
     PASSWORD,
     PREVIEW_TIMEOUT_MS,
     admin_approve,
+    csp_violations,
     member_log_in,
     worker_control,
 )
@@ -62,6 +63,7 @@ def test_member_asks_admin_approves_container_page_polls_to_running(
         try:
             member = browser.new_context(base_url=base, viewport={"width": 1280, "height": 900}).new_page()
             admin_page = browser.new_context(base_url=base).new_page()
+            refused = {"member": csp_violations(member), "admin": csp_violations(admin_page)}
 
             # The member logs in and asks for a container.
             member_log_in(member, live_member.username)
@@ -126,6 +128,7 @@ def test_member_asks_admin_approves_container_page_polls_to_running(
 
             ARTIFACTS.mkdir(exist_ok=True)
             member.screenshot(path=str(ARTIFACTS / "container-running.png"), full_page=True)
+            assert refused == {"member": [], "admin": []}, "the pages broke the Content-Security-Policy"
         finally:
             browser.close()
             # Playwright runs this block in a greenlet with its own context, so Django opened a

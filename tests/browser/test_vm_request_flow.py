@@ -21,6 +21,7 @@ from tests.browser.steps import (
     PASSWORD,
     PREVIEW_TIMEOUT_MS,
     admin_approve,
+    csp_violations,
     member_log_in,
     worker_control,
 )
@@ -50,6 +51,7 @@ def test_member_asks_admin_approves_vm_page_polls_to_running(
         try:
             member = browser.new_context(base_url=base).new_page()
             admin_page = browser.new_context(base_url=base).new_page()
+            refused = {"member": csp_violations(member), "admin": csp_violations(admin_page)}
 
             # The member logs in and asks for a VM.
             member_log_in(member, live_member.username)
@@ -116,6 +118,7 @@ def test_member_asks_admin_approves_vm_page_polls_to_running(
 
             ARTIFACTS.mkdir(exist_ok=True)
             member.screenshot(path=str(ARTIFACTS / "vm-running.png"), full_page=True)
+            assert refused == {"member": [], "admin": []}, "the pages broke the Content-Security-Policy"
         finally:
             browser.close()
             # Playwright runs this block in a greenlet with its own context, so Django opened a

@@ -14,6 +14,7 @@ from containers.containers.forms import (
     parse_ports,
 )
 from containers.models import Container
+from containers.secrets import environment_open
 from portal.choices import RequestState, Role
 from portal.models import ResourceRequest
 from tests.containers.conftest import image_row, make_container
@@ -211,15 +212,19 @@ def form_for(user, data) -> ContainerRequestForm:
 def test_valid_form_gives_plain_values(member, data, busybox_row, docker_host):
     form = form_for(member, data)
     assert form.is_valid(), form.errors
-    assert form.spec(form.cleaned_data) == {
+    spec = form.spec(form.cleaned_data)
+    environment = spec.pop("environment")
+    assert spec == {
         "image_id": busybox_row.pk,
         "image": "portal/busybox:latest",
         "docker_host_id": docker_host.pk,
         "command": ["httpd", "-f", "-p", "8080", "-h", "/var/www"],
-        "environment": {"GREETING": "hello"},
         "ports": [{"host_port": 18080, "container_port": 8080, "protocol": "tcp"}],
         "restart_policy": "no",
     }
+    # environment values are stored sealed; only the worker opens them
+    assert list(environment) == ["GREETING"] and "hello" not in environment["GREETING"]
+    assert environment_open(environment) == {"GREETING": "hello"}
     assert form.sizes(form.cleaned_data) == (form.cleaned_data["cpus"], 64, 0)
 
 
@@ -256,7 +261,7 @@ def red_team(outsider):
 
 
 @pytest.mark.django_db
-def test_port_of_a_live_container_on_the_same_engine_is_refused_with_who_holds_it(
+def test_port_of_a_live_container_on_the_same_engine_is_refused_without_naming_who_holds_it(
     member, data, red_team, outsider, docker_host
 ):
     red_image = image_row(docker_host, "red/web:1", red_team)
@@ -269,7 +274,8 @@ def test_port_of_a_live_container_on_the_same_engine_is_refused_with_who_holds_i
         ports=[{"host_port": 18080, "container_port": 80, "protocol": "tcp"}],
     )
     form = form_for(member, data)
-    assert form.errors["ports"] == ["Port 18080/tcp on docker-a is already used by container red/holder."]
+    assert form.errors["ports"] == ["Port 18080/tcp is already taken on engine docker-a."]
+    assert "red" not in str(form.errors) and "holder" not in str(form.errors)
 
 
 @pytest.mark.django_db
@@ -283,7 +289,7 @@ def test_port_of_a_stopped_container_is_still_held(member, data, team, busybox_r
         state="exited",
         ports=[{"host_port": 18080, "container_port": 80, "protocol": "tcp"}],
     )
-    assert "already used by container blue/stopped" in form_for(member, data).errors["ports"][0]
+    assert form_for(member, data).errors["ports"] == ["Port 18080/tcp is already taken on engine docker-a."]
 
 
 @pytest.mark.django_db
@@ -300,9 +306,7 @@ def test_port_of_an_active_request_on_the_same_engine_is_refused(member, data, r
             "ports": [{"host_port": 18080, "container_port": 1, "protocol": "tcp"}],
         },
     )
-    assert form_for(member, data).errors["ports"] == [
-        "Port 18080/tcp on docker-a is already used by a request of team red."
-    ]
+    assert form_for(member, data).errors["ports"] == ["Port 18080/tcp is already taken on engine docker-a."]
 
 
 @pytest.mark.django_db
@@ -360,8 +364,8 @@ def test_several_held_ports_are_each_named(member, data, team, busybox_row, dock
     )
     form = form_for(member, {**data, "ports": "18080:80\n18081:81\n18082:82"})
     assert form.errors["ports"] == [
-        "Port 18080/tcp on docker-a is already used by container blue/holder.",
-        "Port 18081/tcp on docker-a is already used by container blue/holder.",
+        "Port 18080/tcp is already taken on engine docker-a.",
+        "Port 18081/tcp is already taken on engine docker-a.",
     ]
 
 

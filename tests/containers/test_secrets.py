@@ -110,7 +110,8 @@ def test_admin_change_with_a_new_key_replaces_it(admin_client):
 def test_admin_clear_removes_the_key(admin_client):
     host = DockerHostFactory(name="remote-1", tls_client_certificate=CERT, tls_client_key_sealed=secret_seal(KEY))
     response = admin_client.post(
-        f"/admin/containers/dockerhost/{host.pk}/change/", form_data(clear_tls_client_key="on")
+        f"/admin/containers/dockerhost/{host.pk}/change/",
+        form_data(clear_tls_client_key="on", base_url="ssh://portal@engine.example.org"),
     )
     assert response.status_code == 302
     host.refresh_from_db()
@@ -124,7 +125,7 @@ def test_clear_wins_over_a_key_typed_at_the_same_time(admin_client):
     host = DockerHostFactory(name="remote-1", tls_client_certificate=CERT, tls_client_key_sealed=secret_seal(KEY))
     admin_client.post(
         f"/admin/containers/dockerhost/{host.pk}/change/",
-        form_data(tls_client_key=OTHER_KEY, clear_tls_client_key="on"),
+        form_data(tls_client_key=OTHER_KEY, clear_tls_client_key="on", base_url="ssh://portal@engine.example.org"),
     )
     host.refresh_from_db()
     assert host.tls_client_key_sealed == ""
@@ -153,3 +154,18 @@ def test_a_form_error_does_not_echo_the_key(admin_client):
     assert response.status_code == 200
     assert "Enter a valid IPv4 or IPv6 address." in response.content.decode()
     assert SECRET_LINE not in response.content.decode()
+
+
+def test_clearing_the_key_of_a_tcp_engine_is_refused(admin_client):
+    """Without a client key a tcp:// engine would be reached in the clear: the allowlist says no."""
+    host = DockerHostFactory(
+        name="remote-1", base_url="tcp://127.0.0.1:2376", tls_ca_certificate=CERT, tls_client_certificate=CERT,
+        tls_client_key_sealed=secret_seal(KEY),
+    )  # fmt: skip
+    response = admin_client.post(
+        f"/admin/containers/dockerhost/{host.pk}/change/", form_data(clear_tls_client_key="on")
+    )
+    assert response.status_code == 200
+    assert "A tcp:// engine needs TLS" in response.content.decode()
+    host.refresh_from_db()
+    assert secret_open(host.tls_client_key_sealed) == KEY

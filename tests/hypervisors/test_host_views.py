@@ -193,3 +193,43 @@ def test_host_picture_draws_vms_without_a_card_on_the_hosts_default_network(clie
     assert f">{host.network}</text>" in svg
     assert "the host's default network" in svg
     assert svg.count('class="link"') == 2, "both VMs are linked to it"
+
+
+# --- whose names a staff user sees ---
+
+
+def test_staff_without_permissions_or_team_sees_capacity_but_no_names(client_for, staff_user, host, filled):
+    from hypervisors.models import VirtualNetwork
+
+    red = Team.objects.get(slug="red")
+    VirtualNetwork.objects.create(host=host, team=red, name="red-secret-net", subnet="10.213.5.0/24")
+    response = client_for(staff_user).get(f"/hosts/{host.pk}/")
+    assert response.status_code == 200
+    page = squeezed(response)
+    assert "3 given of 64" in page, "capacity and load are for every staff user"
+    for name in ("blue-web", "red-db", "hand-made", "red-secret-net"):
+        assert name not in page, name
+    assert list(response.context["vms"]) == []
+
+
+def test_staff_sees_their_own_teams_vms_by_name(client_for, staff_user, host, filled, team):
+    from tests.factories import MembershipFactory
+
+    MembershipFactory(user=staff_user, team=team)
+    page = squeezed(client_for(staff_user).get(f"/hosts/{host.pk}/"))
+    assert "blue-web" in page
+    assert "red-db" not in page
+
+
+def test_view_permissions_show_every_teams_names(client_for, staff_user, host, filled):
+    from django.contrib.auth.models import Permission
+
+    staff_user.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="hypervisors",
+            codename__in=["view_virtualmachine", "view_virtualnetwork", "view_unmanageddomain"],
+        )
+    )
+    page = squeezed(client_for(staff_user).get(f"/hosts/{host.pk}/"))
+    for name in ("blue-web", "red-db", "hand-made"):
+        assert name in page, name

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from containers.models import DockerHost
 from hypervisors.models import Host, Image
@@ -17,6 +18,11 @@ from portal.models import Membership, Quota, Team
 pytestmark = pytest.mark.django_db
 
 PASSWORD_LINE = re.compile(r"Created account (\w+) with password: (\S+)")
+
+
+def login_request():
+    """Logins are counted per address (django-axes), so authentication needs the request."""
+    return RequestFactory().post("/accounts/login/")
 
 
 def seed(*args):
@@ -33,8 +39,8 @@ def test_seed_demo_twice_creates_everything_once(no_hypervisor, settings, tmp_pa
     # the printed passwords work, and are printed only the first time
     passwords = dict(PASSWORD_LINE.findall(first))
     assert set(passwords) == {"admin", "alice"}
-    assert authenticate(username="admin", password=passwords["admin"]) is not None
-    assert authenticate(username="alice", password=passwords["alice"]) is not None
+    assert authenticate(login_request(), username="admin", password=passwords["admin"]) is not None
+    assert authenticate(login_request(), username="alice", password=passwords["alice"]) is not None
     assert not PASSWORD_LINE.search(second)
     for secret in passwords.values():
         assert secret not in second
@@ -75,7 +81,7 @@ def test_seed_demo_keeps_an_edited_quota_and_existing_password(no_hypervisor):
 
     seed("--host-uri", "qemu+ssh://elsewhere/system")
 
-    assert authenticate(username="admin", password="chosen") is not None
+    assert authenticate(login_request(), username="admin", password="chosen") is not None
     assert Quota.objects.get(team__slug="demo").vm_count == 50
     assert Host.objects.get().uri == "qemu:///system", "an existing host is kept as it is"
 

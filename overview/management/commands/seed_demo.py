@@ -22,6 +22,7 @@ from hypervisors.hosts.services import host_probe
 from hypervisors.models import Host, Image
 from portal.choices import Role
 from portal.models import Membership, Quota, Team
+from portal.uris import validate_libvirt_uri
 
 #: The image scripts/build-container-image.sh builds from busybox-static.
 DEMO_CONTAINER_IMAGE = "portal/busybox:latest"
@@ -56,10 +57,13 @@ class Command(BaseCommand):
             Membership.objects.get_or_create(
                 user=User.objects.get(username="alice"), team=team, defaults={"role": Role.MEMBER}
             )
+            # The addresses pass the same allowlists as the admin forms; the engine on this machine is the local one.
+            validate_libvirt_uri(options["host_uri"])
             host, _ = Host.objects.get_or_create(name="local", defaults={"uri": options["host_uri"]})
             docker_host, _ = DockerHost.objects.get_or_create(
-                name="local", defaults={"base_url": options["docker_url"]}
+                name="local", defaults={"base_url": options["docker_url"], "is_local": True}
             )
+            docker_host.full_clean()
             self._image()
         if not options["no_probe"]:
             host = host_probe(host_id=host.pk)
