@@ -43,10 +43,10 @@ def docker_network_operate(self: Task[Any, Any], job_id: int) -> None:
     run_with_retries(self, network_operations.docker_network_operate, job_id)
 
 
-@shared_task(name="containers.tasks.image_load")
-def image_load(job_id: int) -> None:
-    """Load an uploaded image tar into an engine."""
-    images.image_load(job_id=job_id)
+@shared_task(bind=True, name="containers.tasks.image_load")
+def image_load(self: Task[Any, Any], job_id: int) -> None:
+    """Load an uploaded image tar into an engine (retried while the engine does not answer)."""
+    run_with_retries(self, images.image_load, job_id)
 
 
 @shared_task(bind=True, name="containers.tasks.engine_operate")

@@ -17,12 +17,13 @@ from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 
 from containers.choices import EngineJobAction
+from containers.drivers import EngineUnreachable
 from containers.engines.services import engine_of
 from containers.models import ContainerImage, DockerHost
 from portal.audit import audit_record
-from portal.choices import FINISHED_JOB_STATES
-from portal.jobs import job_create, job_enqueue, job_fail, job_start, job_step, job_succeed
+from portal.jobs import job_create, job_enqueue, job_step
 from portal.models import Job, Team
+from portal.operations import Operator, operate_run
 from portal.permissions import require_decider
 
 LOAD_TASK = "containers.tasks.image_load"
@@ -82,35 +83,52 @@ def image_load_request(
     return job
 
 
-def image_load(*, job_id: int) -> None:
-    """Worker side: load the stored tar into the engine and list the images in the catalogue."""
-    job = Job.objects.get(pk=job_id)
-    if job.state in FINISHED_JOB_STATES:
-        return
-    job = job_start(job_id)
+def image_load(*, job_id: int, final_attempt: bool = True) -> None:
+    """Worker side: load the stored tar into the engine and list its images in the catalogue.
+
+    Runs through the operations skeleton (``portal.operations``), so an engine
+    that does not answer is retried with back-off like every other job; the
+    tar is kept for the next attempt and removed once the job ends either way.
+    """
+    operate_run(IMAGE_LOADER, job_id=job_id, final_attempt=final_attempt)
+
+
+def _load(job: Job, docker_host: DockerHost) -> str:
     path = Path(job.params["path"])
-    try:
-        docker_host = DockerHost.objects.get(pk=job.target_id)
-        job_step(job, f"Loading {path.name} into {docker_host} ({job.params['mode']})", 30)
-        with engine_of(docker_host) as engine:
-            references = engine.image_load(path=str(path), mode=job.params["mode"], reference=job.params["reference"])
-            images = {ref: image for image in engine.images_list() for ref in image.references}
-        teams = list(Team.objects.filter(pk__in=job.params.get("team_ids", [])))
-        for reference in references:
-            image = images.get(reference)
-            row, _ = ContainerImage.objects.update_or_create(
-                docker_host=docker_host,
-                reference=reference,
-                defaults={
-                    "image_id": image.image_id if image else "",
-                    "size_bytes": image.size_bytes if image else None,
-                    "present": True,
-                },
-            )
-            row.offered_to.add(*teams)
-    except Exception as error:  # noqa: BLE001 - a failed load must end its job with the reason
-        job_fail(job, error)
-    else:
-        job_succeed(job, f"Loaded {', '.join(references) or 'nothing'}")
-    finally:
-        path.unlink(missing_ok=True)
+    if not path.exists():
+        raise ValidationError("The uploaded tar is gone; upload it again.")
+    job_step(job, f"Loading {path.name} into {docker_host} ({job.params['mode']})", 30)
+    with engine_of(docker_host) as engine:
+        references = engine.image_load(path=str(path), mode=job.params["mode"], reference=job.params["reference"])
+        images = {ref: image for image in engine.images_list() for ref in image.references}
+    job_step(job, "Adding the images to the catalogue", 80)
+    teams = list(Team.objects.filter(pk__in=job.params.get("team_ids", [])))
+    for reference in references:
+        image = images.get(reference)
+        row, _ = ContainerImage.objects.update_or_create(
+            docker_host=docker_host,
+            reference=reference,
+            defaults={
+                "image_id": image.image_id if image else "",
+                "size_bytes": image.size_bytes if image else None,
+                "present": True,
+            },
+        )
+        row.offered_to.add(*teams)
+    _discard_upload(job, docker_host)
+    return f"Loaded {', '.join(references) or 'nothing'}"
+
+
+def _discard_upload(job: Job, docker_host: DockerHost) -> None:
+    """The tar belongs to its job: gone once the job ends, loaded or not."""
+    Path(job.params["path"]).unlink(missing_ok=True)
+
+
+IMAGE_LOADER = Operator(
+    load=lambda job: DockerHost.objects.filter(pk=job.target_id).first(),
+    operate=_load,
+    unreachable=(EngineUnreachable,),
+    noun="engine",
+    where=lambda docker_host: f"Engine {docker_host.name}",
+    undo=_discard_upload,
+)

@@ -237,3 +237,24 @@ def test_staff_who_does_not_decide_gets_403(client, no_hypervisor, sent):
     assert response.status_code == 403
     assert not Job.objects.exists()
     assert uploads() == []
+
+
+def test_an_engine_that_does_not_answer_is_retried_and_the_tar_kept_until_the_job_ends(staff, sent):
+    from portal.jobs import RetryLater
+
+    unreachable = DockerHostFactory(name="gone", base_url="unix:///nonexistent/docker.sock")
+    upload = SimpleUploadedFile("rootfs.tar", b"not really a tar", content_type="application/x-tar")
+    job = image_load_request(
+        actor=staff, docker_host=unreachable, upload=upload, mode="import", reference="x/y:1", teams=[]
+    )
+    with pytest.raises(RetryLater):
+        image_load(job_id=job.pk, final_attempt=False)
+    assert len(uploads()) == 1, "the next attempt needs the tar"
+    job.refresh_from_db()
+    assert job.state == JobState.RUNNING
+    assert "trying again later" in job.log[-1]["message"]
+
+    image_load(job_id=job.pk, final_attempt=True)
+    job.refresh_from_db()
+    assert job.state == JobState.FAILED
+    assert uploads() == [], "a job that ended took its tar with it"
