@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
@@ -41,7 +41,7 @@ class TeamResource(models.Model):
     name = models.CharField("name", max_length=63)
     created_at = models.DateTimeField("created", auto_now_add=True)
 
-    objects: Any = TeamResourceQuerySet.as_manager()
+    objects: ClassVar[Any] = TeamResourceQuerySet.as_manager()
 
     class Meta:
         abstract = True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import uuid
+from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -13,7 +14,7 @@ from django.db.models import Q
 from hypervisors.choices import ADDRESSED_NETWORK_KINDS, NetworkKind, NetworkState
 from hypervisors.models.hosts import Host
 from hypervisors.models.vms import VirtualMachine
-from portal.bases import TeamResource
+from portal.bases import TeamResource, TeamResourceQuerySet
 from portal.models import ResourceRequest, Team
 
 
@@ -57,8 +58,28 @@ class AddressPool(models.Model):
             raise ValidationError({"subnet_prefix": "Subnets must be smaller than the range they come from."})
 
 
+class VirtualNetworkQuerySet(TeamResourceQuerySet["VirtualNetwork"]):
+    """Reads of VM networks, including the address plan of a host."""
+
+    def subnets_on(
+        self, host: Host, exclude_id: int | None = None
+    ) -> list[tuple[ipaddress.IPv4Network, VirtualNetwork]]:
+        """The subnets the portal knows on a host, with their networks."""
+        networks = self.filter(host=host).exclude(subnet="").select_related("team")
+        if exclude_id is not None:
+            networks = networks.exclude(pk=exclude_id)
+        return [(ipaddress.IPv4Network(network.subnet), network) for network in networks]
+
+    def overlapping(self, host: Host, subnet: str, exclude_id: int | None = None) -> VirtualNetwork | None:
+        """A network on ``host`` whose subnet overlaps ``subnet``, or None."""
+        wanted = ipaddress.IPv4Network(subnet)
+        return next((network for taken, network in self.subnets_on(host, exclude_id) if wanted.overlaps(taken)), None)
+
+
 class VirtualNetwork(TeamResource):
     """A libvirt network on a host: a team's own (asked for like any resource) or shared by admins."""
+
+    objects: ClassVar[Any] = VirtualNetworkQuerySet.as_manager()
 
     host = models.ForeignKey(Host, verbose_name="host", on_delete=models.PROTECT, related_name="networks")
     team = models.ForeignKey(
@@ -130,9 +151,12 @@ class VirtualNetwork(TeamResource):
                 validate_ipv4_network(self.subnet)
             except ValidationError:
                 return  # already reported on the field
-            from hypervisors.networks.addressing import subnet_check_free
-
-            subnet_check_free(host=self.host, subnet=self.subnet, exclude_id=self.pk)
+            taken = VirtualNetwork.objects.overlapping(self.host, self.subnet, exclude_id=self.pk)
+            if taken is not None:
+                raise ValidationError(
+                    {"subnet": f"{self.subnet} overlaps {taken.subnet} of network {taken} on host {self.host}; "
+                     "pick another range."}
+                )  # fmt: skip
 
 
 class VMInterface(models.Model):

@@ -12,6 +12,7 @@ from django.db import transaction
 
 from hypervisors.models import VirtualNetwork
 from hypervisors.networks.actions import NETWORK_ACTIONS, OPERATE_TASK
+from hypervisors.networks.addressing import host_lock, subnet_check_free
 from portal.actions import action_check, action_queue
 from portal.choices import Role
 from portal.models import Job
@@ -45,6 +46,10 @@ def network_action_request(*, actor: AnyUser, network_id: int, slug: str) -> Job
 def network_register(*, actor: AnyUser, network: VirtualNetwork) -> Job:
     """Admins add a network directly (any kind): save the row and queue its definition on the host."""
     require_decider(actor)
+    if network.subnet:
+        # Checked again under the host's lock: a subnet added in admin cannot race a team's ask for it.
+        host_lock(network.host_id)
+        subnet_check_free(host=network.host, subnet=network.subnet, exclude_id=network.pk)
     network.save()
     return action_queue(
         actor=actor, team=network.team, resource=network, action=NETWORK_ACTIONS["start"], task=OPERATE_TASK,
