@@ -11,10 +11,11 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.views import View
 from django.views.generic import ListView
 
+from portal.htmx import page_or_fragment
 from portal.kinds import request_resources_related
 from portal.models import ResourceRequest
 from portal.selectors import job_get, request_get, requests_for
@@ -56,5 +57,6 @@ class JobDetailView(LoginRequiredMixin, View):
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         job = job_get(request.user, pk)
-        template = "portal/_job_progress.html" if request.htmx else "portal/job_detail.html"  # type: ignore[attr-defined]
-        return render(request, template, {"job": job})
+        return page_or_fragment(
+            request, page="portal/job_detail.html", fragment="portal/_job_progress.html", context={"job": job}
+        )
