@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 import redis
-from celery.app.task import Task
 
 from containers.choices import ContainerJobAction, ContainerKind
 from containers.containers import logs
@@ -19,24 +18,12 @@ from portal.choices import JobState, RequestState, Role
 from portal.jobs import job_create
 from portal.models import Job, Team
 from portal.services import request_approve, request_submit
-from tests.containers import engine as eng
 from tests.factories import DockerHostFactory, MembershipFactory, ResourceRequestFactory, TeamFactory, UserFactory
-from tests.live import require
+from tests.support import docker_engine as eng
+from tests.support.stack import require
 
 #: Redis database the tests keep container output in (keys are per container pk).
 LOGS_REDIS_URL = "redis://127.0.0.1:6379/14"
-
-
-@pytest.fixture
-def sent(monkeypatch) -> list[dict[str, Any]]:
-    """Record what would go to the broker instead of sending it."""
-    calls: list[dict[str, Any]] = []
-
-    def record(self, args=None, kwargs=None, **options):
-        calls.append({"task": self.name, "args": tuple(args or ()), **options})
-
-    monkeypatch.setattr(Task, "apply_async", record)
-    return calls
 
 
 class LogStore:

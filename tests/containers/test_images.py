@@ -14,8 +14,8 @@ from containers.engines.images import image_load, image_load_request, upload_dir
 from containers.models import ContainerImage
 from portal.choices import JobState
 from portal.models import Job
-from tests.containers import engine as eng
 from tests.factories import DockerHostFactory, TeamFactory, UserFactory
+from tests.support import docker_engine as eng
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ from containers.engines.inventory import container_state_observed, docker_host_r
 from containers.models import Container, ContainerImage, ContainerStatSample, DockerHost
 from portal.choices import AuditResult
 from portal.models import AuditEvent
-from tests.containers import engine as eng
 from tests.factories import DockerHostFactory
+from tests.support import docker_engine as eng
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 

@@ -15,8 +15,9 @@ from containers.containers import logs
 from containers.containers.provisioning import container_spec
 from containers.engines.services import engine_of
 from containers.models import Container
-from tests.containers import engine as eng
 from tests.containers.conftest import make_container, random_pk
+from tests.support import docker_engine as eng
+from tests.support.pages import csrf_post
 
 pytestmark = pytest.mark.django_db
 
@@ -143,17 +144,17 @@ def page_container(team, member, docker_host, busybox_row, log_store):
     return container
 
 
-def csrf_post(client, url):
-    client.get("/")
-    with TestCase.captureOnCommitCallbacks(execute=True):  # the follow is sent after commit
-        return client.post(url, {}, headers={"X-CSRFToken": client.cookies["csrftoken"].value, "HX-Request": "true"})
+def follow_post(client, url):
+    """The page's htmx POST that starts following; the follow is sent after commit."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return csrf_post(client, url, htmx=True)
 
 
 def test_post_starts_following_only_once(client_for, member, page_container, sent, log_store, no_hypervisor):
     client = client_for(member)
     url = f"/containers/{page_container.pk}/logs/"
-    first = csrf_post(client, url)
-    second = csrf_post(client, url)
+    first = follow_post(client, url)
+    second = follow_post(client, url)
     assert first.status_code == second.status_code == 200
     follows = [call for call in sent if call["task"] == "containers.tasks.container_logs_follow"]
     assert [call["args"] for call in follows] == [(page_container.pk,)]
@@ -163,7 +164,7 @@ def test_post_starts_following_only_once(client_for, member, page_container, sen
         assert 'hx-trigger="every 2s"' in response.content.decode()
     # once the follower let go, asking again starts a new one
     logs.follow_release(page_container.pk)
-    csrf_post(client, url)
+    follow_post(client, url)
     assert len([call for call in sent if call["task"] == "containers.tasks.container_logs_follow"]) == 2
 
 
@@ -181,7 +182,7 @@ def test_no_follow_for_a_container_not_on_an_engine_yet(
     client_for, member, page_container, sent, log_store, no_hypervisor
 ):
     Container.objects.filter(pk=page_container.pk).update(engine_id="", state="creating")
-    csrf_post(client_for(member), f"/containers/{page_container.pk}/logs/")
+    follow_post(client_for(member), f"/containers/{page_container.pk}/logs/")
     assert sent == []
     assert not log_store.follower(page_container.pk)
 

@@ -7,13 +7,11 @@ network and container a test makes is named ``<team slug>.<name>`` and removed a
 from __future__ import annotations
 
 import contextlib
-import html
 from collections.abc import Iterator
 
 import docker
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.test import Client
 
 from containers.choices import ContainerJobAction, ContainerKind, ContainerNetworkJobAction
 from containers.containers.services import container_network_request
@@ -25,27 +23,16 @@ from hypervisors.models import VirtualNetwork
 from portal.choices import JobState, RequestState, Role
 from portal.jobs import job_create
 from portal.models import Job, ResourceRequest, Team
-from portal.quotas import QuotaExceeded, teams_usage
+from portal.quotas import QuotaExceeded
 from portal.services import request_approve, request_submit
-from tests.containers import engine as eng
 from tests.factories import HostFactory, MembershipFactory, TeamFactory, UserFactory
+from tests.support import docker_engine as eng
+from tests.support.pages import csrf_post, text
+from tests.support.rows import usage_of
 
 pytestmark = pytest.mark.django_db
 
 NEW = "/networks/containers/new/"
-HTMX = {"HX-Request": "true"}
-
-
-def text(response) -> str:
-    return html.unescape(response.content.decode())
-
-
-def csrf_post(client: Client, url: str, data=None, htmx: bool = False, **kwargs):
-    """POST as the browser does: the csrftoken cookie plus the X-CSRFToken header."""
-    if "csrftoken" not in client.cookies:
-        client.get("/")
-    headers = {"X-CSRFToken": client.cookies["csrftoken"].value, **(HTMX if htmx else {})}
-    return client.post(url, data or {}, headers=headers, **kwargs)
 
 
 def engine_networks_remove(prefix: str) -> None:
@@ -74,11 +61,6 @@ def engine_network(name: str) -> dict | None:
 
 def attached_networks(container: Container) -> set[str]:
     return set(eng.inspect(container.engine_name)["NetworkSettings"]["Networks"])
-
-
-def usage_of(team):
-    team = Team.objects.select_related("quota").get(pk=team.pk)
-    return teams_usage([team])[team.pk]
 
 
 def network_jobs(container: Container) -> list[Job]:

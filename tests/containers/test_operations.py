@@ -14,16 +14,11 @@ from containers.containers.services import container_action_request
 from containers.drivers.options import PIDS_LIMIT, SAFE_CAPABILITIES
 from containers.models import Container
 from portal.choices import JobState, RequestState
-from portal.models import AuditEvent, Job, ResourceRequest, Team
-from portal.quotas import teams_usage
-from tests.containers import engine as eng
+from portal.models import AuditEvent, Job, ResourceRequest
+from tests.support import docker_engine as eng
+from tests.support.rows import usage_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
-
-
-def usage_of(team: Team):
-    team = Team.objects.select_related("quota").get(pk=team.pk)
-    return teams_usage([team])[team.pk]
 
 
 def act(actor, container: Container, slug: str) -> Job:

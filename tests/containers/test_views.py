@@ -5,13 +5,10 @@ Every test here runs with ``no_hypervisor``: a page that tried to reach Docker w
 
 from __future__ import annotations
 
-import html
 import re
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 
 from containers.choices import ContainerJobAction, ContainerKind
 from containers.models import Container
@@ -19,38 +16,11 @@ from portal.choices import JobState
 from portal.jobs import job_create
 from portal.models import AuditEvent, Job, ResourceRequest, Team
 from tests.containers.conftest import image_row, make_container
+from tests.support.pages import HTMX, count_queries, csrf_post, field_errors, submit_button, text
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_hypervisor", "log_store")]
 
-HTMX = {"HX-Request": "true"}
 SLUGS = ["start", "stop", "restart", "pause", "unpause", "remove"]
-
-
-def text(response) -> str:
-    return html.unescape(response.content.decode())
-
-
-def field_errors(response, field: str) -> str:
-    match = re.search(
-        rf'<div id="errors-{field}" class="field-errors"[^>]*>(.*?)</div>', response.content.decode(), re.S
-    )
-    assert match, f"no error block for {field}"
-    return html.unescape(re.sub(r"<[^>]+>", " ", match.group(1))).strip()
-
-
-def csrf_post(client: Client, url: str, data=None, htmx: bool = False, **kwargs):
-    """POST as the browser does: the csrftoken cookie plus the X-CSRFToken header htmx takes from <body>."""
-    if "csrftoken" not in client.cookies:
-        client.get("/")
-    headers = {"X-CSRFToken": client.cookies["csrftoken"].value, **(HTMX if htmx else {})}
-    return client.post(url, data or {}, headers=headers, **kwargs)
-
-
-def count_queries(client: Client, url: str) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(url)
-    assert response.status_code == 200
-    return len(queries)
 
 
 def container_jobs(container) -> list[Job]:
@@ -422,10 +392,6 @@ def test_name_taken_in_the_team_is_refused(client_for, member, data, blue_contai
 
 def preview(client, data):
     return csrf_post(client, "/containers/new/preview/", data, htmx=True)
-
-
-def submit_button(response) -> str:
-    return re.search(r'<button id="submit-request"[^>]*>', response.content.decode()).group(0)
 
 
 def test_preview_shows_the_quota_panel_and_an_enabled_submit(client_for, member, data):

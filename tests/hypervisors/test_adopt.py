@@ -1,55 +1,29 @@
 """Adopting a domain found on a host (by the reconcile) into a team, through the admin action."""
 
-import html
 import uuid as uuidlib
-from collections.abc import Iterator
 
-import libvirt
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
-from django.test import Client
 
 from hypervisors.drivers import DomainSpec, driver_for
 from hypervisors.hosts.inventory import host_reconcile
 from hypervisors.models import UnmanagedDomain, VirtualMachine
 from hypervisors.vms.services import adoption_name, vm_adopt
 from portal.models import AuditEvent, Team
-from portal.quotas import teams_usage
 from tests.factories import UserFactory, VirtualMachineFactory
+from tests.support.pages import csrf_post, text
+from tests.support.rows import usage_of
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/hypervisors/unmanageddomain/"
 
 
-def text(response) -> str:
-    return html.unescape(response.content.decode())
-
-
-def post(client: Client, url: str, data, **kwargs):
-    """POST with the CSRF cookie and header, as a browser session of the admin has them."""
-    if "csrftoken" not in client.cookies:
-        client.get("/")
-    return client.post(url, data, headers={"X-CSRFToken": client.cookies["csrftoken"].value}, **kwargs)
-
-
 def adopt(client, domains, **form):
     """The second step of the action: the intermediate page posted back with its form."""
     data = {"action": "adopt_selected", "_selected_action": [str(d.pk) for d in domains], **form}
-    return post(client, CHANGELIST, data, follow=True)
-
-
-def usage_of(team):
-    team = Team.objects.select_related("quota").get(pk=team.pk)
-    return teams_usage([team])[team.pk]
-
-
-@pytest.fixture
-def conn(libvirt_test_host) -> Iterator[libvirt.virConnect]:
-    connection = libvirt.open("test:///default")
-    yield connection
-    connection.close()
+    return csrf_post(client, CHANGELIST, data, follow=True)
 
 
 @pytest.fixture
@@ -85,7 +59,7 @@ def admin_client(client_for, staff):
 
 def test_action_asks_for_the_team_first(admin_client, found):
     (domain,) = found("Web_Server 01")
-    response = post(
+    response = csrf_post(
         admin_client, CHANGELIST, {"action": "adopt_selected", "index": "0", "_selected_action": [str(domain.pk)]}
     )
     assert response.status_code == 200

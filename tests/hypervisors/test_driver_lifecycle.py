@@ -11,20 +11,11 @@ import pytest
 from hypervisors.choices import VMState
 from hypervisors.drivers import DomainNotFound, DomainSpec, DriverError, driver_for
 from hypervisors.drivers.libvirt_driver import LibvirtDriver
+from tests.support.libvirt_test import POOL, TEST_URI, volumes
 
-TEST_URI = "test:///default"
-POOL = "default-pool"
 MIB = 1024
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def conn(libvirt_test_host) -> Iterator[libvirt.virConnect]:
-    """A second connection to the test hypervisor, to check what the driver did."""
-    connection = libvirt.open(TEST_URI)
-    yield connection
-    connection.close()
 
 
 @pytest.fixture
@@ -291,12 +282,6 @@ def test_host_usage(driver):
 
 
 # --- delete ---
-
-
-def volumes(conn) -> list[str]:
-    pool = conn.storagePoolLookupByName(POOL)
-    pool.refresh(0)
-    return sorted(pool.listVolumes())
 
 
 def test_delete_with_storage_removes_the_disk_volume(driver, conn, make):

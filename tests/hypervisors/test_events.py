@@ -20,8 +20,8 @@ from hypervisors.drivers.events import LifecycleWatcher
 from hypervisors.management.commands.listen_events import Command
 from hypervisors.models import HostStatSample
 from tests.factories import HostFactory, TeamFactory, VirtualMachineFactory
+from tests.support.libvirt_test import TEST_URI
 
-TEST_URI = "test:///default"
 UNREACHABLE_URI = "qemu+tcp://127.0.0.1:1/system"
 
 #: Run in a fresh interpreter: watch test:///default, change domains through another connection, report as JSON.

@@ -12,14 +12,11 @@ from django.utils import timezone
 from hypervisors.models import HostStatSample, UnmanagedDomain
 from portal.models import Team
 from tests.factories import HostFactory, UserFactory, VirtualMachineFactory
+from tests.support.pages import text
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_hypervisor")]
 
 GIB_KIB = 1024 * 1024
-
-
-def text(response) -> str:
-    return html.unescape(response.content.decode())
 
 
 def squeezed(response) -> str:

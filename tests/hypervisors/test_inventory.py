@@ -1,10 +1,8 @@
 """Keeping the rows true: the reconcile and events against libvirt's ``test:///default`` hypervisor."""
 
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 
-import libvirt
 import pytest
 from django.utils import timezone
 
@@ -20,14 +18,6 @@ pytestmark = pytest.mark.django_db
 UNREACHABLE_URI = "qemu+tcp://127.0.0.1:1/system"
 #: The domain libvirt's test driver starts with.
 TEST_DOMAIN = "test"
-
-
-@pytest.fixture
-def conn(libvirt_test_host) -> Iterator[libvirt.virConnect]:
-    """A raw connection: what an administrator does with virsh, behind the portal's back."""
-    connection = libvirt.open("test:///default")
-    yield connection
-    connection.close()
 
 
 @pytest.fixture

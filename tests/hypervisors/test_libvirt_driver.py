@@ -8,18 +8,9 @@ import pytest
 
 from hypervisors.drivers import DomainNotFound, DomainSpec, DriverError, HostUnreachable, driver_for
 from hypervisors.drivers.libvirt_driver import LibvirtDriver
+from tests.support.libvirt_test import POOL, TEST_URI
 
-TEST_URI = "test:///default"
 UNREACHABLE_URI = "qemu+tcp://127.0.0.1:1/system"
-POOL = "default-pool"
-
-
-@pytest.fixture
-def conn(libvirt_test_host) -> Iterator[libvirt.virConnect]:
-    """A second connection to the test hypervisor, to check what the driver did."""
-    connection = libvirt.open(TEST_URI)
-    yield connection
-    connection.close()
 
 
 @pytest.fixture

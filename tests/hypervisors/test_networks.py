@@ -7,16 +7,13 @@ stops and lists networks, but has no DHCP leases and cannot attach devices.
 
 from __future__ import annotations
 
-import html
 import ipaddress
 import re
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 
 import libvirt
 import pytest
-from celery.app.task import Task
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 
@@ -45,44 +42,15 @@ from hypervisors.vms.services import vm_interface_request
 from portal.actions import ActionRefused
 from portal.choices import JobState, RequestState, Role
 from portal.models import Job, ResourceRequest, Team
-from portal.quotas import QuotaExceeded, teams_usage
+from portal.quotas import QuotaExceeded
 from portal.services import request_approve, request_submit
 from tests.factories import HostFactory, MembershipFactory, TeamFactory, VirtualMachineFactory
+from tests.support.pages import csrf_post, text
+from tests.support.rows import usage_of
 
 pytestmark = pytest.mark.django_db
 
 MAC = re.compile(r"\A52:54:00(:[0-9a-f]{2}){3}\Z")
-
-
-def text(response) -> str:
-    return html.unescape(response.content.decode())
-
-
-def csrf_post(client: Client, url: str, data=None, **kwargs):
-    """POST as a browser does: the csrftoken cookie plus the X-CSRFToken header."""
-    if "csrftoken" not in client.cookies:
-        client.get("/")
-    return client.post(url, data or {}, headers={"X-CSRFToken": client.cookies["csrftoken"].value}, **kwargs)
-
-
-@pytest.fixture
-def sent(monkeypatch):
-    """Record what would go to the broker instead of sending it."""
-    calls = []
-
-    def record(self, args=None, kwargs=None, **options):
-        calls.append({"task": self.name, "args": tuple(args or ()), **options})
-
-    monkeypatch.setattr(Task, "apply_async", record)
-    return calls
-
-
-@pytest.fixture
-def conn(libvirt_test_host) -> Iterator[libvirt.virConnect]:
-    """A raw connection to the test hypervisor: what an administrator sees with virsh."""
-    connection_ = libvirt.open("test:///default")
-    yield connection_
-    connection_.close()
 
 
 @pytest.fixture
@@ -118,11 +86,6 @@ def bring_up(network: VirtualNetwork) -> None:
     with driver_for(network.host.uri) as driver:
         driver.network_define(network_spec(network))
         driver.network_start(str(network.uuid), autostart=True)
-
-
-def usage_of(team):
-    team = Team.objects.select_related("quota").get(pk=team.pk)
-    return teams_usage([team])[team.pk]
 
 
 def jobs_on(resource) -> list[Job]:

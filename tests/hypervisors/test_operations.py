@@ -1,7 +1,6 @@
 """The worker side of VM actions, on libvirt's ``test:///default`` hypervisor: the domain and the rows change."""
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 
 import libvirt
 import pytest
@@ -15,28 +14,20 @@ from hypervisors.vms.services import vm_action_request, vm_resize_request, vm_sn
 from portal import operations as operating
 from portal.choices import JobState
 from portal.jobs import RetryLater, job_create
-from portal.models import AuditEvent, Job, Team
-from portal.quotas import teams_usage
+from portal.models import AuditEvent, Job
 from portal.services import request_approve, request_submit
 from tests.factories import VirtualMachineFactory
+from tests.support.libvirt_test import volumes
+from tests.support.rows import messages, usage_of
 
 pytestmark = pytest.mark.django_db
 
-POOL = "default-pool"
 UNREACHABLE_URI = "qemu+tcp://127.0.0.1:1/system"
 MIB = 1024
 
 
 class WorkerLost(BaseException):
     """The worker process died mid-task: nothing in the task can catch it, the broker redelivers."""
-
-
-@pytest.fixture
-def conn(libvirt_test_host) -> Iterator[libvirt.virConnect]:
-    """A connection of our own to the test hypervisor, to see (and change) what really runs."""
-    connection = libvirt.open("test:///default")
-    yield connection
-    connection.close()
 
 
 @pytest.fixture
@@ -81,25 +72,10 @@ def domain(conn, vm) -> libvirt.virDomain:
     return conn.lookupByUUIDString(str(vm.uuid))
 
 
-def messages(job) -> list[str]:
-    return [entry["message"] for entry in job.log]
-
-
-def volumes(conn) -> list[str]:
-    pool = conn.storagePoolLookupByName(POOL)
-    pool.refresh(0)
-    return sorted(pool.listVolumes())
-
-
 def config_memory_mib(dom) -> int:
     """The memory the domain gets at its next boot."""
     document = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
     return int(document.findtext("currentMemory")) // MIB  # libvirt writes KiB
-
-
-def usage_of(team):
-    team = Team.objects.select_related("quota").get(pk=team.pk)
-    return teams_usage([team])[team.pk]
 
 
 # --- power actions ---

@@ -1,7 +1,6 @@
 """Building an approved VM on libvirt's ``test:///default`` hypervisor, through the real services."""
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from decimal import Decimal
 
 import libvirt
@@ -15,25 +14,16 @@ from hypervisors.models import Host, VirtualMachine
 from hypervisors.vms import provisioning
 from portal import provisioning as skeleton
 from portal.choices import JobState, RequestState
-from portal.models import AuditEvent, Job, ResourceRequest, Team
-from portal.quotas import teams_usage
+from portal.models import AuditEvent, Job, ResourceRequest
 from portal.services import request_approve, request_submit
+from tests.support.libvirt_test import volumes
+from tests.support.rows import messages, usage_of
 
 pytestmark = pytest.mark.django_db
-
-POOL = "default-pool"
 
 
 class WorkerLost(BaseException):
     """The worker process died mid-task: nothing in the task can catch it, the broker redelivers."""
-
-
-@pytest.fixture
-def conn(libvirt_test_host) -> Iterator[libvirt.virConnect]:
-    """A connection to the test hypervisor, to see what the worker left there."""
-    connection = libvirt.open("test:///default")
-    yield connection
-    connection.close()
 
 
 @pytest.fixture
@@ -57,23 +47,8 @@ def approve(team, member, staff, image, libvirt_test_host):
     return make
 
 
-def messages(job):
-    return [entry["message"] for entry in job.log]
-
-
 def domain_names(conn):
     return sorted(d.name() for d in conn.listAllDomains(0))
-
-
-def volumes(conn):
-    pool = conn.storagePoolLookupByName(POOL)
-    pool.refresh(0)
-    return sorted(pool.listVolumes())
-
-
-def usage_of(team):
-    team = Team.objects.select_related("quota").get(pk=team.pk)
-    return teams_usage([team])[team.pk]
 
 
 def assert_nothing_left(conn, vm_uuid):

@@ -4,9 +4,7 @@ import html
 import re
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 
 from hypervisors.choices import VMJobAction
 from hypervisors.models import VirtualMachine
@@ -21,50 +19,13 @@ from tests.factories import (
     UserFactory,
     VirtualMachineFactory,
 )
+from tests.support.pages import HTMX, count_queries, csrf_post, field_errors, submit_button, text
+from tests.support.rows import make_vm
 
 pytestmark = pytest.mark.django_db
 
 
-HTMX = {"HX-Request": "true"}
-
-
 # --- helpers ---
-
-
-def text(response) -> str:
-    """The response body with HTML entities decoded, for looking up messages."""
-    return html.unescape(response.content.decode())
-
-
-def field_errors(response, field: str) -> str:
-    """The text of the error block next to a field (also matches the out-of-band copy htmx swaps in)."""
-    match = re.search(
-        rf'<div id="errors-{field}" class="field-errors"[^>]*>(.*?)</div>', response.content.decode(), re.S
-    )
-    assert match, f"no error block for {field}"
-    return html.unescape(re.sub(r"<[^>]+>", " ", match.group(1))).strip()
-
-
-def csrf_post(client: Client, url: str, data=None, htmx: bool = False, **kwargs):
-    """POST as the browser does: the csrftoken cookie plus the X-CSRFToken header htmx takes from <body>."""
-    if "csrftoken" not in client.cookies:
-        client.get("/")
-    headers = {"X-CSRFToken": client.cookies["csrftoken"].value, **(HTMX if htmx else {})}
-    return client.post(url, data or {}, headers=headers, **kwargs)
-
-
-def make_vm(team, owner, *, state="running", job_state=JobState.SUCCEEDED, host=None, image=None, name=None):
-    """A VM built through a request, with its provisioning job, as approval and the worker leave them."""
-    request = ResourceRequestFactory(
-        team=team, requested_by=owner, state=RequestState.FULFILLED, **({"name": name} if name else {})
-    )
-    vm = VirtualMachineFactory(
-        team=team, owner=owner, request=request, name=request.name, state=state, host=host, image=image
-    )
-    job = job_create(action=VMJobAction.VM_PROVISION, team=team, requested_by=owner, target=vm, request=request)
-    job.state = job_state
-    job.save(update_fields=["state"])
-    return vm, job
 
 
 @pytest.fixture
@@ -231,12 +192,6 @@ def test_vm_pages_render_from_rows_alone(no_hypervisor, client_for, member, team
 # --- query counts ---
 
 
-def count_queries(client, url) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        assert client.get(url).status_code == 200
-    return len(captured)
-
-
 def test_vm_list_queries_do_not_grow_with_vms(client_for, member, team):
     host, image = HostFactory(), ImageFactory()
     team.quota.vm_count = 100
@@ -389,12 +344,6 @@ def test_over_several_resources_reports_each(client_for, member, data, team):
 
 
 # --- htmx quota preview ---
-
-
-def submit_button(response) -> str:
-    match = re.search(r'<button id="submit-request"[^>]*>', response.content.decode())
-    assert match
-    return match.group(0)
 
 
 def test_preview_within_quota(client_for, member, data):

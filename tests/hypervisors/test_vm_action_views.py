@@ -1,6 +1,5 @@
 """POST endpoints of VM actions, resize and snapshots, and what the VM page offers. No hypervisor is contacted."""
 
-import html
 import re
 from datetime import timedelta
 
@@ -14,22 +13,9 @@ from portal.choices import JobState
 from portal.jobs import job_create
 from portal.models import Job
 from tests.factories import HostFactory, ImageFactory, VirtualMachineFactory
+from tests.support.pages import HTMX, csrf_post, text
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_hypervisor")]
-
-HTMX = {"HX-Request": "true"}
-
-
-def text(response) -> str:
-    return html.unescape(response.content.decode())
-
-
-def csrf_post(client: Client, url: str, data=None, htmx: bool = False, **kwargs):
-    """POST as the browser does: the csrftoken cookie plus the X-CSRFToken header htmx takes from <body>."""
-    if "csrftoken" not in client.cookies:
-        client.get("/")
-    headers = {"X-CSRFToken": client.cookies["csrftoken"].value, **(HTMX if htmx else {})}
-    return client.post(url, data or {}, headers=headers, **kwargs)
 
 
 def buttons(response) -> list[str]:

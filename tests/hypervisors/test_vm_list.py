@@ -1,6 +1,5 @@
 """The VM list: filters, sorting, pagination, bad parameters and query counts."""
 
-import html
 from urllib.parse import urlencode
 
 import pytest
@@ -18,12 +17,9 @@ from tests.factories import (
     UserFactory,
     VirtualMachineFactory,
 )
+from tests.support.pages import text
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_hypervisor")]
-
-
-def text(response) -> str:
-    return html.unescape(response.content.decode())
 
 
 def listed(response) -> list[tuple[str, str]]:

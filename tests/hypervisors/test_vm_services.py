@@ -3,7 +3,6 @@
 from decimal import Decimal
 
 import pytest
-from celery.app.task import Task
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from hypervisors.choices import VMJobAction, VMState
@@ -19,9 +18,10 @@ from hypervisors.vms.services import (
 )
 from portal.choices import JobState
 from portal.jobs import job_create
-from portal.models import AuditEvent, Job, Team
-from portal.quotas import QuotaExceeded, teams_usage
+from portal.models import AuditEvent, Job
+from portal.quotas import QuotaExceeded
 from tests.factories import HostFactory, ResourceRequestFactory, VirtualMachineFactory
+from tests.support.rows import usage_of
 
 pytestmark = pytest.mark.django_db
 
@@ -42,18 +42,6 @@ ALLOWED = {
 
 
 @pytest.fixture
-def sent(monkeypatch):
-    """Record what would go to the broker instead of sending it."""
-    calls = []
-
-    def record(self, args=None, kwargs=None, **options):
-        calls.append({"task": self.name, "args": tuple(args or ()), **options})
-
-    monkeypatch.setattr(Task, "apply_async", record)
-    return calls
-
-
-@pytest.fixture
 def host(db):
     return HostFactory(name="kvm1")
 
@@ -68,11 +56,6 @@ def make_vm(team, member, host):
 
 def vm_jobs(vm):
     return Job.objects.filter(target_id=str(vm.pk), target_type__model="virtualmachine")
-
-
-def usage_of(team):
-    team = Team.objects.select_related("quota").get(pk=team.pk)
-    return teams_usage([team])[team.pk]
 
 
 # --- the lock every service takes ---

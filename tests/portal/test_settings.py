@@ -5,7 +5,7 @@ import secrets
 import subprocess
 import sys
 
-from tests.live import ROOT
+from tests.support.stack import ROOT
 
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -1,14 +1,11 @@
 """Portal pages: dashboard, requests, cancel and jobs — access, CSRF, rendering from rows, query counts, polling."""
 
-import html
 import re
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 
-from hypervisors.choices import HostJobAction, VMJobAction
+from hypervisors.choices import HostJobAction
 from portal.choices import JobState, RequestState, Role
 from portal.jobs import job_create
 from portal.models import AuditEvent, ResourceRequest, Team
@@ -19,40 +16,15 @@ from tests.factories import (
     ResourceRequestFactory,
     TeamFactory,
     UserFactory,
-    VirtualMachineFactory,
 )
+from tests.support.pages import HTMX, count_queries, csrf_post, text
+from tests.support.rows import make_vm
 
 pytestmark = pytest.mark.django_db
 
 
-HTMX = {"HX-Request": "true"}
 POLL = "every 2s"
 BODY_CSRF = re.compile(r"<body hx-headers='\{\"X-CSRFToken\": \"([A-Za-z0-9]+)\"\}'>")
-
-
-def text(response) -> str:
-    return html.unescape(response.content.decode())
-
-
-def csrf_post(client: Client, url: str, data=None, **kwargs):
-    """POST with the csrftoken cookie and the X-CSRFToken header, as htmx sends them."""
-    if "csrftoken" not in client.cookies:
-        client.get("/")
-    return client.post(url, data or {}, headers={"X-CSRFToken": client.cookies["csrftoken"].value}, **kwargs)
-
-
-def make_vm(team, owner, *, state="running", job_state=JobState.SUCCEEDED, name=None, host=None, image=None):
-    """A VM built through a fulfilled request, with its provisioning job."""
-    request = ResourceRequestFactory(
-        team=team, requested_by=owner, state=RequestState.FULFILLED, **({"name": name} if name else {})
-    )
-    vm = VirtualMachineFactory(
-        team=team, owner=owner, request=request, name=request.name, state=state, host=host, image=image
-    )
-    job = job_create(action=VMJobAction.VM_PROVISION, team=team, requested_by=owner, target=vm, request=request)
-    job.state = job_state
-    job.save(update_fields=["state"])
-    return vm, job
 
 
 @pytest.fixture
@@ -318,12 +290,6 @@ def test_pages_render_from_rows_alone(no_hypervisor, client_for, member, team):
 
 
 # --- query counts ---
-
-
-def count_queries(client, url) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        assert client.get(url).status_code == 200
-    return len(captured)
 
 
 def add_rows(team, member, count, start):

@@ -20,7 +20,7 @@ from typing import Any
 
 import docker
 
-from tests.live import ROOT, require
+from tests.support.stack import ROOT, require
 
 #: The SDK's client class, taken before any test replaces it (``no_hypervisor``): cleanup must still work.
 _DOCKER_CLIENT = docker.DockerClient
