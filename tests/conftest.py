@@ -98,6 +98,12 @@ def outsider(db):
 
 
 @pytest.fixture
+def red(outsider) -> Team:
+    """The outsider's team."""
+    return Team.objects.get(slug="red")
+
+
+@pytest.fixture
 def staff(db):
     """A portal administrator (superuser), who decides requests."""
     return UserFactory(username="admin", is_staff=True, is_superuser=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -10,16 +9,16 @@ from typing import Any
 import pytest
 import redis
 
-from containers.choices import ContainerJobAction, ContainerKind
+from containers.choices import ContainerKind
 from containers.containers import logs
 from containers.containers.provisioning import container_provision
 from containers.models import Container, ContainerImage, DockerHost
-from portal.choices import JobState, RequestState, Role
-from portal.jobs import job_create
-from portal.models import Job, Team
+from portal.choices import JobState, Role
+from portal.models import Team
 from portal.services import request_approve, request_submit
-from tests.factories import DockerHostFactory, MembershipFactory, ResourceRequestFactory, TeamFactory, UserFactory
+from tests.factories import DockerHostFactory, MembershipFactory, TeamFactory, UserFactory
 from tests.support import docker_engine as eng
+from tests.support.container_rows import image_row
 from tests.support.stack import require
 
 #: Redis database the tests keep container output in (keys are per container pk).
@@ -63,74 +62,15 @@ def log_store(settings) -> Iterator[LogStore]:
         client.close()
 
 
-def random_pk() -> int:
-    """A container pk no other test run uses at the same time (their output shares Redis)."""
-    return random.randint(10**8, 2 * 10**9)
-
-
 @pytest.fixture
 def docker_host(db) -> DockerHost:
     """An engine row whose URL leads nowhere: page tests must never need it."""
     return DockerHostFactory(name="docker-a", base_url="unix:///nonexistent/docker-a.sock", is_reachable=True)
 
 
-def image_row(docker_host: DockerHost, reference: str, *teams: Team, present: bool = True) -> ContainerImage:
-    image = ContainerImage.objects.create(
-        docker_host=docker_host, reference=reference, image_id=f"sha256:{reference}", present=present
-    )
-    image.offered_to.add(*teams)
-    return image
-
-
 @pytest.fixture
 def busybox_row(docker_host, team) -> ContainerImage:
     return image_row(docker_host, "portal/busybox:latest", team)
-
-
-def make_container(
-    team: Team,
-    owner: Any,
-    *,
-    docker_host: DockerHost,
-    image: ContainerImage,
-    name: str,
-    state: str = "running",
-    ports: list[dict[str, Any]] | None = None,
-    job_state: str = JobState.SUCCEEDED,
-    cpus: str = "0.5",
-    memory_mib: int = 64,
-) -> Container:
-    """A container built through a request, with its provisioning job, as approval and the worker leave them."""
-    request = ResourceRequestFactory(
-        team=team,
-        requested_by=owner,
-        kind=ContainerKind.CONTAINER,
-        name=name,
-        vcpus=Decimal(cpus),
-        memory_mib=memory_mib,
-        disk_gib=0,
-        state=RequestState.FULFILLED,
-        spec={"docker_host_id": docker_host.pk, "image_id": image.pk, "ports": ports or []},
-    )
-    container = Container.objects.create(
-        pk=random_pk(),
-        team=team,
-        owner=owner,
-        request=request,
-        docker_host=docker_host,
-        image=image,
-        name=name,
-        ports=ports or [],
-        cpus=Decimal(cpus),
-        memory_mib=memory_mib,
-        engine_id=f"{name}-engine-id",
-        state=state,
-    )
-    job = job_create(
-        action=ContainerJobAction.CONTAINER_PROVISION, team=team, requested_by=owner, target=container, request=request
-    )
-    Job.objects.filter(pk=job.pk).update(state=job_state)
-    return container
 
 
 # --- the real local engine ---

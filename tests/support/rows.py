@@ -21,7 +21,7 @@ def messages(job: Job) -> list[str]:
     return [entry["message"] for entry in job.log]
 
 
-def make_vm(team, owner, *, state="running", job_state=JobState.SUCCEEDED, name=None, host=None, image=None):
+def vm_with_job(team, owner, *, state="running", job_state=JobState.SUCCEEDED, name=None, host=None, image=None):
     """A VM built through a fulfilled request, with its provisioning job, as approval and the worker leave them."""
     request = ResourceRequestFactory(
         team=team, requested_by=owner, state=RequestState.FULFILLED, **({"name": name} if name else {})

@@ -1,4 +1,4 @@
-"""Container pages: access, CSRF, no engine while rendering, query counts, bad input, the quota preview.
+"""Container pages: access, CSRF, lists, the detail page, and no engine contacted while rendering.
 
 Every test here runs with ``no_hypervisor``: a page that tried to reach Docker would fail.
 """
@@ -10,13 +10,13 @@ import re
 import pytest
 from django.test import Client
 
-from containers.choices import ContainerJobAction, ContainerKind
+from containers.choices import ContainerJobAction
 from containers.models import Container
 from portal.choices import JobState
 from portal.jobs import job_create
-from portal.models import AuditEvent, Job, ResourceRequest, Team
-from tests.containers.conftest import image_row, make_container
-from tests.support.pages import HTMX, count_queries, csrf_post, field_errors, submit_button, text
+from portal.models import AuditEvent, Job, ResourceRequest
+from tests.support.container_rows import image_row, make_container
+from tests.support.pages import HTMX, count_queries, csrf_post, text
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_hypervisor", "log_store")]
 
@@ -25,45 +25,6 @@ SLUGS = ["start", "stop", "restart", "pause", "unpause", "remove"]
 
 def container_jobs(container) -> list[Job]:
     return list(Job.objects.filter(target_type__model="container", target_id=str(container.pk)))
-
-
-@pytest.fixture
-def red(outsider) -> Team:
-    return Team.objects.get(slug="red")
-
-
-@pytest.fixture
-def blue_container(team, member, docker_host, busybox_row, log_store) -> Container:
-    container = make_container(team, member, docker_host=docker_host, image=busybox_row, name="blue-web")
-    container.environment = {"DB_PASSWORD": "hunter2-secret-value"}
-    container.command = ["httpd", "-f", "-p", "8080"]
-    container.save()
-    log_store.track(container.pk)
-    return container
-
-
-@pytest.fixture
-def red_container(red, outsider, docker_host, log_store) -> Container:
-    image = image_row(docker_host, "red/app:1", red)
-    container = make_container(red, outsider, docker_host=docker_host, image=image, name="red-secret")
-    log_store.track(container.pk)
-    return container
-
-
-@pytest.fixture
-def data(team, busybox_row):
-    return {
-        "name": "web",
-        "team": str(team.pk),
-        "image": str(busybox_row.pk),
-        "command": "sleep 3600",
-        "environment": "",
-        "ports": "",
-        "cpus": "0.5",
-        "memory_mib": "64",
-        "restart_policy": "no",
-        "justification": "A web server",
-    }
 
 
 # --- access ---
@@ -320,138 +281,3 @@ def test_missing_container_is_shown_as_gone(client_for, member, blue_container):
     assert "Missing on engine" in page
     assert "The container is gone from its engine." in page
     assert "/actions/remove/" in page
-
-
-# --- asking for a container: bad input ---
-
-BAD_INPUT = [
-    ("name", "<script>alert(1)</script>", "lowercase letters, digits and hyphens"),
-    ("name", "it's", "lowercase letters, digits and hyphens"),
-    ("name", "]]>", "lowercase letters, digits and hyphens"),
-    ("name", "ünïcödé", "lowercase letters, digits and hyphens"),
-    ("name", "Web", "lowercase letters, digits and hyphens"),
-    ("name", "-web", "lowercase letters, digits and hyphens"),
-    ("name", "a" * 300, "at most 63 characters"),
-    ("name", "", "This field is required."),
-    ("cpus", "0", "greater than or equal to 0.01"),
-    ("cpus", "-1", "greater than or equal to 0.01"),
-    ("cpus", "1e30", "less than or equal to 64"),
-    ("cpus", "65", "less than or equal to 64"),
-    ("cpus", "0.001", "no more than 2 decimal places"),
-    ("cpus", "lots", "Enter a number."),
-    ("cpus", "NaN", "Enter a number."),
-    ("cpus", "Infinity", "Enter a number."),
-    ("memory_mib", "0", "greater than or equal to 6"),
-    ("memory_mib", "5", "greater than or equal to 6"),
-    ("memory_mib", "-64", "greater than or equal to 6"),
-    ("memory_mib", "99999999999999999999", "less than or equal to 262144"),
-    ("memory_mib", "64.5", "Enter a whole number."),
-    ("memory_mib", "sixty", "Enter a whole number."),
-    ("environment", "not a variable", "Line 1: write NAME=value"),
-    ("environment", "A=1\nA=2", "Line 2: A is set twice."),
-    ("environment", "<b>=1", "Line 1: write NAME=value"),
-    ("ports", "80:80", "host ports go from 1024 to 65535"),
-    ("ports", "99999:80", "host ports go from 1024 to 65535"),
-    ("ports", "8080:80\n8080:81", "host port 8080/tcp is listed twice"),
-    ("ports", "<script>:80", "write HOST:CONTAINER"),
-    ("command", "echo 'unclosed", "The command cannot be split into arguments"),
-    ("restart_policy", "sometimes", "Select a valid choice."),
-    ("justification", "", "This field is required."),
-]
-
-
-@pytest.mark.parametrize(("field", "value", "error"), BAD_INPUT, ids=lambda v: str(v)[:20])
-def test_bad_input_is_400_with_the_error_by_its_field_and_nothing_created(
-    client_for, member, data, field, value, error
-):
-    response = csrf_post(client_for(member), "/containers/new/", {**data, field: value})
-    assert response.status_code == 400
-    assert error in field_errors(response, field)
-    assert "<script>alert(1)</script>" not in response.content.decode()
-    assert "<script>:80" not in response.content.decode()
-    assert not ResourceRequest.objects.exists()
-    assert not Container.objects.exists()
-
-
-def test_a_good_ask_is_accepted(client_for, member, data):
-    response = csrf_post(client_for(member), "/containers/new/", data)
-    assert response.status_code == 302
-    request = ResourceRequest.objects.get(kind=ContainerKind.CONTAINER)
-    assert request.spec["command"] == ["sleep", "3600"]
-
-
-def test_name_taken_in_the_team_is_refused(client_for, member, data, blue_container):
-    response = csrf_post(client_for(member), "/containers/new/", {**data, "name": "blue-web"})
-    assert response.status_code == 400
-    assert "already has or is asking for a resource named 'blue-web'" in text(response)
-    assert not ResourceRequest.objects.filter(state="pending").exists()
-
-
-# --- quota: preview and submit ---
-
-
-def preview(client, data):
-    return csrf_post(client, "/containers/new/preview/", data, htmx=True)
-
-
-def test_preview_shows_the_quota_panel_and_an_enabled_submit(client_for, member, data):
-    response = preview(client_for(member), data)
-    assert response.status_code == 200
-    page = text(response)
-    assert "Team blue after this ask" in page
-    assert "Containers" in page
-    assert "This ask fits in the team's quota." in page
-    assert "disabled" not in submit_button(response)
-
-
-@pytest.mark.parametrize(
-    ("changes", "shortfall"),
-    [
-        ({"cpus": "9"}, "vCPUs: over quota by 1 (asked 9, 8 left)"),
-        ({"memory_mib": "5000"}, "Memory: over quota by 904 MiB (asked 5000 MiB, 4096 MiB left)"),
-    ],
-)
-def test_preview_disables_submit_over_cpu_or_memory(client_for, member, data, changes, shortfall):
-    response = preview(client_for(member), {**data, **changes})
-    assert shortfall in text(response)
-    assert 'id="quota-shortfalls"' in response.content.decode()
-    assert "disabled" in submit_button(response)
-
-
-def test_preview_disables_submit_over_the_container_count(client_for, member, team, data, blue_container):
-    team.quota.container_count = 1
-    team.quota.save()
-    response = preview(client_for(member), data)
-    assert "Containers: over quota by 1 (asked 1, 0 left)" in text(response)
-    assert "disabled" in submit_button(response)
-
-
-def test_preview_counts_pending_asks(client_for, member, team, data):
-    from tests.factories import ResourceRequestFactory
-
-    ResourceRequestFactory(team=team, kind=ContainerKind.CONTAINER, name="pending-one", vcpus=7, memory_mib=64)
-    response = preview(client_for(member), {**data, "cpus": "1.5"})
-    assert "vCPUs: over quota by 0.5 (asked 1.5, 1 left)" in text(response)
-    assert "disabled" in submit_button(response)
-
-
-def test_submit_over_quota_is_400_and_creates_nothing(client_for, member, team, data, blue_container):
-    team.quota.container_count = 1
-    team.quota.save()
-    response = csrf_post(client_for(member), "/containers/new/", data)
-    assert response.status_code == 400
-    assert "Containers: over quota by 1" in text(response)
-    assert not ResourceRequest.objects.filter(name="web").exists()
-
-
-def test_submit_over_memory_shows_the_error_by_the_memory_field(client_for, member, data):
-    response = csrf_post(client_for(member), "/containers/new/", {**data, "memory_mib": "5000"})
-    assert response.status_code == 400
-    assert "Memory: over quota by 904 MiB" in field_errors(response, "memory_mib")
-    assert not ResourceRequest.objects.exists()
-
-
-def test_submit_over_cpu_shows_the_error_by_the_cpus_field(client_for, member, data):
-    response = csrf_post(client_for(member), "/containers/new/", {**data, "cpus": "9"})
-    assert response.status_code == 400
-    assert "vCPUs: over quota by 1" in field_errors(response, "cpus")

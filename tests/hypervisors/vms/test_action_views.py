@@ -12,7 +12,6 @@ from hypervisors.models import Snapshot, VirtualMachine, VMStatSample
 from portal.choices import JobState
 from portal.jobs import job_create
 from portal.models import Job
-from tests.factories import HostFactory, ImageFactory, VirtualMachineFactory
 from tests.support.pages import HTMX, csrf_post, text
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_hypervisor")]
@@ -31,17 +30,6 @@ def button(response, slug) -> str:
 
 def jobs_of(vm):
     return Job.objects.filter(target_type__model="virtualmachine", target_id=str(vm.pk))
-
-
-@pytest.fixture
-def make_vm(team, member):
-    host = HostFactory(name="kvm1")
-    image = ImageFactory()
-
-    def make(state="running", **values):
-        return VirtualMachineFactory(team=team, owner=member, host=host, image=image, state=state, **values)
-
-    return make
 
 
 @pytest.fixture

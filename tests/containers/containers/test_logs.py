@@ -15,8 +15,8 @@ from containers.containers import logs
 from containers.containers.provisioning import container_spec
 from containers.engines.services import engine_of
 from containers.models import Container
-from tests.containers.conftest import make_container, random_pk
 from tests.support import docker_engine as eng
+from tests.support.container_rows import make_container, random_pk
 from tests.support.pages import csrf_post
 
 pytestmark = pytest.mark.django_db

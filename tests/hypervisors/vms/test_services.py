@@ -20,7 +20,7 @@ from portal.choices import JobState
 from portal.jobs import job_create
 from portal.models import AuditEvent, Job
 from portal.quotas import QuotaExceeded
-from tests.factories import HostFactory, ResourceRequestFactory, VirtualMachineFactory
+from tests.factories import ResourceRequestFactory, VirtualMachineFactory
 from tests.support.rows import usage_of
 
 pytestmark = pytest.mark.django_db
@@ -39,19 +39,6 @@ ALLOWED = {
     "resume": {"paused"},
     "delete": {"running", "paused", "shutoff", "crashed", "missing", "unknown"},
 }
-
-
-@pytest.fixture
-def host(db):
-    return HostFactory(name="kvm1")
-
-
-@pytest.fixture
-def make_vm(team, member, host):
-    def make(state="running", **values):
-        return VirtualMachineFactory(team=team, owner=member, host=host, state=state, **values)
-
-    return make
 
 
 def vm_jobs(vm):

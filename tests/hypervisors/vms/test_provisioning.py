@@ -18,12 +18,9 @@ from portal.models import AuditEvent, Job, ResourceRequest
 from portal.services import request_approve, request_submit
 from tests.support.libvirt_test import volumes
 from tests.support.rows import messages, usage_of
+from tests.support.vm_jobs import WorkerLost
 
 pytestmark = pytest.mark.django_db
-
-
-class WorkerLost(BaseException):
-    """The worker process died mid-task: nothing in the task can catch it, the broker redelivers."""
 
 
 @pytest.fixture
