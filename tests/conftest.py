@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import libvirt
 import pytest
+from celery import Task
 from django.test import Client
 
 from hypervisors.models import Host, Image
 from portal.choices import Role
 from portal.models import Team
 from tests.factories import HostFactory, ImageFactory, MembershipFactory, TeamFactory, UserFactory
+from tests.support.libvirt_test import TEST_URI
 
 
 @pytest.fixture(autouse=True)
@@ -33,11 +36,31 @@ def libvirt_test_host(db) -> Iterator[Host]:
     The test driver keeps its state while at least one connection is open, so
     the fixture holds one for the test's duration; the next test starts clean.
     """
-    keeper = libvirt.open("test:///default")
+    keeper = libvirt.open(TEST_URI)
     try:
         yield HostFactory()
     finally:
         keeper.close()
+
+
+@pytest.fixture
+def conn(libvirt_test_host) -> Iterator[libvirt.virConnect]:
+    """A raw connection of the test's own to the test hypervisor: what an administrator sees (and does) with virsh."""
+    connection = libvirt.open(TEST_URI)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def sent(monkeypatch) -> list[dict[str, Any]]:
+    """Record what would go to the broker instead of sending it: the task's name, its args and the options."""
+    calls: list[dict[str, Any]] = []
+
+    def record(self, args=None, kwargs=None, **options):
+        calls.append({"task": self.name, "args": tuple(args or ()), **options})
+
+    monkeypatch.setattr(Task, "apply_async", record)
+    return calls
 
 
 @pytest.fixture
@@ -81,6 +104,12 @@ def outsider(db):
 
 
 @pytest.fixture
+def red(outsider) -> Team:
+    """The outsider's team."""
+    return Team.objects.get(slug="red")
+
+
+@pytest.fixture
 def staff(db):
     """A portal administrator (superuser), who decides requests."""
     return UserFactory(username="admin", is_staff=True, is_superuser=True)
@@ -110,17 +139,3 @@ def no_hypervisor(monkeypatch):
         monkeypatch.setattr(libvirt, name, refuse)
     monkeypatch.setattr(docker, "DockerClient", refuse)
     monkeypatch.setattr(docker, "from_env", refuse)
-
-
-@pytest.fixture
-def sent(monkeypatch):
-    """Record what would go to the broker instead of sending it: task name, arguments and options."""
-    from celery import Task
-
-    calls: list[dict] = []
-
-    def record(self, args=None, kwargs=None, **options):
-        calls.append({"task": self.name, "args": tuple(args or ()), **options})
-
-    monkeypatch.setattr(Task, "apply_async", record)
-    return calls

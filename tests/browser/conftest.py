@@ -1,3 +1,5 @@
-"""Fixtures for tests on the real stack (see tests/live.py)."""
+"""Fixtures for browser tests on the real stack (see tests/support: stack, processes, qemu)."""
 
-from tests.live import celery_worker_process, guest_image, live_member, live_team, qemu_host  # noqa: F401
+from tests.support.processes import celery_worker_process  # noqa: F401
+from tests.support.qemu import guest_image, qemu_host  # noqa: F401
+from tests.support.stack import live_member, live_team  # noqa: F401

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from config.celery import app as celery_app
-from tests.live import ROOT
+from tests.support.stack import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -21,7 +21,7 @@ PASSWORD = "correct horse battery staple"
 
 
 def worker_control(command: str) -> None:
-    """Tell only this test's worker (see tests/live.py for its name) to stop or resume taking tasks.
+    """Tell only this test's worker (see tests/support/processes.py for its name) to stop or resume taking tasks.
 
     The resource's page must first be seen while its job is still queued, so that
     the "Running" that follows can only have come through htmx polling.

@@ -27,8 +27,8 @@ from tests.browser.steps import (
     member_log_in,
     worker_control,
 )
-from tests.containers import engine as eng
-from tests.live import require
+from tests.support import docker_engine as eng
+from tests.support.stack import require
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 

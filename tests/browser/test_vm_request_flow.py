@@ -25,7 +25,7 @@ from tests.browser.steps import (
     member_log_in,
     worker_control,
 )
-from tests.live import require
+from tests.support.stack import require
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 

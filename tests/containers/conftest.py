@@ -2,83 +2,22 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
-import redis
-from celery.app.task import Task
 
-from containers.choices import ContainerJobAction, ContainerKind
-from containers.containers import logs
+from containers.choices import ContainerKind
 from containers.containers.provisioning import container_provision
 from containers.models import Container, ContainerImage, DockerHost
-from portal.choices import JobState, RequestState, Role
-from portal.jobs import job_create
-from portal.models import Job, Team
+from portal.choices import JobState, Role
+from portal.models import Team
 from portal.services import request_approve, request_submit
-from tests.containers import engine as eng
-from tests.factories import DockerHostFactory, MembershipFactory, ResourceRequestFactory, TeamFactory, UserFactory
-from tests.live import require
-
-#: Redis database the tests keep container output in (keys are per container pk).
-LOGS_REDIS_URL = "redis://127.0.0.1:6379/14"
-
-
-@pytest.fixture
-def sent(monkeypatch) -> list[dict[str, Any]]:
-    """Record what would go to the broker instead of sending it."""
-    calls: list[dict[str, Any]] = []
-
-    def record(self, args=None, kwargs=None, **options):
-        calls.append({"task": self.name, "args": tuple(args or ()), **options})
-
-    monkeypatch.setattr(Task, "apply_async", record)
-    return calls
-
-
-class LogStore:
-    """The tests' view of the kept container output; the keys of tracked containers are deleted afterwards."""
-
-    def __init__(self, client: redis.Redis):
-        self.client = client
-        self.pks: set[int] = set()
-
-    def track(self, pk: int) -> int:
-        self.pks.add(pk)
-        self.client.delete(logs._key(pk), logs._follower_key(pk))
-        return pk
-
-    def lines(self, pk: int) -> list[str]:
-        return list(self.client.lrange(logs._key(pk), 0, -1))  # type: ignore[arg-type]
-
-    def follower(self, pk: int) -> bool:
-        return bool(self.client.exists(logs._follower_key(pk)))
-
-
-@pytest.fixture
-def log_store(settings) -> Iterator[LogStore]:
-    """Container output in a Redis database of the tests; needs Redis (pages read the kept output)."""
-    settings.REDIS_URL = LOGS_REDIS_URL
-    client = redis.Redis.from_url(LOGS_REDIS_URL, decode_responses=True, socket_timeout=3)
-    try:
-        client.ping()
-    except redis.RedisError:
-        require(False, "needs Redis on 127.0.0.1:6379")
-    store = LogStore(client)
-    try:
-        yield store
-    finally:
-        for pk in store.pks:
-            client.delete(logs._key(pk), logs._follower_key(pk))
-        client.close()
-
-
-def random_pk() -> int:
-    """A container pk no other test run uses at the same time (their output shares Redis)."""
-    return random.randint(10**8, 2 * 10**9)
+from tests.factories import DockerHostFactory, MembershipFactory, TeamFactory, UserFactory
+from tests.support import docker_engine as eng
+from tests.support.container_logs import log_store  # noqa: F401 (a fixture)
+from tests.support.container_rows import image_row
 
 
 @pytest.fixture
@@ -87,63 +26,9 @@ def docker_host(db) -> DockerHost:
     return DockerHostFactory(name="docker-a", base_url="unix:///nonexistent/docker-a.sock", is_reachable=True)
 
 
-def image_row(docker_host: DockerHost, reference: str, *teams: Team, present: bool = True) -> ContainerImage:
-    image = ContainerImage.objects.create(
-        docker_host=docker_host, reference=reference, image_id=f"sha256:{reference}", present=present
-    )
-    image.offered_to.add(*teams)
-    return image
-
-
 @pytest.fixture
 def busybox_row(docker_host, team) -> ContainerImage:
     return image_row(docker_host, "portal/busybox:latest", team)
-
-
-def make_container(
-    team: Team,
-    owner: Any,
-    *,
-    docker_host: DockerHost,
-    image: ContainerImage,
-    name: str,
-    state: str = "running",
-    ports: list[dict[str, Any]] | None = None,
-    job_state: str = JobState.SUCCEEDED,
-    cpus: str = "0.5",
-    memory_mib: int = 64,
-) -> Container:
-    """A container built through a request, with its provisioning job, as approval and the worker leave them."""
-    request = ResourceRequestFactory(
-        team=team,
-        requested_by=owner,
-        kind=ContainerKind.CONTAINER,
-        name=name,
-        vcpus=Decimal(cpus),
-        memory_mib=memory_mib,
-        disk_gib=0,
-        state=RequestState.FULFILLED,
-        spec={"docker_host_id": docker_host.pk, "image_id": image.pk, "ports": ports or []},
-    )
-    container = Container.objects.create(
-        pk=random_pk(),
-        team=team,
-        owner=owner,
-        request=request,
-        docker_host=docker_host,
-        image=image,
-        name=name,
-        ports=ports or [],
-        cpus=Decimal(cpus),
-        memory_mib=memory_mib,
-        engine_id=f"{name}-engine-id",
-        state=state,
-    )
-    job = job_create(
-        action=ContainerJobAction.CONTAINER_PROVISION, team=team, requested_by=owner, target=container, request=request
-    )
-    Job.objects.filter(pk=job.pk).update(state=job_state)
-    return container
 
 
 # --- the real local engine ---

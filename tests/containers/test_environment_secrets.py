@@ -14,8 +14,8 @@ from containers.containers.provisioning import container_spec
 from containers.models import Container
 from containers.secrets import SEALED_PREFIX, environment_open, environment_seal, environment_seal_plain
 from portal.choices import RequestState
-from tests.containers.conftest import make_container
 from tests.factories import ResourceRequestFactory
+from tests.support.container_rows import make_container
 
 pytestmark = pytest.mark.django_db
 

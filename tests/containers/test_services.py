@@ -11,8 +11,8 @@ from containers.models import Container, DockerHost
 from portal.actions import ActionRefused
 from portal.choices import JobState
 from portal.models import AuditEvent, Job
-from tests.containers.conftest import make_container
 from tests.factories import DockerHostFactory
+from tests.support.container_rows import make_container
 
 pytestmark = pytest.mark.django_db
 

@@ -5,15 +5,11 @@ Pages render from rows only: no hypervisor or engine is contacted (``no_hypervis
 
 from __future__ import annotations
 
-import html
 import re
 import xml.etree.ElementTree as ET
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.test import Client
-from django.test.utils import CaptureQueriesContext
 
 from containers.models import Container, ContainerImage, DockerNetwork
 from hypervisors.choices import NetworkJobAction, NetworkKind, NetworkState, VMJobAction
@@ -28,23 +24,12 @@ from tests.factories import (
     UserFactory,
     VirtualMachineFactory,
 )
+from tests.support.pages import count_queries as queries_for
+from tests.support.pages import csrf_post, text
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_hypervisor")]
 
 SVG = "{http://www.w3.org/2000/svg}"
-HTMX = {"HX-Request": "true"}
-
-
-def text(response) -> str:
-    return html.unescape(response.content.decode())
-
-
-def csrf_post(client: Client, url: str, data=None, htmx: bool = False, **kwargs):
-    """POST as the browser does: the csrftoken cookie plus the X-CSRFToken header htmx takes from <body>."""
-    if "csrftoken" not in client.cookies:
-        client.get("/")
-    headers = {"X-CSRFToken": client.cookies["csrftoken"].value, **(HTMX if htmx else {})}
-    return client.post(url, data or {}, headers=headers, **kwargs)
 
 
 def svgs(response) -> list[ET.Element]:
@@ -206,13 +191,6 @@ def populate_containers(team, docker_host, count: int, offset: int = 0) -> None:
     for i in range(offset, offset + count):
         network = DockerNetwork.objects.create(team=team, docker_host=docker_host, name=f"d{i}", state="active")
         network.containers.add(make_container(team, docker_host, f"c{i}"))
-
-
-def queries_for(client, url) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(url)
-    assert response.status_code == 200
-    return len(queries)
 
 
 def test_overview_query_count_does_not_grow_with_vm_networks(client_for, member, host, team, docker_host):

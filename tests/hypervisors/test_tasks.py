@@ -5,7 +5,6 @@ from collections.abc import Iterator
 import libvirt
 import pytest
 from celery import signals
-from celery.app.task import Task
 
 from hypervisors import tasks
 from hypervisors.choices import HypervisorKind
@@ -18,17 +17,11 @@ from portal.models import Job, ResourceRequest
 from portal.retries import backoff
 from portal.services import request_approve, request_submit
 from tests.factories import HostFactory
+from tests.support.rows import messages
 
 pytestmark = pytest.mark.django_db
 
 UNREACHABLE_URI = "qemu+tcp://127.0.0.1:1/system"
-
-
-@pytest.fixture
-def conn(libvirt_test_host) -> Iterator[libvirt.virConnect]:
-    connection = libvirt.open("test:///default")
-    yield connection
-    connection.close()
 
 
 @pytest.fixture
@@ -42,17 +35,6 @@ def retries() -> Iterator[list[float]]:
     signals.task_retry.connect(record, weak=False)
     yield seen
     signals.task_retry.disconnect(record)
-
-
-@pytest.fixture
-def sent(monkeypatch) -> list[dict]:
-    calls: list[dict] = []
-
-    def record(self, args=None, kwargs=None, **options):
-        calls.append({"task": self.name, "args": tuple(args or ()), **options})
-
-    monkeypatch.setattr(Task, "apply_async", record)
-    return calls
 
 
 @pytest.fixture
@@ -72,10 +54,6 @@ def running_vm(approved, conn) -> VirtualMachine:
     vm = VirtualMachine.objects.get(request_id=approved.request_id)
     assert vm.state == "running"
     return vm
-
-
-def messages(job) -> list[str]:
-    return [entry["message"] for entry in job.log]
 
 
 def host_down_for(monkeypatch, method: str, attempts: int) -> list[int]:

@@ -17,9 +17,10 @@ from django.test import Client
 from containers.models import Container, ContainerImage, DockerHost
 from portal.choices import JobState, RequestState
 from portal.models import Job, ResourceRequest
-from tests.containers import engine as eng
 from tests.factories import UserFactory
-from tests.live import ManagedProcess, wait_until
+from tests.support import docker_engine as eng
+from tests.support.processes import ManagedProcess
+from tests.support.stack import wait_until
 
 pytestmark = [pytest.mark.integration]
 

@@ -20,13 +20,12 @@ from hypervisors.hosts import inventory
 from hypervisors.models import Host, UnmanagedDomain, VirtualMachine
 from hypervisors.tasks import hosts_reconcile
 from portal.models import AuditEvent
-from tests import live
-from tests.live import LISTENER_COMMAND, virsh, vm_build, wait_until
+from tests.support.processes import LISTENER_COMMAND
+from tests.support.qemu import virsh, vm_build
+from tests.support.stack import wait_until
 
 pytestmark = [pytest.mark.integration]
 
-#: A fixture of tests/live.py that tests/integration/conftest.py does not import.
-processes = live.processes
 
 #: The listener must reflect a change made with virsh within this many seconds.
 EVENT_DELAY = 5

@@ -1,7 +1,7 @@
 """The real stack when things break: a worker killed in the middle of a build, libvirtd gone.
 
 These tests stop and freeze the host's libvirtd; they always bring it back
-(``libvirtd_frozen`` / ``libvirtd_down`` in tests/live.py), with its ``default``
+(``libvirtd_frozen`` / ``libvirtd_down`` in tests/support/qemu.py), with its ``default``
 network active.
 """
 
@@ -27,25 +27,13 @@ from hypervisors.vms.services import vm_action_request
 from portal.choices import JobState, RequestState
 from portal.models import Job
 from portal.services import request_approve
-from tests import live
 from tests.factories import UserFactory
-from tests.live import (
-    broker_reset,
-    job_wait,
-    libvirtd_down,
-    libvirtd_frozen,
-    virsh,
-    vm_build,
-    vm_request,
-    wait_until,
-    worker_command,
-)
+from tests.support.processes import broker_reset, job_wait, worker_command
+from tests.support.qemu import libvirtd_down, libvirtd_frozen, virsh, vm_build, vm_request
+from tests.support.stack import wait_until
 
 pytestmark = [pytest.mark.integration]
 
-#: A fixture of tests/live.py that tests/integration/conftest.py does not import.
-processes = live.processes
-qemu_host_restartable = live.qemu_host_restartable
 
 BUILD_TIMEOUT = 180
 #: Seconds after which Redis gives an unacknowledged task to another worker (both workers of the test).

@@ -29,7 +29,9 @@ from portal.choices import JobState, RequestState
 from portal.models import Job, ResourceRequest
 from portal.services import request_approve
 from tests.factories import UserFactory
-from tests.live import _live_team_domains_remove, console_log, job_wait, wait_until
+from tests.support.processes import job_wait
+from tests.support.qemu import console_log, live_team_domains_remove
+from tests.support.stack import wait_until
 
 pytestmark = [pytest.mark.integration]
 
@@ -92,7 +94,7 @@ def networks_cleanup(qemu_host, live_team) -> Iterator[None]:
     finally:
         for attempt in range(2):
             try:
-                _live_team_domains_remove(live_team.slug)
+                live_team_domains_remove(live_team.slug)
                 with system() as conn:
                     for network in conn.listAllNetworks(0):
                         if network.name().startswith(live_team.slug):

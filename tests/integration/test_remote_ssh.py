@@ -13,13 +13,10 @@ from hypervisors.choices import VMState
 from hypervisors.hosts import inventory
 from hypervisors.hosts.services import host_probe
 from hypervisors.models import Host
-from tests import live
-from tests.live import TEST_POOL, TEST_POOL_PATH, banner_count, vm_build, wait_until
+from tests.support.qemu import TEST_POOL, TEST_POOL_PATH, banner_count, vm_build
+from tests.support.stack import wait_until
 
 pytestmark = [pytest.mark.integration]
-
-#: A fixture of tests/live.py that tests/integration/conftest.py does not import.
-ssh_loopback = live.ssh_loopback
 
 
 def test_vm_built_on_a_qemu_ssh_host(

@@ -17,7 +17,7 @@ from portal.choices import JobState, RequestState
 from portal.models import Job, ResourceRequest
 from portal.services import request_submit
 from tests.factories import UserFactory
-from tests.live import wait_until
+from tests.support.stack import wait_until
 
 pytestmark = [pytest.mark.integration]
 

@@ -25,7 +25,9 @@ from portal.models import Job, ResourceRequest
 from portal.quotas import Amounts, teams_usage
 from portal.services import request_approve
 from tests.factories import UserFactory
-from tests.live import banner_count, console_log, job_wait, wait_until
+from tests.support.processes import job_wait
+from tests.support.qemu import banner_count, console_log
+from tests.support.stack import wait_until
 
 pytestmark = [pytest.mark.integration]
 

@@ -1,6 +1,5 @@
 """Django admin: deciding requests (bulk and per object), permissions, CSRF, and pages that never reach a host."""
 
-import html
 import re
 
 import pytest
@@ -20,6 +19,7 @@ from tests.factories import (
     UserFactory,
     VirtualMachineFactory,
 )
+from tests.support.pages import csrf_post, text
 
 pytestmark = pytest.mark.django_db
 
@@ -27,21 +27,10 @@ pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/portal/resourcerequest/"
 
 
-def text(response) -> str:
-    return html.unescape(response.content.decode())
-
-
-def post(client: Client, url: str, data=None, **kwargs):
-    """POST with the CSRF cookie and header, as a browser session of the admin has them."""
-    if "csrftoken" not in client.cookies:
-        client.get("/")
-    return client.post(url, data or {}, headers={"X-CSRFToken": client.cookies["csrftoken"].value}, **kwargs)
-
-
 def action(client: Client, name: str, requests, follow=True, **extra):
     """Run a changelist action on some requests, as the action bar posts it."""
     data = {"action": name, "index": "0", "_selected_action": [str(r.pk) for r in requests], **extra}
-    return post(client, CHANGELIST, data, follow=follow)
+    return csrf_post(client, CHANGELIST, data, follow=follow)
 
 
 def states(*requests) -> list[str]:
@@ -205,7 +194,7 @@ def test_change_page_offers_approve_and_reject_while_pending(admin_client, ask, 
 def test_per_object_approve(admin_client, ask, staff, django_capture_on_commit_callbacks):
     request = ask()
     with django_capture_on_commit_callbacks() as callbacks:
-        response = post(admin_client, f"{CHANGELIST}{request.pk}/approve/", follow=True)
+        response = csrf_post(admin_client, f"{CHANGELIST}{request.pk}/approve/", follow=True)
     assert response.redirect_chain == [(f"{CHANGELIST}{request.pk}/change/", 302)]
     assert "Approved Virtual machine web for blue; provisioning has been queued." in text(response)
     assert len(callbacks) == 1
@@ -238,7 +227,7 @@ def test_per_object_approve_without_csrf_is_refused(admin_client, ask):
 
 def test_per_object_approve_over_quota_stays_pending(admin_client, ask):
     request = ask(memory_mib=5000)
-    response = post(admin_client, f"{CHANGELIST}{request.pk}/approve/", follow=True)
+    response = csrf_post(admin_client, f"{CHANGELIST}{request.pk}/approve/", follow=True)
     assert "Memory: over quota by 904 MiB" in text(response)
     assert states(request) == [RequestState.PENDING]
     assert not Job.objects.exists()
@@ -247,14 +236,14 @@ def test_per_object_approve_over_quota_stays_pending(admin_client, ask):
 def test_per_object_approve_of_decided_request_changes_nothing(admin_client, ask, staff):
     request = ask()
     request_approve(actor=staff, request_id=request.pk)
-    response = post(admin_client, f"{CHANGELIST}{request.pk}/approve/", follow=True)
+    response = csrf_post(admin_client, f"{CHANGELIST}{request.pk}/approve/", follow=True)
     assert "A request that is approved cannot become approved." in text(response)
     assert states(request) == [RequestState.APPROVED]
     assert Job.objects.count() == 1
 
 
 def test_unknown_request_is_404(admin_client):
-    assert post(admin_client, f"{CHANGELIST}999999/approve/").status_code == 404
+    assert csrf_post(admin_client, f"{CHANGELIST}999999/approve/").status_code == 404
     assert admin_client.get(f"{CHANGELIST}999999/reject/").status_code == 404
 
 
@@ -266,12 +255,12 @@ def test_per_object_reject(admin_client, ask, staff):
     assert "Virtual machine web for blue" in text(form)
     assert states(request) == [RequestState.PENDING]
 
-    empty = post(admin_client, f"{CHANGELIST}{request.pk}/reject/", {"reason": ""})
+    empty = csrf_post(admin_client, f"{CHANGELIST}{request.pk}/reject/", {"reason": ""})
     assert empty.status_code == 200
     assert "This field is required." in text(empty)
     assert states(request) == [RequestState.PENDING]
 
-    response = post(admin_client, f"{CHANGELIST}{request.pk}/reject/", {"reason": "Too big"}, follow=True)
+    response = csrf_post(admin_client, f"{CHANGELIST}{request.pk}/reject/", {"reason": "Too big"}, follow=True)
     assert response.redirect_chain == [(f"{CHANGELIST}{request.pk}/change/", 302)]
     assert "Rejected Virtual machine web for blue." in text(response)
     request.refresh_from_db()
@@ -283,7 +272,7 @@ def test_per_object_reject(admin_client, ask, staff):
 
 def test_rejected_reason_is_shown_to_the_author(admin_client, client_for, member, ask):
     request = ask()
-    post(admin_client, f"{CHANGELIST}{request.pk}/reject/", {"reason": "Use <the> shared one"})
+    csrf_post(admin_client, f"{CHANGELIST}{request.pk}/reject/", {"reason": "Use <the> shared one"})
     page = client_for(member).get("/requests/").content.decode()
     assert "Use &lt;the&gt; shared one" in page
 
@@ -301,8 +290,8 @@ def test_staff_without_decide_permission_cannot_approve_or_reject(client_for, cl
 
     action(client, "approve_selected", [request])
     action(client, "reject_selected", [request], reason="no")
-    assert post(client, f"{CHANGELIST}{request.pk}/approve/").status_code == 403
-    assert post(client, f"{CHANGELIST}{request.pk}/reject/", {"reason": "no"}).status_code == 403
+    assert csrf_post(client, f"{CHANGELIST}{request.pk}/approve/").status_code == 403
+    assert csrf_post(client, f"{CHANGELIST}{request.pk}/reject/", {"reason": "no"}).status_code == 403
 
     request.refresh_from_db()
     assert request.state == RequestState.PENDING
@@ -326,7 +315,7 @@ def test_staff_with_decide_permission_approves(client_for, clerk, ask):
 def test_non_staff_cannot_reach_admin_decisions(client_for, member, ask):
     request = ask()
     client = client_for(member)
-    response = post(client, f"{CHANGELIST}{request.pk}/approve/")
+    response = csrf_post(client, f"{CHANGELIST}{request.pk}/approve/")
     assert response.status_code == 302
     assert response.url.startswith("/admin/login/")
     assert states(request) == [RequestState.PENDING]
@@ -389,15 +378,15 @@ def test_every_admin_page_renders_without_a_hypervisor(no_hypervisor, admin_clie
 def test_admin_decisions_never_contact_a_hypervisor(no_hypervisor, admin_client, ask):
     first, second, third = ask("one"), ask("two"), ask("three")
     action(admin_client, "approve_selected", [first])
-    post(admin_client, f"{CHANGELIST}{second.pk}/approve/")
-    post(admin_client, f"{CHANGELIST}{third.pk}/reject/", {"reason": "no"})
+    csrf_post(admin_client, f"{CHANGELIST}{second.pk}/approve/")
+    csrf_post(admin_client, f"{CHANGELIST}{third.pk}/reject/", {"reason": "no"})
     assert states(first, second, third) == [RequestState.APPROVED, RequestState.APPROVED, RequestState.REJECTED]
 
 
 def test_host_probe_is_queued_not_run(no_hypervisor, admin_client, django_capture_on_commit_callbacks):
     host = HostFactory(uri="qemu+ssh://root@unreachable/system", is_reachable=False)
     with django_capture_on_commit_callbacks() as callbacks:
-        response = post(
+        response = csrf_post(
             admin_client,
             "/admin/hypervisors/host/",
             {"action": "probe_selected", "index": "0", "_selected_action": [str(host.pk)]},

@@ -8,7 +8,6 @@ from containers.models import DockerHost
 from hypervisors.models import AddressPool, Host, Image
 from portal.choices import Role
 from portal.models import AuditEvent, Membership, Team
-from tests.containers.conftest import sent  # noqa: F401 - the fixture
 from tests.factories import HostFactory, MembershipFactory, TeamFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_hypervisor", "sent")]

@@ -9,8 +9,8 @@ from hypervisors.choices import HypervisorKind
 from hypervisors.models import VirtualMachine
 from portal.choices import RequestState
 from portal.models import ResourceRequest
-from tests.containers.conftest import image_row, make_container, sent  # noqa: F401 - the fixture
 from tests.factories import DockerHostFactory, ResourceRequestFactory, VirtualMachineFactory
+from tests.support.container_rows import image_row, make_container
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_hypervisor", "sent")]
 

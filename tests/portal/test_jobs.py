@@ -14,6 +14,7 @@ from portal.jobs import ERROR_LIMIT, job_create, job_enqueue, job_fail, job_star
 from portal.models import Job
 from portal.services import request_approve, request_submit
 from tests.factories import HostFactory
+from tests.support.rows import messages
 
 pytestmark = pytest.mark.django_db
 
@@ -31,10 +32,6 @@ def sent(monkeypatch):
 
     monkeypatch.setattr(task, "apply_async", record)
     return calls
-
-
-def messages(job):
-    return [entry["message"] for entry in job.log]
 
 
 def new_job(team=None, user=None, target=None):

@@ -8,7 +8,6 @@ from django.core.exceptions import ValidationError
 from containers.models import DockerHost
 from hypervisors.models import Host
 from portal.uris import validate_docker_url, validate_libvirt_uri
-from tests.containers.conftest import sent  # noqa: F401 - the fixture
 
 CERT = "-----BEGIN CERTIFICATE-----\nMIIBpublic\n-----END CERTIFICATE-----\n"
 KEY = "-----BEGIN PRIVATE KEY-----\nMIIEsecret\n-----END PRIVATE KEY-----\n"

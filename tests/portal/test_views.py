@@ -1,17 +1,14 @@
 """Portal pages: dashboard, requests, cancel and jobs — access, CSRF, rendering from rows, query counts, polling."""
 
-import html
 import re
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 
-from hypervisors.choices import HostJobAction, VMJobAction
+from hypervisors.choices import HostJobAction
 from portal.choices import JobState, RequestState, Role
 from portal.jobs import job_create
-from portal.models import AuditEvent, ResourceRequest, Team
+from portal.models import AuditEvent, ResourceRequest
 from tests.factories import (
     HostFactory,
     ImageFactory,
@@ -19,51 +16,21 @@ from tests.factories import (
     ResourceRequestFactory,
     TeamFactory,
     UserFactory,
-    VirtualMachineFactory,
 )
+from tests.support.pages import HTMX, count_queries, csrf_post, text
+from tests.support.rows import vm_with_job
 
 pytestmark = pytest.mark.django_db
 
 
-HTMX = {"HX-Request": "true"}
 POLL = "every 2s"
 BODY_CSRF = re.compile(r"<body hx-headers='\{\"X-CSRFToken\": \"([A-Za-z0-9]+)\"\}'>")
-
-
-def text(response) -> str:
-    return html.unescape(response.content.decode())
-
-
-def csrf_post(client: Client, url: str, data=None, **kwargs):
-    """POST with the csrftoken cookie and the X-CSRFToken header, as htmx sends them."""
-    if "csrftoken" not in client.cookies:
-        client.get("/")
-    return client.post(url, data or {}, headers={"X-CSRFToken": client.cookies["csrftoken"].value}, **kwargs)
-
-
-def make_vm(team, owner, *, state="running", job_state=JobState.SUCCEEDED, name=None, host=None, image=None):
-    """A VM built through a fulfilled request, with its provisioning job."""
-    request = ResourceRequestFactory(
-        team=team, requested_by=owner, state=RequestState.FULFILLED, **({"name": name} if name else {})
-    )
-    vm = VirtualMachineFactory(
-        team=team, owner=owner, request=request, name=request.name, state=state, host=host, image=image
-    )
-    job = job_create(action=VMJobAction.VM_PROVISION, team=team, requested_by=owner, target=vm, request=request)
-    job.state = job_state
-    job.save(update_fields=["state"])
-    return vm, job
-
-
-@pytest.fixture
-def red(outsider) -> Team:
-    return Team.objects.get(slug="red")
 
 
 @pytest.fixture
 def blue_rows(team, member):
     """A VM with its job and a pending request of the member's team."""
-    vm, job = make_vm(team, member, name="blue-vm", state="building", job_state=JobState.RUNNING)
+    vm, job = vm_with_job(team, member, name="blue-vm", state="building", job_state=JobState.RUNNING)
     pending = ResourceRequestFactory(team=team, requested_by=member, name="blue-ask")
     return {"vm": vm, "job": job, "pending": pending}
 
@@ -71,7 +38,7 @@ def blue_rows(team, member):
 @pytest.fixture
 def red_rows(red, outsider):
     """The same rows in the outsider's team, with names that must never leak."""
-    vm, job = make_vm(red, outsider, name="red-secret-vm", state="building", job_state=JobState.RUNNING)
+    vm, job = vm_with_job(red, outsider, name="red-secret-vm", state="building", job_state=JobState.RUNNING)
     pending = ResourceRequestFactory(team=red, requested_by=outsider, name="red-secret-ask")
     return {"vm": vm, "job": job, "pending": pending}
 
@@ -304,8 +271,8 @@ def test_cancelling_a_non_pending_request_changes_nothing(client_for, member, te
 
 def test_pages_render_from_rows_alone(no_hypervisor, client_for, member, team):
     host = HostFactory(uri="qemu+ssh://root@unreachable/system")
-    vm, job = make_vm(team, member, name="built", host=host, image=ImageFactory())
-    building, running_job = make_vm(team, member, name="building", state="building", job_state=JobState.RUNNING)
+    vm, job = vm_with_job(team, member, name="built", host=host, image=ImageFactory())
+    building, running_job = vm_with_job(team, member, name="building", state="building", job_state=JobState.RUNNING)
     ResourceRequestFactory(team=team, requested_by=member, name="waiting")
     ResourceRequestFactory(team=team, requested_by=member, name="no", state=RequestState.REJECTED)
     client = client_for(member)
@@ -320,18 +287,12 @@ def test_pages_render_from_rows_alone(no_hypervisor, client_for, member, team):
 # --- query counts ---
 
 
-def count_queries(client, url) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        assert client.get(url).status_code == 200
-    return len(captured)
-
-
 def add_rows(team, member, count, start):
     """VMs with hosts, images, requests and jobs, plus pending and rejected requests."""
     for i in range(start, start + count):
         colleague = UserFactory(username=f"colleague{i}")
         host = HostFactory(uri=f"qemu+ssh://root@host{i}/system")
-        make_vm(team, colleague, name=f"vm-{i}", host=host, image=ImageFactory())
+        vm_with_job(team, colleague, name=f"vm-{i}", host=host, image=ImageFactory())
         ResourceRequestFactory(team=team, requested_by=member, name=f"ask-{i}")
         ResourceRequestFactory(
             team=team, requested_by=colleague, name=f"no-{i}", state=RequestState.REJECTED, decided_by=member
@@ -361,7 +322,7 @@ def test_dashboard_queries_do_not_grow_with_teams(client_for, member, team):
 
 
 def test_job_page_queries_do_not_grow_with_log(client_for, member, team):
-    _, job = make_vm(team, member)
+    _, job = vm_with_job(team, member)
     client = client_for(member)
     client.get(f"/jobs/{job.pk}/")
     before = count_queries(client, f"/jobs/{job.pk}/")
@@ -378,7 +339,7 @@ def test_job_page_queries_do_not_grow_with_log(client_for, member, team):
     [(JobState.QUEUED, True), (JobState.RUNNING, True), (JobState.SUCCEEDED, False), (JobState.FAILED, False)],
 )
 def test_job_fragment_polls_until_finished(client_for, member, team, state, polls):
-    _, job = make_vm(team, member, job_state=state)
+    _, job = vm_with_job(team, member, job_state=state)
     client = client_for(member)
     fragment = client.get(f"/jobs/{job.pk}/", headers=HTMX)
     assert fragment.status_code == 200
@@ -395,7 +356,7 @@ def test_job_fragment_polls_until_finished(client_for, member, team, state, poll
 
 
 def test_job_page_shows_progress_steps_and_error(client_for, member, team):
-    _, job = make_vm(team, member, job_state=JobState.FAILED)
+    _, job = vm_with_job(team, member, job_state=JobState.FAILED)
     job.progress = 40
     job.error = "Disk <full>"
     job.log.append({"time": "2026-01-01T00:00:00", "message": "Creating a 1 GiB qcow2 disk"})
