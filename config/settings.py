@@ -50,12 +50,17 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "axes",
     "csp",
     "portal",
     "hypervisors",
     "containers",
     "overview",
+    "portal.api",
 ]
 
 MIDDLEWARE = [
@@ -229,3 +234,65 @@ CONTENT_SECURITY_POLICY = {
 }
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# --- REST API (/api/v1/) ---
+# Throttle counts live in a cache every web process shares; Django's own Redis backend.
+PORTAL_API_THROTTLE_CACHE = "api"
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    PORTAL_API_THROTTLE_CACHE: {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ.get("PORTAL_API_CACHE_URL", REDIS_URL),
+        "KEY_PREFIX": "api",
+    },
+}
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "portal.api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "portal.api.authentication.TokenAllows",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "portal.api.authentication.PerTokenThrottle",
+        "portal.api.authentication.PerUserThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "token": os.environ.get("PORTAL_API_RATE_TOKEN", "600/min"),
+        "user": os.environ.get("PORTAL_API_RATE_USER", "1200/min"),
+    },
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.NumberedPage",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "portal.api.errors.api_exception_handler",
+    "NON_FIELD_ERRORS_KEY": "non_field_errors",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Virtualization portal API",
+    "DESCRIPTION": (
+        "Ask for VMs, containers and networks, act on them and follow their jobs. "
+        "Authenticate with `Authorization: Bearer <token>` (make one on /profile/). "
+        'Errors read `{"detail": ..., "errors": {field: [...]}}`. Writes accept an `Idempotency-Key` header.'
+    ),
+    "VERSION": "1",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "RequestStateEnum": "portal.choices.RequestState",
+        "JobStateEnum": "portal.choices.JobState",
+        "VMStateEnum": "hypervisors.choices.VMState",
+        "VMNetworkStateEnum": "hypervisors.choices.NetworkState",
+        "ContainerStateEnum": "containers.choices.ContainerState",
+        "ContainerNetworkStateEnum": "containers.choices.DockerNetworkState",
+    },
+}

@@ -3,6 +3,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from portal.api.profile_views import ProfileView, TokenCreateView, TokenRevokeView
 
 urlpatterns = [
     path("", include("overview.urls")),
@@ -15,4 +18,13 @@ urlpatterns = [
     path("networks/", include("hypervisors.networks.urls")),
     path("networks/", include("containers.networks.urls")),
     path("admin/", admin.site.urls),
+    path("profile/", ProfileView.as_view(), name="profile"),
+    path("profile/tokens/", TokenCreateView.as_view(), name="token-create"),
+    path("profile/tokens/<int:pk>/revoke/", TokenRevokeView.as_view(), name="token-revoke"),
+    path("api/v1/", include("portal.api.urls")),
+    path("api/v1/", include("hypervisors.api.urls")),
+    path("api/v1/", include("containers.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # The split view serves its script as a file: the Content-Security-Policy allows no inline script.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]

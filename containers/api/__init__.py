@@ -1,0 +1,1 @@
+"""The REST API of the containers app: containers and their actions, container networks, images."""

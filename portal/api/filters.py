@@ -1,0 +1,43 @@
+"""List filters of the shared domain's endpoints (django-filter): team, state, kind, action, time created."""
+
+from __future__ import annotations
+
+import django_filters
+
+from portal.choices import JobState, RequestState
+from portal.models import AuditEvent, Job, ResourceRequest
+
+
+class CreatedRangeFilterSet(django_filters.FilterSet):
+    """``team`` (id) and ``created_after`` / ``created_before`` (ISO 8601), shared by every team-owned list."""
+
+    team = django_filters.NumberFilter(field_name="team_id")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+
+class RequestFilterSet(CreatedRangeFilterSet):
+    state = django_filters.ChoiceFilter(choices=RequestState.choices)
+    kind = django_filters.CharFilter()
+
+    class Meta:
+        model = ResourceRequest
+        fields = ("team", "state", "kind", "created_after", "created_before")
+
+
+class JobFilterSet(CreatedRangeFilterSet):
+    state = django_filters.ChoiceFilter(choices=JobState.choices)
+    action = django_filters.CharFilter()
+    request = django_filters.NumberFilter(field_name="request_id")
+
+    class Meta:
+        model = Job
+        fields = ("team", "state", "action", "request", "created_after", "created_before")
+
+
+class AuditEventFilterSet(CreatedRangeFilterSet):
+    action = django_filters.CharFilter()
+
+    class Meta:
+        model = AuditEvent
+        fields = ("team", "action", "created_after", "created_before")
