@@ -17,8 +17,10 @@ class VMSerializer(serializers.ModelSerializer[VirtualMachine]):
 
     class Meta:
         model = VirtualMachine
-        fields: tuple[str, ...] = ("uuid", "name", "team", "owner", "host", "image", "vcpus", "memory_mib", "disk_gib", "state",
-                  "state_changed_at", "next_boot_note", "created_at", "request")  # fmt: skip
+        fields: tuple[str, ...] = (
+            "uuid", "name", "team", "owner", "host", "image", "vcpus", "memory_mib", "disk_gib", "state",
+            "state_changed_at", "next_boot_note", "created_at", "request",
+        )  # fmt: skip
 
 
 class SnapshotSerializer(serializers.ModelSerializer[Snapshot]):
