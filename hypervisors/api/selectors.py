@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
-from hypervisors.models import Host, VirtualNetwork
+from hypervisors.models import Host, VirtualMachine, VirtualNetwork
 from portal.selectors import teams_for
 
 AnyUser = User | AnonymousUser
@@ -29,10 +29,6 @@ def hosts_visible(user: AnyUser) -> QuerySet[Host]:
     if getattr(user, "is_staff", False):
         return Host.objects.order_by("name")
     teams = teams_for(user)
-    return (
-        Host.objects.filter(
-            Q(virtual_machines__team__in=teams) | Q(networks__team__in=teams) | Q(networks__team__isnull=True)
-        )
-        .distinct()
-        .order_by("name")
-    )
+    vm_hosts = VirtualMachine.objects.filter(team__in=teams).values("host_id")
+    network_hosts = VirtualNetwork.objects.filter(Q(team__isnull=True) | Q(team__in=teams)).values("host_id")
+    return Host.objects.filter(Q(pk__in=vm_hosts) | Q(pk__in=network_hosts)).order_by("name")
