@@ -80,8 +80,13 @@ def timed_get(client: Any, url: str) -> tuple[list[float], int]:
 
     assert client.get(url).status_code == 200
     queries: list[str] = []
+
+    def counted(execute: Any, sql: str, *args: Any) -> Any:
+        queries.append(sql)
+        return execute(sql, *args)
+
     # Counted as they run: the query log is reset at the start of every request.
-    with connection.execute_wrapper(lambda execute, sql, *args: queries.append(sql) or execute(sql, *args)):
+    with connection.execute_wrapper(counted):
         client.get(url)
     times = []
     for _ in range(RUNS):
