@@ -6,13 +6,13 @@ import django_filters
 
 from containers.choices import ContainerState
 from containers.models import Container
-from portal.api.filters import CreatedRangeFilterSet
+from portal.api.filters import CreatedRangeFilterSet, IdFilter
 
 
 class ContainerFilterSet(CreatedRangeFilterSet):
     state = django_filters.ChoiceFilter(choices=ContainerState.choices)
-    host = django_filters.NumberFilter(field_name="docker_host_id")
-    image = django_filters.NumberFilter(field_name="image_id")
+    host = IdFilter(field_name="docker_host_id")
+    image = IdFilter(field_name="image_id")
 
     class Meta:
         model = Container

@@ -6,13 +6,13 @@ import django_filters
 
 from hypervisors.choices import NetworkState, VMState
 from hypervisors.models import VirtualMachine, VirtualNetwork
-from portal.api.filters import CreatedRangeFilterSet
+from portal.api.filters import CreatedRangeFilterSet, IdFilter
 
 
 class VMFilterSet(CreatedRangeFilterSet):
     state = django_filters.ChoiceFilter(choices=VMState.choices)
-    host = django_filters.NumberFilter(field_name="host_id")
-    image = django_filters.NumberFilter(field_name="image_id")
+    host = IdFilter(field_name="host_id")
+    image = IdFilter(field_name="image_id")
 
     class Meta:
         model = VirtualMachine
@@ -21,7 +21,7 @@ class VMFilterSet(CreatedRangeFilterSet):
 
 class VMNetworkFilterSet(CreatedRangeFilterSet):
     state = django_filters.ChoiceFilter(choices=NetworkState.choices)
-    host = django_filters.NumberFilter(field_name="host_id")
+    host = IdFilter(field_name="host_id")
 
     class Meta:
         model = VirtualNetwork

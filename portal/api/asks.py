@@ -24,12 +24,29 @@ from portal.quotas import QuotaExceeded
 from portal.request_views import quota_preview
 from portal.services import request_submit
 
+#: JSON numbers may be any size; database ids and sizes are 64-bit integers at most.
+LARGEST_INTEGER = 2**63 - 1
+
+
+def _too_large(value: Any) -> bool:
+    if isinstance(value, list):
+        return any(_too_large(item) for item in value)
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) > LARGEST_INTEGER
+
 
 def json_object(request: Request) -> dict[str, Any]:
-    """The request body, which must be a JSON object."""
+    """The request body, which must be a JSON object whose whole numbers fit in 64 bits.
+
+    A form compares a list of ids with one SQL ``IN``; a number no database column can
+    hold would fail there as a server error instead of a field error.
+    """
     if not isinstance(request.data, dict):
         raise exceptions.ValidationError({"non_field_errors": ["Send a JSON object."]})
-    return dict(request.data)
+    data = dict(request.data)
+    too_large = {key: ["Use whole numbers that fit in 64 bits."] for key, value in data.items() if _too_large(value)}
+    if too_large:
+        raise exceptions.ValidationError(too_large)
+    return data
 
 
 def form_bound(form_class: type[ResourceRequestForm], request: Request) -> ResourceRequestForm:

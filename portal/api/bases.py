@@ -24,6 +24,8 @@ from portal.models import Job, ResourceRequest
 class ScopedViewSet(viewsets.GenericViewSet):
     """Reads through a selector (``selected``), narrowed to the token's teams through ``team_field``."""
 
+    #: Rows are addressed by their numeric id unless a viewset says otherwise (VMs by UUID).
+    lookup_value_regex = "[0-9]+"
     #: The path from a row to its team ("team"; "pk" for teams; None for rows of no team).
     team_field: str | None = "team"
     #: Whether rows of no team (shared networks) stay visible to restricted tokens.

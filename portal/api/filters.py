@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
 
 from portal.choices import JobState, RequestState
 from portal.models import AuditEvent, Job, ResourceRequest
+
+#: The largest primary key a database holds (a 64-bit signed integer).
+MAX_ID = 2**63 - 1
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A row's id: a whole number a database can hold, else a 400 (never an overflow deep in the query)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
 
 
 class CreatedRangeFilterSet(django_filters.FilterSet):
     """``team`` (id) and ``created_after`` / ``created_before`` (ISO 8601), shared by every team-owned list."""
 
-    team = django_filters.NumberFilter(field_name="team_id")
+    team = IdFilter(field_name="team_id")
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
@@ -28,7 +43,7 @@ class RequestFilterSet(CreatedRangeFilterSet):
 class JobFilterSet(CreatedRangeFilterSet):
     state = django_filters.ChoiceFilter(choices=JobState.choices)
     action = django_filters.CharFilter()
-    request = django_filters.NumberFilter(field_name="request_id")
+    request = IdFilter(field_name="request_id")
 
     class Meta:
         model = Job

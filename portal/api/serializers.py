@@ -62,7 +62,9 @@ class RequestSerializer(serializers.ModelSerializer[ResourceRequest]):
     requested_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="username", read_only=True
     )
-    decided_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     spec = serializers.SerializerMethodField()
 
     class Meta:
@@ -84,12 +86,16 @@ class RequestSerializer(serializers.ModelSerializer[ResourceRequest]):
 class JobSerializer(serializers.ModelSerializer[Job]):
     """A job and its step log; the traceback is for administrators and never leaves the admin."""
 
-    team: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    team: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
     requested_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
     action_label = serializers.CharField(read_only=True)
-    target_type: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="model", read_only=True)
+    target_type: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="model", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Job
@@ -100,9 +106,15 @@ class JobSerializer(serializers.ModelSerializer[Job]):
 
 
 class AuditEventSerializer(serializers.ModelSerializer[AuditEvent]):
-    actor: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    team: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    target_type: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="model", read_only=True)
+    actor: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    team: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
+    target_type: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="model", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = AuditEvent

@@ -84,10 +84,15 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
             return requests_pending_for_decider(self.request.user)
         return requests_for(self.request.user)
 
-    @action(detail=False, pagination_class=NumberedPage, filter_backends=(DjangoFilterBackend,))
+    @extend_schema(responses=RequestSerializer(many=True))
+    @action(detail=False, pagination_class=None, filter_backends=(DjangoFilterBackend,))
     def pending(self, request: Request) -> Response:
-        """Every team's pending requests, oldest first: portal administrators (staff with the decide permission)."""
-        return self.list(request)
+        """Every team's pending requests, oldest first: portal administrators (staff with the decide permission).
+
+        Not paged: what waits for a decision is a short list, and an administrator works through all of it.
+        """
+        rows = self.filter_queryset(self.get_queryset())
+        return Response(RequestSerializer(rows, many=True).data)
 
     @action(detail=True, methods=["post"])
     @idempotent

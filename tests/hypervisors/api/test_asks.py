@@ -43,7 +43,8 @@ BAD_SIZES = [
     ("vcpus", None), ("vcpus", [1]), ("vcpus", {"n": 1}), ("memory_mib", 31), ("memory_mib", MAX_MEMORY_MIB + 1),
     ("memory_mib", 128.5), ("memory_mib", "lots"), ("disk_gib", 0), ("disk_gib", MAX_DISK_GIB + 1),
     ("disk_gib", "big"), ("team", 999999), ("team", "abc"), ("team", [1]), ("team", None), ("image", 999999),
-    ("image", -1), ("image", {"id": 1}), ("networks", "1"), ("networks", [999999]), ("justification", ""),
+    ("image", -1), ("image", {"id": 1}), ("networks", "1"), ("networks", [999999]),
+    ("networks", [10**20]), ("team", 10**20), ("justification", ""),
     ("justification", "x" * 2001),
 ]  # fmt: skip
 

@@ -88,9 +88,9 @@ def decider(db):
 def test_deciders_list_every_team_s_pending_requests(decider, member, team, red, token_client):
     blue_ask, red_ask = ResourceRequestFactory(team=team), ResourceRequestFactory(team=red)
     ResourceRequestFactory(team=team, state=RequestState.REJECTED)
-    listed = token_client(decider).get("/api/v1/requests/pending/").json()["results"]
+    listed = token_client(decider).get("/api/v1/requests/pending/").json()
     assert [r["id"] for r in listed] == [blue_ask.pk, red_ask.pk]
-    assert token_client(member).get("/api/v1/requests/pending/").json()["results"] == []
+    assert token_client(member).get("/api/v1/requests/pending/").json() == []
 
 
 def test_approve_starts_the_provisioning_job_and_is_audited(decider, team, sent, token_client):
