@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
+from django_filters.fields import IsoDateTimeField
 
 from portal.choices import JobState, RequestState
 from portal.models import AuditEvent, Job, ResourceRequest
@@ -23,12 +27,29 @@ class IdFilter(django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time, turned into UTC here: a database refuses offsets that Python accepts (``+22:27``)."""
+
+    def to_python(self, value: object) -> datetime | None:
+        parsed: datetime | None = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError as error:  # the year leaves 1..9999 once in UTC
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from error
+
+
+class TimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 class CreatedRangeFilterSet(django_filters.FilterSet):
     """``team`` (id) and ``created_after`` / ``created_before`` (ISO 8601), shared by every team-owned list."""
 
     team = IdFilter(field_name="team_id")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = TimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = TimeFilter(field_name="created_at", lookup_expr="lt")
 
 
 class RequestFilterSet(CreatedRangeFilterSet):

@@ -45,6 +45,11 @@ def test_filters(member, team, token_client):
     assert sorted(names(client.get("/api/v1/vms/", {"created_after": before}))) == ["a", "b"]
     response = client.get("/api/v1/vms/?state=exploded")
     assert response.status_code == 400 and "state" in errors_of(response)
+    # An offset no database stores is read as the UTC time it means; a time past the calendar is a 400.
+    assert client.get("/api/v1/vms/", {"created_after": "0611-09-12T13:31:08-21:40"}).status_code == 200
+    for value in ("9999-12-31T23:00:00-05:00", "yesterday"):
+        response = client.get("/api/v1/vms/", {"created_after": value})
+        assert response.status_code == 400 and "created_after" in errors_of(response)
 
 
 def test_ordering_only_on_indexed_columns(member, team, token_client):
