@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from containers.models import Container, ContainerImage, DockerNetwork
+from containers.models import Container, ContainerImage, ContainerStatSample, DockerNetwork
 
 
 class ContainerSerializer(serializers.ModelSerializer[Container]):
@@ -42,3 +42,9 @@ class ContainerImageSerializer(serializers.ModelSerializer[ContainerImage]):
     class Meta:
         model = ContainerImage
         fields = ("id", "reference", "docker_host", "size_bytes")
+
+
+class ContainerSampleSerializer(serializers.ModelSerializer[ContainerStatSample]):
+    class Meta:
+        model = ContainerStatSample
+        fields = ("taken_at", "cpu_percent", "memory_used_kib")

@@ -21,8 +21,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from containers.api.filters import ContainerFilterSet
-from containers.api.selectors import docker_networks_for
-from containers.api.serializers import ContainerImageSerializer, ContainerSerializer, DockerNetworkSerializer
+from containers.api.selectors import container_samples_since, docker_networks_for
+from containers.api.serializers import (
+    ContainerImageSerializer,
+    ContainerSampleSerializer,
+    ContainerSerializer,
+    DockerNetworkSerializer,
+)
 from containers.containers.actions import ACTIONS
 from containers.containers.forms import ContainerNetworkForm, ContainerRequestForm
 from containers.containers.selectors import containers_for, images_offered_to
@@ -31,7 +36,7 @@ from containers.networks.forms import ContainerNetworkRequestForm
 from containers.networks.selectors import docker_network_get, networks_of_team
 from containers.networks.services import docker_network_delete_request
 from portal.api.asks import ask_preview, ask_submit, form_serializer, form_valid, json_object
-from portal.api.bases import ScopedViewSet, error_responses, in_scope, job_accepted, request_created
+from portal.api.bases import ScopedViewSet, error_responses, in_scope, job_accepted, request_created, since_param
 from portal.api.idempotency import idempotent
 from portal.api.pagination import CursorPage, NumberedPage
 from portal.api.scoping import scope_teams
@@ -53,6 +58,10 @@ def _slug(enum: list[str]) -> list[OpenApiParameter]:
     preview=extend_schema(request=ContainerAsk, responses={200: PreviewSerializer, **error_responses(400)}),
     act=extend_schema(request=None, responses=ACCEPTED, parameters=_slug(sorted(ACTIONS))),
     network=extend_schema(request=NetworkChoice, responses=ACCEPTED, parameters=_slug(["connect", "disconnect"])),
+    samples=extend_schema(
+        responses=ContainerSampleSerializer(many=True),
+        parameters=[OpenApiParameter("since", OpenApiTypes.DATETIME, description="Default: an hour ago.")],
+    ),
 )
 class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Containers of the user's teams. POST asks for a new container (the same form and quota check as the page)."""
@@ -92,6 +101,13 @@ class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
         network = form_valid(form)["network"]
         job = container_network_request(actor=request.user, container_id=container.pk, network_id=network.pk, slug=slug)
         return job_accepted(job)
+
+    @action(detail=True, pagination_class=None, filter_backends=())
+    def samples(self, request: Request, pk: str) -> Response:
+        """Load samples for graphs (CPU as a share of its limit, memory in use), oldest first."""
+        container = self.get_object()
+        since = since_param(request)
+        return Response(ContainerSampleSerializer(container_samples_since(container, since), many=True).data)
 
 
 @extend_schema_view(

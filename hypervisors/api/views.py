@@ -7,17 +7,14 @@ quota. A VM is addressed by its UUID, as on its page.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import exceptions, mixins
+from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
@@ -44,7 +41,7 @@ from hypervisors.vms.forms import InterfaceForm, SnapshotForm, VMRequestForm, VM
 from hypervisors.vms.selectors import images_offered, vm_samples_since, vms_for
 from hypervisors.vms.services import vm_action_request, vm_interface_request, vm_resize_request, vm_snapshot_request
 from portal.api.asks import ask_preview, ask_submit, form_serializer, form_valid, json_object
-from portal.api.bases import ScopedViewSet, error_responses, in_scope, job_accepted, request_created
+from portal.api.bases import ScopedViewSet, error_responses, in_scope, job_accepted, request_created, since_param
 from portal.api.errors import FormInvalid
 from portal.api.idempotency import idempotent
 from portal.api.pagination import CursorPage, NumberedPage
@@ -146,14 +143,11 @@ class VMViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet)
         job = vm_interface_request(actor=request.user, vm_id=vm.pk, slug=f"interface-{slug}", network_id=network.pk)
         return job_accepted(job)
 
-    @action(detail=True)
+    @action(detail=True, pagination_class=None, filter_backends=())
     def samples(self, request: Request, uuid: str) -> Response:
         """Load samples for graphs (cumulative counters, oldest first)."""
         vm = self.get_object()
-        since_text = request.query_params.get("since")
-        since = parse_datetime(since_text) if since_text else timezone.now() - timedelta(hours=1)
-        if since is None:
-            raise exceptions.ValidationError({"since": ["Use an ISO 8601 date and time."]})
+        since = since_param(request)
         return Response(VMSampleSerializer(vm_samples_since(vm, since), many=True).data)
 
 

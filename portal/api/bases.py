@@ -8,16 +8,20 @@ answers ``201 Created`` with the request.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Model, QuerySet
 from django.urls import reverse
-from rest_framework import status, viewsets
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from portal.api.scoping import require_team_in_scope, scope_teams
-from portal.api.serializers import JobSerializer, RequestSerializer
+from portal.api.serializers import ErrorSerializer, JobSerializer, RequestSerializer
 from portal.models import Job, ResourceRequest
 
 
@@ -62,11 +66,20 @@ def request_created(resource_request: ResourceRequest) -> Response:
     )
 
 
-#: The answers every write may give besides its success, for the schema.
 def error_responses(*codes: int) -> dict[int, Any]:
-    """OpenAPI responses of the error shape for these status codes."""
-    from drf_spectacular.utils import OpenApiResponse
-
-    from portal.api.serializers import ErrorSerializer
-
+    """OpenAPI responses of the error shape for these status codes (what a write may answer besides success)."""
     return {code: OpenApiResponse(ErrorSerializer) for code in codes}
+
+
+def since_param(request: Request, default_hours: int = 1) -> datetime:
+    """The ``since`` query parameter of load samples (ISO 8601), an hour ago when absent."""
+    text = request.query_params.get("since")
+    if not text:
+        return timezone.now() - timedelta(hours=default_hours)
+    try:
+        since = parse_datetime(text)
+    except ValueError:
+        since = None
+    if since is None:
+        raise exceptions.ValidationError({"since": ["Use an ISO 8601 date and time."]})
+    return since

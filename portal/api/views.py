@@ -11,14 +11,14 @@ from typing import Any
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from portal.api.bases import ScopedViewSet, in_scope, job_accepted
+from portal.api.bases import ScopedViewSet, error_responses, in_scope, job_accepted
 from portal.api.filters import AuditEventFilterSet, JobFilterSet, RequestFilterSet
 from portal.api.idempotency import idempotent
 from portal.api.pagination import CursorPage, IdCursorPage, NumberedPage
@@ -38,7 +38,7 @@ from portal.quotas import teams_usage
 from portal.selectors import jobs_for, request_get, requests_for, roles_of, teams_for
 from portal.services import request_approve, request_cancel, request_reject
 
-ERRORS = {code: OpenApiResponse(ErrorSerializer) for code in (400, 403, 404, 409)}
+ERRORS = error_responses(400, 403, 404, 409)
 
 
 class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):

@@ -4,7 +4,13 @@ import pytest
 
 from portal.choices import Role
 from portal.models import Job
-from tests.factories import ContainerFactory, DockerNetworkFactory, MembershipFactory, TeamFactory
+from tests.factories import (
+    ContainerFactory,
+    ContainerStatSampleFactory,
+    DockerNetworkFactory,
+    MembershipFactory,
+    TeamFactory,
+)
 from tests.support.api import errors_of
 
 pytestmark = pytest.mark.django_db
@@ -97,3 +103,12 @@ def test_images_offered_to_the_user_s_teams(busybox_row, member, outsider, token
     listed = token_client(member).get("/api/v1/container-images/").json()["results"]
     assert [i["reference"] for i in listed] == ["portal/busybox:latest"]
     assert token_client(outsider).get("/api/v1/container-images/").json()["results"] == []
+
+
+def test_load_samples_for_graphs(team, docker_host, busybox_row, member, outsider, token_client):
+    container = ContainerFactory(team=team, docker_host=docker_host, image=busybox_row)
+    ContainerStatSampleFactory(container=container, cpu_percent=12.5)
+    samples = token_client(member).get(f"/api/v1/containers/{container.pk}/samples/").json()
+    assert [s["cpu_percent"] for s in samples] == [12.5]
+    assert token_client(outsider).get(f"/api/v1/containers/{container.pk}/samples/").status_code == 404
+    assert token_client(member).get(f"/api/v1/containers/{container.pk}/samples/?since=soon").status_code == 400
