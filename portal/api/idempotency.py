@@ -4,7 +4,8 @@ A CI job that retries a POST after a timeout must not get two VMs. The first cal
 creates an :class:`IdempotencyRecord` (unique per user and key) and runs inside
 the transaction that holds it; concurrent repeats wait on that row, then replay
 the stored answer. Answers of 5xx are not stored: the write rolled back, so a
-retry may try again. A key sent with a different request is refused.
+retry may try again. A key sent with a different request is refused. A key is kept for
+:data:`KEY_LIFETIME`; the user's older records are dropped as new ones are made.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -24,6 +27,8 @@ from rest_framework.response import Response
 from portal.api.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
+#: How long a key's first answer is kept: retries come within minutes, a day is generous.
+KEY_LIFETIME = timedelta(hours=24)
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 
@@ -45,6 +50,7 @@ def _claim(user_id: int, key: str, print_: str) -> IdempotencyRecord:
     A concurrent first call blocks the insert on the unique index until it commits;
     the loser then finds the winner's row.
     """
+    IdempotencyRecord.objects.filter(user_id=user_id, created_at__lt=timezone.now() - KEY_LIFETIME).delete()
     try:
         with transaction.atomic():
             return IdempotencyRecord.objects.create(user_id=user_id, key=key, fingerprint=print_)

@@ -61,6 +61,22 @@ def test_keys_are_per_user(member, team_admin, team, token_client):
 
 
 @pytest.mark.django_db
+def test_a_key_is_kept_for_a_day(member, team, token_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    image = ImageFactory()
+    client = token_client(member)
+    client.post("/api/v1/vms/", vm_ask(team, image), format="json", HTTP_IDEMPOTENCY_KEY="old")
+    IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    client.post("/api/v1/vms/", vm_ask(team, image, "db"), format="json", HTTP_IDEMPOTENCY_KEY="new")
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
+    reused = client.post("/api/v1/vms/", vm_ask(team, image, "cache"), format="json", HTTP_IDEMPOTENCY_KEY="old")
+    assert reused.status_code == 201
+
+
+@pytest.mark.django_db
 def test_without_a_key_each_write_counts(member, team, token_client):
     image = ImageFactory()
     client = token_client(member)
