@@ -94,8 +94,11 @@ def vm_status_context(request: HttpRequest, vm: VirtualMachine, error: str = "")
         "job": job,
         "busy": busy,
         "polling": busy or vm.state == VMState.BUILDING,
-        "actions": vm_actions_for(role, vm, busy),
+        "actions": vm_actions_for(role, vm, busy, request.user.pk),
         "can_act": role_at_least(role, Role.MEMBER),
+        "snapshot_actions": {
+            a.slug for a in vm_actions_for(role, vm, busy, request.user.pk, ("snapshot-revert", "snapshot-delete"))
+        },
         "snapshots": list(vm.snapshots.all()),
         "interfaces": list(vm.interfaces.select_related("network__team")),
         "attachable": list(networks_usable_by(vm.team).filter(host=vm.host).exclude(interfaces__vm=vm)),
