@@ -119,7 +119,8 @@ def test_vm_page_hides_destructive_buttons_from_other_members(client_for, member
 @pytest.fixture
 def container(team, owner):
     docker_host = DockerHostFactory()
-    return make_container(team, owner, docker_host=docker_host, image=image_row(docker_host, "portal/busybox:latest", team), name="web")
+    image = image_row(docker_host, "portal/busybox:latest", team)
+    return make_container(team, owner, docker_host=docker_host, image=image, name="web")
 
 
 CONTAINER_MATRIX = {
@@ -159,7 +160,9 @@ def test_team_networks_are_their_team_admins(people, team, owner, who):
     network = VirtualNetwork.objects.create(
         host=HostFactory(), team=team, name="lab", subnet="10.213.0.0/24", state=NetworkState.ACTIVE
     )
-    docker_network = DockerNetwork.objects.create(team=team, docker_host=DockerHostFactory(), name="apps", state="active")
+    docker_network = DockerNetwork.objects.create(
+        team=team, docker_host=DockerHostFactory(), name="apps", state="active"
+    )
     if who == "team_admin":
         assert network_action_request(actor=people[who], network_id=network.pk, slug="stop").pk
         assert docker_network_delete_request(actor=people[who], network_id=docker_network.pk).pk
