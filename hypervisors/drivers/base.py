@@ -125,6 +125,8 @@ class DomainStats:
     net_rx_bytes: int | None = None
     net_tx_bytes: int | None = None
     disk_capacity_bytes: int | None = None
+    #: Memory the guest has now: its balloon's size (the configured size when shut off).
+    memory_current_kib: int | None = None
 
 
 @dataclass(frozen=True)

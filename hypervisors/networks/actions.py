@@ -17,9 +17,7 @@ NETWORK_ACTIONS = {
         ),
         # A team's network carries every member's VMs: stopping or deleting it is destructive,
         # and with no owner of its own that leaves it to team admins (and portal administrators).
-        Action(
-            NetworkJobAction.NETWORK_STOP, "stop", "Stop", frozenset({NetworkState.ACTIVE}), owner_or_admin=True
-        ),
+        Action(NetworkJobAction.NETWORK_STOP, "stop", "Stop", frozenset({NetworkState.ACTIVE}), owner_or_admin=True),
         Action(
             NetworkJobAction.NETWORK_DELETE,
             "delete",

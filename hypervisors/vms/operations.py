@@ -82,11 +82,34 @@ def _resize(job: Job, vm: VirtualMachine, driver: HypervisorDriver) -> str:
     job_step(job, f"Setting {memory_mib} MiB of memory", 60)
     memory = driver.domain_set_memory(str(vm.uuid), memory_mib)
     later = [text for text, result in (("vCPUs", cpu), ("memory", memory)) if not result.live]
-    vm.next_boot_note = f"New {' and '.join(later)} apply at the next boot." if later else ""
-    vm.save(update_fields=["next_boot_note", "updated_at"])
-    applied = "applied live" if not later else vm.next_boot_note
+    running = driver.domain_status(str(vm.uuid)).state in (VMState.RUNNING, VMState.PAUSED)
+    _shrink_record(
+        vm, vcpus=vcpus, memory_mib=memory_mib, cpu_live=cpu.live or not running, memory_live=memory.live or not running
+    )
+    vm.next_boot_note = f"New {' and '.join(later)} apply at the next boot." if later and running else ""
+    sizes = ["vcpus", "memory_mib", "pending_vcpus", "pending_memory_mib"]
+    vm.save(update_fields=[*sizes, "next_boot_note", "updated_at"])
+    applied = "applied live" if not later else vm.next_boot_note or "applied to the stopped VM"
     _refresh(vm, driver)
     return f"Resized to {vcpus} vCPUs and {memory_mib} MiB: {applied}"
+
+
+def _shrink_record(vm: VirtualMachine, *, vcpus: int, memory_mib: int, cpu_live: bool, memory_live: bool) -> None:
+    """Count a shrink once the guest gave the resources back; until then keep it pending.
+
+    A stopped VM takes its new size at its next start, so it holds nothing more
+    now: its shrink counts at once, like a live one.
+    """
+    if vcpus < vm.vcpus:
+        if cpu_live:
+            vm.vcpus, vm.pending_vcpus = vcpus, None
+        else:
+            vm.pending_vcpus = vcpus
+    if memory_mib < vm.memory_mib:
+        if memory_live:
+            vm.memory_mib, vm.pending_memory_mib = memory_mib, None
+        else:
+            vm.pending_memory_mib = memory_mib
 
 
 def _resize_undo(job: Job, vm: VirtualMachine) -> None:
@@ -94,7 +117,9 @@ def _resize_undo(job: Job, vm: VirtualMachine) -> None:
     previous = job.params.get("previous", {})
     vm.vcpus = previous.get("vcpus", vm.vcpus)
     vm.memory_mib = previous.get("memory_mib", vm.memory_mib)
-    vm.save(update_fields=["vcpus", "memory_mib", "updated_at"])
+    pending = job.params.get("previous_pending", {})
+    vm.pending_vcpus, vm.pending_memory_mib = pending.get("vcpus"), pending.get("memory_mib")
+    vm.save(update_fields=["vcpus", "memory_mib", "pending_vcpus", "pending_memory_mib", "updated_at"])
 
 
 def _snapshot_create(job: Job, vm: VirtualMachine, driver: HypervisorDriver) -> str:

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from hypervisors.choices import HypervisorKind
+from hypervisors.hosts.placement import host_growth_check
 from hypervisors.models import MIN_VM_MEMORY_MIB, Snapshot, UnmanagedDomain, VirtualMachine, VirtualNetwork, VMInterface
 from hypervisors.networks.selectors import networks_usable_by
 from hypervisors.vms.actions import ACTIONS, OPERATE_TASK, VMAction
@@ -36,7 +37,7 @@ def vm_locked(vm_id: int) -> VirtualMachine:
     """Lock the VM's team, then the VM, for the rest of the transaction (the services' lock order)."""
     team_id = VirtualMachine.objects.values_list("team_id", flat=True).get(pk=vm_id)
     team_lock(team_id)
-    return VirtualMachine.objects.select_for_update(of=("self",)).select_related("team", "host").get(pk=vm_id)
+    return VirtualMachine.objects.select_for_update(of=("self",)).select_related("team", "host", "image").get(pk=vm_id)
 
 
 def _checked(actor: AnyUser, vm: VirtualMachine, slug: str) -> VMAction:
@@ -65,24 +66,36 @@ def vm_action_request(*, actor: AnyUser, vm_id: int, slug: str) -> Job:
 
 @transaction.atomic
 def vm_resize_request(*, actor: AnyUser, vm_id: int, vcpus: int, memory_mib: int) -> Job:
-    """Ask for new vCPUs and memory. Growth must fit in the team's quota, checked like a new ask.
+    """Ask for new vCPUs and memory. Growth must fit in the team's quota and on the VM's host.
 
-    The VM row takes the new sizes at once, so the quota counts them while the
-    job runs; a failed resize puts the old ones back.
+    Growth counts at once: the VM row takes the larger size now, so the quota and
+    the host's room count it while the job runs (a failed resize puts the old
+    sizes back). A shrink counts only once the guest really gave the resources
+    back: the worker lowers the row when the change applied live, or leaves it
+    pending until the host shows the new size (``hosts/inventory.py``).
+    Raises ``PermissionDenied``, ``ActionRefused``, ``QuotaExceeded``, ``HostFull``
+    or ``ValidationError``.
     """
     vm = vm_locked(vm_id)
     action = _checked(actor, vm, "resize")
-    if vcpus == vm.vcpus and memory_mib == vm.memory_mib:
+    if (vcpus, memory_mib) == vm.size_target:
         raise ActionRefused("These are already the VM's sizes.")
+    if vm.image is not None and memory_mib < vm.image.min_memory_mib:
+        raise ValidationError({"memory_mib": f"{vm.image.name} needs at least {vm.image.min_memory_mib} MiB."})
     growth = Amounts(vcpus=Decimal(max(0, vcpus - vm.vcpus)), memory_mib=max(0, memory_mib - vm.memory_mib))
     quota_check(team=vm.team, demand=growth, include_pending=True)
-    params = {
+    if vm.host_id is not None and (growth.vcpus or growth.memory_mib):
+        host_growth_check(host_id=vm.host_id, vcpus=int(growth.vcpus), memory_mib=growth.memory_mib)
+    params: dict[str, Any] = {
         "vcpus": vcpus,
         "memory_mib": memory_mib,
         "previous": {"vcpus": vm.vcpus, "memory_mib": vm.memory_mib},
     }
-    vm.vcpus, vm.memory_mib = vcpus, memory_mib
-    vm.save(update_fields=["vcpus", "memory_mib", "updated_at"])
+    if vm.pending_vcpus or vm.pending_memory_mib:
+        params["previous_pending"] = {"vcpus": vm.pending_vcpus, "memory_mib": vm.pending_memory_mib}
+    vm.vcpus, vm.memory_mib = max(vcpus, vm.vcpus), max(memory_mib, vm.memory_mib)
+    vm.pending_vcpus = vm.pending_memory_mib = None
+    vm.save(update_fields=["vcpus", "memory_mib", "pending_vcpus", "pending_memory_mib", "updated_at"])
     return _queue(actor, vm, action, params)
 
 
