@@ -61,7 +61,7 @@ def resource_owner_id(resource: models.Model) -> int | None:
 
 
 def may_act(action: Action, *, role: str | None, user_id: int | None, owner_id: int | None) -> bool:
-    """Whether someone with ``role`` in the team (and ``user_id``) may ask ``action`` of a resource owned by ``owner_id``.
+    """Whether a user with ``role`` in the team may ask ``action`` of a resource owned by ``owner_id``.
 
     The one place the rule is written; :func:`action_check` enforces it and
     :func:`actions_allowed` uses it to decide which buttons to show.
@@ -150,7 +150,5 @@ def actions_allowed(
     if busy or role is None:
         return []
     return [
-        a
-        for a in actions
-        if state in a.allowed_states and may_act(a, role=role, user_id=user_id, owner_id=owner_id)
+        a for a in actions if state in a.allowed_states and may_act(a, role=role, user_id=user_id, owner_id=owner_id)
     ]

@@ -190,6 +190,12 @@ class HypervisorDriver(abc.ABC):
         """Delete a volume. An absent volume or pool is success. Raises ``DriverError``."""
 
     @abc.abstractmethod
+    def volume_allocation(self, *, pool: str, name: str) -> int | None:
+        """Bytes a volume takes on the host's storage now (not its capacity); None when the host
+        cannot tell or the volume is absent. Internal snapshots live inside the disk's file, so
+        the growth of this figure is what a snapshot costs. Raises ``DriverError``."""
+
+    @abc.abstractmethod
     def domain_define(self, spec: DomainSpec) -> None:
         """Define a persistent domain unless one with ``spec.uuid`` exists.
 

@@ -170,6 +170,19 @@ class LibvirtDriver(LibvirtNetworks, HypervisorDriver):
             if error.get_error_code() != libvirt.VIR_ERR_NO_STORAGE_VOL:
                 raise
 
+    @translate_errors
+    def volume_allocation(self, *, pool: str, name: str) -> int | None:
+        storage = self._pool(pool)
+        if storage is None:
+            return None
+        try:
+            # Reading a volume's info refreshes it from the file, so the figure is current.
+            return int(storage.storageVolLookupByName(name).info()[2])
+        except libvirt.libvirtError as error:
+            if error.get_error_code() != libvirt.VIR_ERR_NO_STORAGE_VOL:
+                raise
+            return None
+
     # -- domains ----------------------------------------------------------------------------
 
     def _domain(self, uuid: str) -> libvirt.virDomain:

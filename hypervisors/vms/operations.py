@@ -124,11 +124,21 @@ def _resize_undo(job: Job, vm: VirtualMachine) -> None:
 
 def _snapshot_create(job: Job, vm: VirtualMachine, driver: HypervisorDriver) -> str:
     name = job.params["name"]
+    assert vm.host is not None
+    before = driver.volume_allocation(pool=vm.host.storage_pool, name=vm.volume_name)
     job_step(job, f"Taking snapshot {name}", 40)
+    existed = name in driver.snapshots_list(str(vm.uuid))
     driver.snapshot_create(str(vm.uuid), name)
-    Snapshot.objects.get_or_create(vm=vm, name=name, defaults={"created_by": job.requested_by})
+    after = driver.volume_allocation(pool=vm.host.storage_pool, name=vm.volume_name)
+    snapshot, _ = Snapshot.objects.get_or_create(vm=vm, name=name, defaults={"created_by": job.requested_by})
+    # Internal snapshots grow the disk's file: that growth is what the host says this one costs.
+    # A redelivered job whose snapshot existed already keeps the size it measured then.
+    if not existed and before is not None and after is not None:
+        snapshot.size_bytes = max(0, after - before)
+        snapshot.save(update_fields=["size_bytes"])
     _refresh(vm, driver)
-    return f"Snapshot {name} taken"
+    size = f" ({snapshot.size_bytes // (1024 * 1024)} MiB on the host)" if snapshot.size_bytes else ""
+    return f"Snapshot {name} taken{size}"
 
 
 def _snapshot_revert(job: Job, vm: VirtualMachine, driver: HypervisorDriver) -> str:
@@ -192,6 +202,20 @@ def _interface_detach(job: Job, vm: VirtualMachine, driver: HypervisorDriver) ->
     return f"Detached {mac}, " + ("live" if result.live else "from the configuration")
 
 
+def _snapshot_create_undo(job: Job, vm: VirtualMachine) -> None:
+    """A snapshot that was not taken leaves no row counting against the quota."""
+    name = job.params.get("name")
+    host = vm.host
+    if host is not None:
+        try:
+            with driver_for(host.uri) as driver:
+                if name in driver.snapshots_list(str(vm.uuid)):
+                    return
+        except DriverError:
+            pass  # the host cannot say: the row goes, the next snapshot list will not show it either
+    Snapshot.objects.filter(vm=vm, name=name).delete()
+
+
 def _interface_attach_undo(job: Job, vm: VirtualMachine) -> None:
     """A failed attach leaves no card row behind."""
     VMInterface.objects.filter(vm=vm, mac=job.params.get("mac"), attached=False).delete()
@@ -217,6 +241,7 @@ OPERATIONS: dict[str, Operation] = {
 #: What to undo in the database when an operation fails.
 UNDO: dict[str, Callable[[Job, VirtualMachine], None]] = {
     VMJobAction.VM_RESIZE: _resize_undo,
+    VMJobAction.VM_SNAPSHOT_CREATE: _snapshot_create_undo,
     VMJobAction.VM_INTERFACE_ATTACH: _interface_attach_undo,
 }
 
