@@ -30,7 +30,7 @@ from portal.models import Team
 from tests.factories import ImageFactory, MembershipFactory, TeamFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
-WORKER_COMMAND = [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo", "--loglevel", "INFO"]
+WORKER_COMMAND = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "--loglevel", "INFO"]
 
 
 def require(available: bool, reason: str) -> None:
