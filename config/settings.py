@@ -200,6 +200,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 PORTAL_ALLOW_TEST_URIS = env_bool("PORTAL_ALLOW_TEST_URIS", False)
 # Largest image tar an admin may upload (bytes); 2 GiB by default.
 PORTAL_IMAGE_UPLOAD_MAX_BYTES = int(os.environ.get("PORTAL_IMAGE_UPLOAD_MAX_BYTES", str(2 * 1024**3)))
+# Bounds on following container output: how many containers one team may follow at once
+# (each holds a logs worker), the longest line kept, and the most bytes one follow copies.
+PORTAL_LOG_FOLLOWS_PER_TEAM = int(os.environ.get("PORTAL_LOG_FOLLOWS_PER_TEAM", "2"))
+PORTAL_LOG_LINE_MAX_BYTES = int(os.environ.get("PORTAL_LOG_LINE_MAX_BYTES", "4096"))
+PORTAL_LOG_FOLLOW_MAX_BYTES = int(os.environ.get("PORTAL_LOG_FOLLOW_MAX_BYTES", str(1024**2)))
 
 # Login lockout (django-axes): this many failures for one username from one address locks that pair out
 # until an admin removes the lock in admin ("Access attempts"), or, if set, the cool-off has passed.

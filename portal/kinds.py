@@ -54,6 +54,9 @@ class KindHandler:
     status_template: str = ""
     #: How the request's sizes read in lists ("vCPU" or "CPU").
     cpu_unit: str = "CPU"
+    #: What live resources of this kind hold besides their own sizes (a VM's snapshots),
+    #: by team: called with team ids, one grouped query, added to :meth:`live_usage`.
+    extra_usage: Callable[[Sequence[int]], dict[int, Amounts]] | None = None
 
     @property
     def request_related(self) -> str:
@@ -81,6 +84,9 @@ class KindHandler:
             if "vcpus" in amounts:
                 amounts["vcpus"] = Decimal(amounts["vcpus"])
             usage[row["team_id"]] = Amounts(**amounts, **{self.count_field: row["count"]})
+        if self.extra_usage is not None:
+            for team_id, extra in self.extra_usage(team_ids).items():
+                usage[team_id] = usage.get(team_id, Amounts()) + extra
         return usage
 
     def name_in_use(self, team: Team, name: str) -> bool:

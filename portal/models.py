@@ -72,6 +72,8 @@ class Quota(models.Model):
     vm_count = models.PositiveIntegerField("virtual machines", default=0)
     container_count = models.PositiveIntegerField("containers", default=0)
     network_count = models.PositiveIntegerField("networks", default=0)
+    # Internal snapshots of a running VM keep its RAM; unlimited, they fill the host's pool for everyone.
+    snapshot_count = models.PositiveIntegerField("snapshots", default=10)
 
     class Meta:
         constraints = [

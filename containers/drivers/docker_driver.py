@@ -247,25 +247,30 @@ class DockerEngine(ContainerEngine):
         output = self._container(engine_id).logs(tail=tail, stdout=True, stderr=True)
         return output.decode(errors="replace").splitlines()
 
-    def container_logs_follow(self, engine_id: str, *, tail: int, seconds: float) -> Iterator[str]:
+    def container_logs_follow(
+        self, engine_id: str, *, tail: int, seconds: float, line_max_bytes: int = 4096, max_bytes: int = 1024**2
+    ) -> Iterator[str]:
         try:
             stream = self._container(engine_id).logs(stream=True, follow=True, tail=tail, stdout=True, stderr=True)
             # A quiet container sends nothing, so the deadline cannot wait for the next line: close the stream.
             timer = threading.Timer(seconds, stream.close)
             timer.daemon = True
             timer.start()
-            buffer = b""
+            lines = LineCutter(line_max_bytes)
+            read = 0
             try:
                 for chunk in stream:
-                    buffer += chunk
-                    *lines, buffer = buffer.split(b"\n")
-                    yield from (line.decode(errors="replace") for line in lines)
+                    read += len(chunk)
+                    yield from lines.feed(chunk)
+                    if read >= max_bytes:
+                        yield f"[portal] stopped following after {max_bytes} bytes of output; follow again for more"
+                        break
             except (OSError, ValueError, AttributeError):
                 pass  # the stream was closed under the reader at the deadline
             finally:
                 timer.cancel()
-            if buffer:
-                yield buffer.decode(errors="replace")
+                stream.close()
+            yield from lines.rest()
         except NotFound as error:
             raise ContainerNotFound(_message(error)) from error
         except DockerException as error:
@@ -306,6 +311,38 @@ class DockerEngine(ContainerEngine):
         attached = self.client.api.inspect_network(network_id).get("Containers") or {}
         if container_id in attached:
             self.client.api.disconnect_container_from_network(container_id, network_id)
+
+
+class LineCutter:
+    """Splits a byte stream into lines, cutting any line at ``limit`` bytes and skipping the rest of it."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.buffer = b""
+        self.skipping = False
+
+    def feed(self, chunk: bytes) -> Iterator[str]:
+        """The complete lines ``chunk`` ends, and the cut head of any line that grew past the limit."""
+        self.buffer += chunk
+        *complete, self.buffer = self.buffer.split(b"\n")
+        for line in complete:
+            if self.skipping:
+                self.skipping = False
+                continue
+            yield self._text(line)
+        if len(self.buffer) > self.limit:
+            if not self.skipping:
+                yield self._text(self.buffer) + " [cut]"
+            self.buffer, self.skipping = b"", True
+
+    def rest(self) -> Iterator[str]:
+        """What is left when the stream ends: a last line without its newline."""
+        if self.buffer and not self.skipping:
+            yield self._text(self.buffer)
+        self.buffer = b""
+
+    def _text(self, line: bytes) -> str:
+        return line[: self.limit].decode(errors="replace")
 
 
 def labels_match(found: dict[str, str] | None, expected: dict[str, str]) -> bool:

@@ -19,12 +19,16 @@ SAFE_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGI
 SECURITY_OPTIONS = ("no-new-privileges",)
 #: Most processes one container may run; stops fork bombs from taking the engine's host down.
 PIDS_LIMIT = 256
+#: The engine keeps a container's output in at most this many files of this size, so a chatty
+#: container cannot fill the engine's disk.
+LOG_OPTIONS = {"max-size": "10m", "max-file": "3"}
+LOG_CONFIG: dict[str, Any] = {"type": "json-file", "config": LOG_OPTIONS}
 #: Keys the create call may carry, and nothing else.
 ALLOWED_CREATE_KEYS = frozenset(
     {
         "image", "name", "command", "environment", "ports", "nano_cpus", "mem_limit", "memswap_limit",
         "restart_policy", "pids_limit", "cap_drop", "cap_add", "security_opt", "privileged", "labels",
-        "network_mode", "detach", "init",
+        "network_mode", "detach", "init", "log_config",
     }
 )  # fmt: skip
 
@@ -67,6 +71,7 @@ def create_options(spec: ContainerSpec) -> dict[str, Any]:
         "labels": dict(spec.labels),
         "init": True,
         "detach": True,
+        "log_config": {"type": "json-file", "config": dict(LOG_OPTIONS)},
     }
     assert_safe(options, ALLOWED_CREATE_KEYS)
     return options
@@ -81,6 +86,8 @@ def assert_safe(options: dict[str, Any], allowed: frozenset[str]) -> None:
         raise UnsafeOptions("Privileged containers are not allowed.")
     if options.get("network_mode", "bridge") != "bridge":
         raise UnsafeOptions("Containers may only use their own bridge network, never the host's or another's.")
+    if "log_config" in options and options["log_config"] != LOG_CONFIG:
+        raise UnsafeOptions("Container output must be kept by json-file with the portal's size limits.")
     if options.get("cap_add") and not set(options["cap_add"]) <= set(SAFE_CAPABILITIES):
         extra = sorted(set(options["cap_add"]) - set(SAFE_CAPABILITIES))
         raise UnsafeOptions(f"Capabilities not allowed: {', '.join(extra)}.")

@@ -125,6 +125,8 @@ class DomainStats:
     net_rx_bytes: int | None = None
     net_tx_bytes: int | None = None
     disk_capacity_bytes: int | None = None
+    #: Memory the guest has now: its balloon's size (the configured size when shut off).
+    memory_current_kib: int | None = None
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,12 @@ class HypervisorDriver(abc.ABC):
     @abc.abstractmethod
     def volume_delete(self, *, pool: str, name: str) -> None:
         """Delete a volume. An absent volume or pool is success. Raises ``DriverError``."""
+
+    @abc.abstractmethod
+    def volume_allocation(self, *, pool: str, name: str) -> int | None:
+        """Bytes a volume takes on the host's storage now (not its capacity); None when the host
+        cannot tell or the volume is absent. Internal snapshots live inside the disk's file, so
+        the growth of this figure is what a snapshot costs. Raises ``DriverError``."""
 
     @abc.abstractmethod
     def domain_define(self, spec: DomainSpec) -> None:

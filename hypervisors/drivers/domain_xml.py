@@ -153,6 +153,19 @@ def snapshot_creation_time(snapshot_document: str) -> int:
     return int(text) if text.isdigit() else 0
 
 
+#: KiB in one unit of a libvirt memory element.
+MEMORY_UNITS_KIB = {"b": 1 / 1024, "bytes": 1 / 1024, "KiB": 1, "k": 1, "MiB": 1024, "M": 1024, "GiB": 1024**2}
+
+
+def memory_kib_of(domain_document: str, tag: str) -> int:
+    """A memory element (``memory``, ``currentMemory``) of domain XML in KiB; 0 when absent."""
+    root = ET.fromstring(domain_document)  # noqa: S314 - the document comes from libvirt, not a user
+    element = root.find(tag)
+    if element is None or not (element.text or "").strip().isdigit():
+        return 0
+    return int(int(element.text or 0) * MEMORY_UNITS_KIB.get(element.get("unit", "KiB"), 1))
+
+
 def guest_domain_types(capabilities_xml: str) -> tuple[str, ...]:
     """Domain types offered for hvm guests of the host's own architecture, best first.
 

@@ -16,7 +16,7 @@ from typing import ParamSpec, TypeVar
 import libvirt
 
 from hypervisors.drivers.base import DomainNotFound, DomainStats, DriverError, HostUnreachable
-from hypervisors.drivers.domain_xml import snapshot_creation_time
+from hypervisors.drivers.domain_xml import memory_kib_of, snapshot_creation_time
 
 logger = logging.getLogger(__name__)
 
@@ -134,10 +134,11 @@ def domain_stats_of(domain: libvirt.virDomain, record: dict[str, int]) -> Domain
         return sum(record.get(f"{prefix}.{i}.{suffix}", 0) for i in range(count))
 
     vcpus, memory_max = record.get("vcpu.current"), record.get("balloon.maximum")
-    if vcpus is None or memory_max is None:
+    memory_current = record.get("balloon.current")
+    if vcpus is None or memory_max is None or memory_current is None:
         # Drivers without those statistics (and shut-off domains) still know the configured sizes.
         info = domain.info()
-        vcpus, memory_max = vcpus or info[3], memory_max or info[1]
+        vcpus, memory_max, memory_current = vcpus or info[3], memory_max or info[1], memory_current or info[2]
     return DomainStats(
         uuid=domain.UUIDString(),
         name=domain.name(),
@@ -151,4 +152,10 @@ def domain_stats_of(domain: libvirt.virDomain, record: dict[str, int]) -> Domain
         net_rx_bytes=total("net", "rx.bytes"),
         net_tx_bytes=total("net", "tx.bytes"),
         disk_capacity_bytes=total("block", "capacity"),
+        memory_current_kib=memory_current,
     )
+
+
+def config_max_memory_kib(domain: libvirt.virDomain) -> int:
+    """The memory ceiling of the domain's next boot (its inactive definition), in KiB."""
+    return memory_kib_of(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), "memory")

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from hypervisors.choices import NetworkState, VMState
@@ -104,10 +105,13 @@ def _reconcile_vms(host: Host, found: dict[str, DomainStats], now: datetime, rep
     moves: dict[str, list[int]] = defaultdict(list)
     booted: list[int] = []  # shut off before, running now: their next-boot changes have applied
     samples: list[VMStatSample] = []
+    found_by_pk: dict[int, DomainStats] = {}
     for pk, uuid, state in VirtualMachine.objects.filter(host=host).values_list("pk", "uuid", "state"):
         stats = found.pop(str(uuid), None)
         if state in JOB_OWNED_STATES:
             continue
+        if stats is not None:
+            found_by_pk[pk] = stats
         new_state = VMState.MISSING if stats is None else stats.state
         if state != new_state:
             moves[new_state].append(pk)
@@ -129,6 +133,7 @@ def _reconcile_vms(host: Host, found: dict[str, DomainStats], now: datetime, rep
     for new_state, pks in moves.items():
         VirtualMachine.objects.filter(pk__in=pks).update(state=new_state, state_changed_at=now)
     VirtualMachine.objects.filter(pk__in=booted).exclude(next_boot_note="").update(next_boot_note="")
+    _pending_sizes_apply(host, found_by_pk)
     changed = [pk for pks in moves.values() for pk in pks]
     for vm in VirtualMachine.objects.filter(pk__in=changed).select_related("team"):
         report.changed.append(str(vm))
@@ -140,6 +145,30 @@ def _reconcile_vms(host: Host, found: dict[str, DomainStats], now: datetime, rep
             )  # fmt: skip
     VMStatSample.objects.bulk_create(samples, batch_size=1000)
     report.samples = len(samples)
+
+
+def _pending_sizes_apply(host: Host, found_by_pk: dict[int, DomainStats]) -> None:
+    """Count a shrink that waited for the next boot once the host shows the guest at its new size.
+
+    Only VMs with a pending size are read (one query, usually empty); the
+    quota frees what the guest really gave back, not what was asked.
+    """
+    pending = VirtualMachine.objects.filter(host=host, pk__in=list(found_by_pk)).filter(
+        Q(pending_vcpus__isnull=False) | Q(pending_memory_mib__isnull=False)
+    )
+    for vm in pending:
+        stats = found_by_pk[vm.pk]
+        changed = []
+        if vm.pending_vcpus is not None and stats.vcpus is not None and stats.vcpus <= vm.pending_vcpus:
+            vm.vcpus, vm.pending_vcpus = vm.pending_vcpus, None
+            changed += ["vcpus", "pending_vcpus"]
+        current = stats.memory_current_kib
+        # A balloon lands within a MiB of its target.
+        if vm.pending_memory_mib is not None and current is not None and current <= vm.pending_memory_mib * 1024 + 1024:
+            vm.memory_mib, vm.pending_memory_mib = vm.pending_memory_mib, None
+            changed += ["memory_mib", "pending_memory_mib"]
+        if changed:
+            vm.save(update_fields=[*changed, "updated_at"])
 
 
 UNMANAGED_FIELDS = ("name", "state", "vcpus", "memory_mib", "disk_gib")

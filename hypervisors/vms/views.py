@@ -94,8 +94,11 @@ def vm_status_context(request: HttpRequest, vm: VirtualMachine, error: str = "")
         "job": job,
         "busy": busy,
         "polling": busy or vm.state == VMState.BUILDING,
-        "actions": vm_actions_for(role, vm, busy),
+        "actions": vm_actions_for(role, vm, busy, request.user.pk),
         "can_act": role_at_least(role, Role.MEMBER),
+        "snapshot_actions": {
+            a.slug for a in vm_actions_for(role, vm, busy, request.user.pk, ("snapshot-revert", "snapshot-delete"))
+        },
         "snapshots": list(vm.snapshots.all()),
         "interfaces": list(vm.interfaces.select_related("network__team")),
         "attachable": list(networks_usable_by(vm.team).filter(host=vm.host).exclude(interfaces__vm=vm)),
@@ -118,7 +121,9 @@ class VMDetailView(VMPageMixin, ResourceDetailView):
         series = vm_series(vm_samples_since(obj, now - GRAPH_WINDOW), obj.vcpus)
         return {
             "graphs": svg_graphs(series, now, GRAPH_WINDOW),
-            "resize_form": VMResizeForm(initial={"vcpus": obj.vcpus, "memory_mib": obj.memory_mib}),
+            "resize_form": VMResizeForm(
+                initial={"vcpus": obj.size_target[0], "memory_mib": obj.size_target[1]}, vm=obj
+            ),
             "snapshot_form": SnapshotForm(),
         }
 
@@ -158,7 +163,7 @@ class VMResizeView(LoginRequiredMixin, View):
 
     def post(self, request: HttpRequest, vm_uuid: str) -> HttpResponse:
         vm = vm_get(request.user, vm_uuid)
-        form = VMResizeForm(request.POST)
+        form = VMResizeForm(request.POST, vm=vm)
         if form.is_valid():
             try:
                 vm_resize_request(actor=request.user, vm_id=vm.pk, **form.cleaned_data)

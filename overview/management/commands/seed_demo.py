@@ -52,6 +52,7 @@ class Command(BaseCommand):
                     "vm_count": 5,
                     "container_count": 5,
                     "network_count": 2,
+                    "snapshot_count": 5,
                 },
             )
             Membership.objects.get_or_create(
