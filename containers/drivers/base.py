@@ -62,6 +62,8 @@ class ContainerSpec:
     publish_address: str = "127.0.0.1"
     restart_policy: str = "no"
     labels: dict[str, str] = field(default_factory=dict)
+    #: The user-defined network it starts on (its team's own); never the engine's shared ``bridge``.
+    network: str = ""
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,10 @@ PIDS_LIMIT = 256
 #: container cannot fill the engine's disk.
 LOG_OPTIONS = {"max-size": "10m", "max-file": "3"}
 LOG_CONFIG: dict[str, Any] = {"type": "json-file", "config": LOG_OPTIONS}
+
+#: Network modes of the engine itself: the shared default bridge (every team's containers on one
+#: segment), the host's own stack, and the engine's aliases for them. A container gets none of them.
+ENGINE_NETWORK_MODES = frozenset({"bridge", "default", "host", "none"})
 #: Keys the create call may carry, and nothing else.
 ALLOWED_CREATE_KEYS = frozenset(
     {
@@ -47,7 +51,14 @@ def port_bindings(spec: ContainerSpec) -> dict[str, list[tuple[str, int]]]:
 
 
 def create_options(spec: ContainerSpec) -> dict[str, Any]:
-    """Docker ``containers.create`` keyword arguments for a spec: limits applied, privileges dropped."""
+    """Docker ``containers.create`` keyword arguments for a spec: limits applied, privileges dropped.
+
+    The container starts on the spec's user-defined network (its team's own):
+    Docker keeps separate bridge networks apart, while its default ``bridge``
+    would put every team's containers on one segment.
+    """
+    if not spec.network:
+        raise UnsafeOptions("A container starts on its team's own network; none was given.")
     memory = f"{spec.memory_mib}m"
     restart: dict[str, Any] = {"Name": spec.restart_policy}
     if spec.restart_policy == "on-failure":
@@ -67,7 +78,7 @@ def create_options(spec: ContainerSpec) -> dict[str, Any]:
         "cap_add": list(SAFE_CAPABILITIES),
         "security_opt": list(SECURITY_OPTIONS),
         "privileged": False,
-        "network_mode": "bridge",
+        "network_mode": spec.network,
         "labels": dict(spec.labels),
         "init": True,
         "detach": True,
@@ -84,8 +95,11 @@ def assert_safe(options: dict[str, Any], allowed: frozenset[str]) -> None:
         raise UnsafeOptions(f"Options the portal never passes to the engine: {', '.join(unknown)}.")
     if options.get("privileged"):
         raise UnsafeOptions("Privileged containers are not allowed.")
-    if options.get("network_mode", "bridge") != "bridge":
-        raise UnsafeOptions("Containers may only use their own bridge network, never the host's or another's.")
+    if "network_mode" in options and not user_defined_network(options["network_mode"]):
+        raise UnsafeOptions(
+            "Containers may only use their team's own bridge network, never the engine's shared bridge, "
+            "the host's network or another container's."
+        )
     if "log_config" in options and options["log_config"] != LOG_CONFIG:
         raise UnsafeOptions("Container output must be kept by json-file with the portal's size limits.")
     if options.get("cap_add") and not set(options["cap_add"]) <= set(SAFE_CAPABILITIES):
@@ -97,3 +111,8 @@ def assert_safe(options: dict[str, Any], allowed: frozenset[str]) -> None:
         raise UnsafeOptions(
             f"Security options must be exactly {', '.join(SECURITY_OPTIONS)}: no seccomp, AppArmor or SELinux opt-outs."
         )
+
+
+def user_defined_network(mode: object) -> bool:
+    """Whether a network mode names a user-defined network (not the engine's own modes, nor ``container:<id>``)."""
+    return isinstance(mode, str) and bool(mode) and mode not in ENGINE_NETWORK_MODES and ":" not in mode

@@ -42,13 +42,23 @@ class HostFacts:
     openvswitch: bool | None = None
 
 
+#: libvirt's own network filter (shipped with libvirt) that stops a guest from spoofing MAC or IP
+#: addresses and from ARP tricks; its IP is learnt from the guest's first packets (DHCP).
+CLEAN_TRAFFIC_FILTER = "clean-traffic"
+
+
 @dataclass(frozen=True)
 class InterfaceSpec:
-    """A network card: on a libvirt network by name, or QEMU user-mode networking."""
+    """A network card: on a libvirt network by name, or QEMU user-mode networking.
+
+    Every card on a libvirt network carries ``traffic_filter``: a guest then
+    cannot pretend to be another machine on the segment it shares.
+    """
 
     mac: str
     network: str = ""
     user_mode: bool = False
+    traffic_filter: str = CLEAN_TRAFFIC_FILTER
 
 
 @dataclass(frozen=True)
@@ -303,6 +313,14 @@ class HypervisorDriver(abc.ABC):
     @abc.abstractmethod
     def network_delete(self, uuid: str) -> None:
         """Stop and undefine a network; an absent one is success."""
+
+    @abc.abstractmethod
+    def network_filter_present(self, name: str) -> bool | None:
+        """Whether the host defines the network filter ``name``; None when the driver has no filters to ask.
+
+        Read only; a guest whose card names a missing filter fails to start, so
+        builds ask first and say what the host lacks.
+        """
 
     @abc.abstractmethod
     def networks_list(self) -> list[NetworkStatus]:

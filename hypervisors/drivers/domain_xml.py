@@ -69,13 +69,20 @@ def domain_xml(spec: DomainSpec) -> str:
 
 
 def interface_element(card: InterfaceSpec) -> ET.Element:
-    """An ``<interface>`` device: virtio on a libvirt network, or QEMU user-mode networking."""
+    """An ``<interface>`` device: virtio on a libvirt network with its traffic filter, or QEMU user-mode networking.
+
+    The filter gets no ``IP`` parameter: libvirt then learns the guest's address
+    from its first packets (DHCP), which stays right when a lease changes. A
+    user-mode card has no host-side device to filter, and no neighbours.
+    """
     interface = ET.Element("interface", {"type": "user" if card.user_mode else "network"})
     if card.mac:
         _sub(interface, "mac", address=card.mac)
     if not card.user_mode:
         _sub(interface, "source", network=card.network)
     _sub(interface, "model", type="virtio")
+    if not card.user_mode and card.traffic_filter:
+        _sub(interface, "filterref", filter=card.traffic_filter)
     return interface
 
 

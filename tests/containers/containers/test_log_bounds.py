@@ -11,13 +11,14 @@ import pytest
 
 from containers import tasks
 from containers.containers import logs
-from containers.containers.provisioning import container_spec
+from containers.containers.provisioning import container_spec, team_network_make
 from containers.containers.services import container_logs_follow_request
 from containers.drivers import ContainerSpec, UnsafeOptions
 from containers.drivers.docker_driver import LineCutter
 from containers.drivers.options import ALLOWED_CREATE_KEYS, assert_safe, create_options
 from containers.engines.services import engine_of
 from containers.models import Container
+from containers.networks.services import team_network_ensure
 from portal.actions import ActionRefused
 from tests.factories import DockerHostFactory
 from tests.support import docker_engine as eng
@@ -44,7 +45,7 @@ def test_a_line_longer_than_the_limit_is_cut_and_its_rest_skipped():
 def test_containers_keep_their_output_in_bounded_json_files():
     spec = ContainerSpec(
         name="blue.web", image="portal/busybox:latest", cpus=Decimal("0.5"), memory_mib=64, command=["true"],
-        environment={}, ports=[], labels={"portal.team": "blue", "portal.name": "web"},
+        environment={}, ports=[], labels={"portal.team": "blue", "portal.name": "web"}, network="blue.team_local",
     )  # fmt: skip
     options = create_options(spec)
     assert options["log_config"] == {"type": "json-file", "config": {"max-size": "10m", "max-file": "3"}}
@@ -86,6 +87,7 @@ def run_container(engine_team, engine_member, local_engine, busybox_image, log_s
             image=busybox_image, name=name, command=command, cpus=Decimal("0.5"), memory_mib=64, state="creating",
         )  # fmt: skip
         with engine_of(local_engine) as engine:
+            team_network_make(engine, team_network_ensure(team=engine_team, docker_host=local_engine))
             container.engine_id = engine.container_create(container_spec(container))
             engine.container_start(container.engine_id)
         container.state = "running"
