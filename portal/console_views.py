@@ -70,6 +70,8 @@ class ConsoleTicketView(ConsoleMixin, View):
 
     def post(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         obj = self.get_object(request, kwargs[self.lookup_kwarg])
+        if not console_allowed(request.user, self.team_of(obj)):
+            raise PermissionDenied("Consoles are for members and team admins of the team.")
         reason = self.unavailable(obj)
         if reason:
             return JsonResponse({"message": reason}, status=409)

@@ -156,6 +156,7 @@ class TerminalConsumer(AsyncWebsocketConsumer):
         self.last_input = loop.time()
         await self.send(text_data=json.dumps({"type": "open", "kind": self.kind}))
         if recent:
+            self.session.bytes_out += len(recent)
             await self.send(bytes_data=recent)
         self.tasks = [asyncio.create_task(self._pump()), asyncio.create_task(self._watch())]
 
@@ -250,11 +251,11 @@ class TerminalConsumer(AsyncWebsocketConsumer):
         for task in self.tasks:
             if task is not current:
                 task.cancel()
-        if tell:
-            message = {"type": "ended", "reason": reason, "message": ConsoleEnd(reason).label}
-            await self.send(text_data=json.dumps(message))
+        # Closed and recorded before the page is told: a page that leaves at once must not cut the record short.
         if self.terminal is not None:
             await asyncio.to_thread(self.terminal.close)
         await database_sync_to_async(console_session_record)(session=self.session, end=reason)
         if tell:
+            message = {"type": "ended", "reason": reason, "message": ConsoleEnd(reason).label}
+            await self.send(text_data=json.dumps(message))
             await self.close()

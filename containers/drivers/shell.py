@@ -41,9 +41,12 @@ class ExecShell:
         self._exec_id = ""
         self._socket: Any = None
         self._closed = False
+        #: The last size asked for: the engine may apply its own size as the process starts, so the
+        #: size is set again once the shell has printed something.
+        self._size: tuple[int, int] | None = None
 
     @translate_errors
-    def open(self, *, cols: int = 80, rows: int = 24) -> ExecShell:
+    def open(self) -> ExecShell:
         api = self.engine.client.api
         if not api.inspect_container(self.engine_id).get("State", {}).get("Running"):
             raise ContainerNotRunning("The container is not running.")
@@ -53,16 +56,20 @@ class ExecShell:
             stdin=True,
             tty=True,
             privileged=False,
-            environment={"TERM": "xterm-256color", "COLUMNS": str(cols), "LINES": str(rows)},
+            environment={"TERM": "xterm-256color"},
         )
         self._exec_id = created["Id"]
         attached = api.exec_start(self._exec_id, tty=True, socket=True)
         # A local engine answers with a SocketIO wrapper, the raw socket is what reads and writes without buffering.
         self._socket = getattr(attached, "_sock", attached)
+        # The client's request timeout would end a quiet shell: the socket waits for as long as the shell lives.
+        with contextlib.suppress(AttributeError, OSError):
+            self._socket.settimeout(None)
         threading.Thread(target=self._read, name=f"exec-{self.engine_id[:12]}", daemon=True).start()
         return self
 
     def _read(self) -> None:
+        started = False
         while not self._closed:
             try:
                 data = self._socket.recv(CHUNK)
@@ -71,6 +78,9 @@ class ExecShell:
             if not data:
                 break
             self._output(bytes(data))
+            if not started and self._size is not None:
+                self.resize(*self._size)
+            started = True
         if not self._closed:
             self._ended("exited")
 
@@ -91,10 +101,11 @@ class ExecShell:
             logger.debug("Writing to the shell in %s failed", self.engine_id, exc_info=True)
 
     def resize(self, cols: int, rows: int) -> None:
+        self._size = (cols, rows)
         try:
             self.engine.client.api.exec_resize(self._exec_id, height=rows, width=cols)
         except (APIError, DockerException):
-            logger.debug("Resizing the shell in %s failed", self.engine_id, exc_info=True)
+            logger.info("Resizing the shell in %s failed", self.engine_id, exc_info=True)
 
     def close(self) -> None:
         if self._closed:
