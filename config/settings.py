@@ -75,6 +75,8 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
+# Pages and console websockets share one origin: the ASGI application routes both (config/asgi.py).
+ASGI_APPLICATION = "config.asgi.application"
 
 TEMPLATES = [
     {
@@ -126,6 +128,9 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [
     BASE_DIR / "static",
     ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+    ("vendor/xterm/lib", BASE_DIR / "node_modules" / "@xterm" / "xterm" / "lib"),
+    ("vendor/xterm/css", BASE_DIR / "node_modules" / "@xterm" / "xterm" / "css"),
+    ("vendor/xterm-addon-fit", BASE_DIR / "node_modules" / "@xterm" / "addon-fit" / "lib"),
 ]
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -190,6 +195,12 @@ PORTAL_RETRY_BASE_SECONDS = float(os.environ.get("PORTAL_RETRY_BASE_SECONDS", "1
 # Key (Fernet, urlsafe base64 of 32 bytes) that encrypts stored secrets such as
 # TLS client keys of remote Docker engines; derived from SECRET_KEY when unset.
 PORTAL_SECRETS_KEY = os.environ.get("PORTAL_SECRETS_KEY", "")
+# Browser consoles: a ticket must be used within this many seconds; a console without input closes
+# after PORTAL_CONSOLE_IDLE_SECONDS; every PORTAL_CONSOLE_CHECK_SECONDS an open console checks that its
+# resource still runs and its user still holds the role.
+PORTAL_CONSOLE_TICKET_SECONDS = int(os.environ.get("PORTAL_CONSOLE_TICKET_SECONDS", "30"))
+PORTAL_CONSOLE_IDLE_SECONDS = int(os.environ.get("PORTAL_CONSOLE_IDLE_SECONDS", "900"))
+PORTAL_CONSOLE_CHECK_SECONDS = float(os.environ.get("PORTAL_CONSOLE_CHECK_SECONDS", "5"))
 MEDIA_ROOT = Path(os.environ.get("PORTAL_MEDIA_ROOT", BASE_DIR / ".state" / "media"))
 # Uploaded image tars can be large; Django streams them to disk past this size.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
@@ -224,6 +235,7 @@ CONTENT_SECURITY_POLICY = {
         "script-src": ["'self'"],
         "style-src": ["'self'", "'unsafe-inline'"],
         "img-src": ["'self'", "data:"],
+        # 'self' covers the console websockets (ws:/wss: to the same host and port) in current browsers.
         "connect-src": ["'self'"],
         "font-src": ["'self'"],
         "object-src": ["'none'"],
