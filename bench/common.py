@@ -246,7 +246,7 @@ class Worker:
         from config.celery import app
 
         app.control.purge()
-        command = [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo"]
+        command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo"]
         command += ["--loglevel", "WARNING", "-n", self.name]
         self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self.log_file, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
