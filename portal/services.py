@@ -47,10 +47,15 @@ def _move(request: ResourceRequest, new_state: str) -> None:
 
 
 def _locked_request(request_id: int) -> ResourceRequest:
-    """Lock the request's team, then the request: the one lock order every service uses."""
+    """Lock the request's team, then the request: the one lock order every service uses.
+
+    The request carries the locked team (with its quota), so a quota check reads neither again.
+    """
     team_id = ResourceRequest.objects.values_list("team_id", flat=True).get(pk=request_id)
-    team_lock(team_id)
-    return ResourceRequest.objects.select_for_update(of=("self",)).select_related("team").get(pk=request_id)
+    team = team_lock(team_id)
+    request = ResourceRequest.objects.select_for_update().get(pk=request_id)
+    request.team = team
+    return request
 
 
 @transaction.atomic
