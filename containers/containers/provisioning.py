@@ -52,13 +52,13 @@ def _build(job: Job, container: Container) -> str:
     job_step(job, f"Creating {container.engine_name} from {container.image.reference} on {container.docker_host}", 30)
     with engine_of(container.docker_host) as engine:
         engine_id = engine.container_create(container_spec(container))
-        container.engine_id = engine_id
-        container.save(update_fields=["engine_id", "updated_at"])
         job_step(job, "Starting the container", 70)
         engine.container_start(engine_id)
         status = engine.container_status(engine_id)
+    # One write for both: until it, a retry or the cleanup finds the container by its fixed name.
+    container.engine_id = engine_id
     container.state = status.state
-    container.save(update_fields=["state", "updated_at"])
+    container.save(update_fields=["engine_id", "state", "updated_at"])
     return f"The container is {container.get_state_display().lower()}"
 
 
