@@ -58,9 +58,9 @@ def provision_run(builder: Builder[ResourceT], *, job_id: int, final_attempt: bo
     assert resource is not None
     try:
         job_start(job, first_step=("Checking the team's quota", 5))
-        request_provisioning_start(request_id=job.request.pk)
+        request_provisioning_start(request_id=job.request.pk, team_id=job.request.team_id)
         message = builder.build(job, resource)
-        request_fulfill(request_id=job.request.pk)
+        request_fulfill(request_id=job.request.pk, team_id=job.request.team_id)
         job_succeed(job, message)
     except builder.unreachable as error:
         if not final_attempt:
