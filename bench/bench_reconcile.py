@@ -263,8 +263,8 @@ def counters_reported() -> Iterator[None]:
 
     original = LibvirtDriver.domains_stats
 
-    def with_counters(self: Any) -> Any:
-        stats = original(self)
+    def with_counters(self: Any, **kwargs: Any) -> Any:
+        stats = original(self, **kwargs)
         return [
             dataclasses.replace(
                 s,

@@ -7,7 +7,7 @@ import logging
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import ClassVar, ParamSpec, TypeVar
 
 import libvirt
@@ -308,9 +308,9 @@ class LibvirtDriver(HypervisorDriver):
         return HostUsage(**usage)
 
     @translate_errors
-    def domains_stats(self) -> list[DomainStats]:
+    def domains_stats(self, *, sizes_known: Collection[str] = ()) -> list[DomainStats]:
         stats = self.conn.getAllDomainStats(DOMAIN_STATS_FLAGS, 0)
-        return [_domain_stats(domain, record) for domain, record in stats]
+        return [_domain_stats(domain, record, sizes_known) for domain, record in stats]
 
     # -- power ------------------------------------------------------------------------------
 
@@ -547,7 +547,7 @@ def _snapshot_time(snapshot: libvirt.virDomainSnapshot) -> int:
     return snapshot_creation_time(snapshot.getXMLDesc(0))
 
 
-def _domain_stats(domain: libvirt.virDomain, record: dict[str, int]) -> DomainStats:
+def _domain_stats(domain: libvirt.virDomain, record: dict[str, int], sizes_known: Collection[str]) -> DomainStats:
     """One ``getAllDomainStats`` record as :class:`DomainStats`; sums over disks and interfaces."""
 
     def total(prefix: str, suffix: str) -> int | None:
@@ -556,13 +556,14 @@ def _domain_stats(domain: libvirt.virDomain, record: dict[str, int]) -> DomainSt
             return None
         return sum(record.get(f"{prefix}.{i}.{suffix}", 0) for i in range(count))
 
+    uuid = domain.UUIDString()
     vcpus, memory_max = record.get("vcpu.current"), record.get("balloon.maximum")
-    if vcpus is None or memory_max is None:
+    if (vcpus is None or memory_max is None) and uuid.lower() not in sizes_known:
         # Drivers without those statistics (and shut-off domains) still know the configured sizes.
         info = domain.info()
         vcpus, memory_max = vcpus or info[3], memory_max or info[1]
     return DomainStats(
-        uuid=domain.UUIDString(),
+        uuid=uuid,
         name=domain.name(),
         state=STATE_NAMES.get(record.get("state.state", 0), "unknown"),
         cpu_time_ns=record.get("cpu.time"),
