@@ -40,8 +40,11 @@ TARGET_GROWTH = 1.3
 FLOOR_FACTOR = 3.0
 #: Rows per bulk_create batch while seeding.
 BATCH = 5000
-#: A minimal logged-in view, measured in the same run: what any page of this stack costs at least.
+#: Minimal logged-in views, measured in the same run: the site's layout with nothing in it (what any
+#: page of the portal costs at least; the target is measured against it), and a bare response.
 FLOOR_URL = "/bench-floor/"
+BARE_FLOOR_URL = "/bench-floor-bare/"
+FLOORS = ("floor", "floor, bare")
 #: Out of 100 VMs: 70 running, 15 shut off, 8 paused, 2 crashed, 2 missing, 3 building.
 STATE_MIX = ["running"] * 70 + ["shutoff"] * 15 + ["paused"] * 8 + ["crashed"] * 2 + ["missing"] * 2 + ["building"] * 3
 
@@ -201,12 +204,19 @@ def measure_size(world: World, vms: int, runs: int, warmup: int) -> dict[str, Ro
     client.force_login(world.member)
     rows = cases(world, vms)
     rows.insert(rows.index(("page 2", "/vms/?page=2")) + 1, ("next (link of page 1)", next_link(client, "/vms/")))
-    rows += [("floor", FLOOR_URL)]
+    rows += [("floor", FLOOR_URL), ("floor, bare", BARE_FLOOR_URL)]
     return {label: page_measure(client, label, url, runs, warmup) for label, url in rows}
 
 
 def floor_view(request: HttpRequest) -> HttpResponse:
-    """The floor: a logged-in view that reads nothing and renders nothing (middleware, session, user)."""
+    """The floor: a logged-in page with the site's layout and nothing in it (middleware, session, user, base.html)."""
+    from django.shortcuts import render
+
+    return render(request, "base.html")
+
+
+def bare_floor_view(request: HttpRequest) -> HttpResponse:
+    """A logged-in view that renders no template at all (middleware, session, user)."""
     from django.http import HttpResponse
 
     return HttpResponse(f"<p>{request.user.get_username()}</p>")
@@ -220,6 +230,7 @@ def floor_urls() -> Any:
     urls = types.ModuleType("bench_floor_urls")  # a module: Django caches resolvers by their urlconf
     urls.urlpatterns = [  # type: ignore[attr-defined]
         path(FLOOR_URL.strip("/") + "/", login_required(floor_view)),
+        path(BARE_FLOOR_URL.strip("/") + "/", login_required(bare_floor_view)),
         path("", include("config.urls")),
     ]
     return urls
@@ -266,7 +277,7 @@ def report(results: dict[int, dict[str, Row]]) -> list[Row]:
         why = []
         if growth > TARGET_GROWTH:
             why.append(f">{TARGET_GROWTH}x")
-        if label != "floor" and over_floor > FLOOR_FACTOR:
+        if label not in FLOORS and over_floor > FLOOR_FACTOR:
             why.append(f">{FLOOR_FACTOR:.0f}x floor")
         if a.queries != b.queries:
             why.append("queries differ")
@@ -277,10 +288,18 @@ def report(results: dict[int, dict[str, Row]]) -> list[Row]:
             f"{fmt(b.median):>11} {fmt(b.maximum)} {fmt(b.sql_median)[1:]} {b.queries:>3} | "
             f"{growth:>6.2f}x {over_floor:>5.1f}x | {'yes' if not why else 'NO (' + ', '.join(why) + ')'}"
         )
+    bare_small, bare_large = results[small]["floor, bare"].median, results[large]["floor, bare"].median
+    over_bare = [
+        max(results[small][label].median / bare_small, results[large][label].median / bare_large)
+        for label in results[small]
+        if label not in FLOORS
+    ]
     print(
         f"\nmedian/max: ms per GET in-process; sql: median ms inside the database driver; q: queries per GET.\n"
         f"100k/1k: ratio of the medians. /floor: the larger of (median / floor median) at either size; the floor\n"
-        f"is a logged-in view that reads and renders nothing ({FLOOR_URL}), measured in the same run.\n"
+        f"is a logged-in page of the site's layout with nothing in it ({FLOOR_URL}), measured in the same run.\n"
+        f"Against the bare floor ({BARE_FLOOR_URL}, no template) the list rows are "
+        f"{min(over_bare):.1f}x to {max(over_bare):.1f}x.\n"
         f"targets: 100k/1k <= {TARGET_GROWTH}x with the same query count, /floor <= {FLOOR_FACTOR:.0f}x; "
         f"{len(results[small]) - len(missed)} of {len(results[small])} rows meet them."
     )
