@@ -52,6 +52,10 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+#: The engine's answer to a create whose name is taken.
+HTTP_CONFLICT = 409
+
+
 def translate_errors(method: Callable[P, R]) -> Callable[P, R]:
     """Turn docker SDK errors into the contract's errors, with the engine's own message."""
 
@@ -160,18 +164,24 @@ class DockerEngine(ContainerEngine):
 
     @translate_errors
     def container_create(self, spec: ContainerSpec) -> str:
+        # Create first and look the name up only when the engine says it is taken (a retried
+        # task): the first try, by far the usual one, costs no extra round trip.
         options = create_options(spec)
-        with contextlib.suppress(NotFound):
-            existing = self._container(spec.name)
-            return str(existing.id)
-        container = self.client.containers.create(**options)
+        try:
+            container = self.client.containers.create(**options)
+        except APIError as error:
+            if error.status_code != HTTP_CONFLICT:
+                raise
+            try:
+                return str(self._container(spec.name).id)
+            except NotFound:
+                raise error from None
         return str(container.id)
 
     @translate_errors
     def container_start(self, engine_id: str) -> None:
-        container = self._container(engine_id)
-        if container.status != "running":
-            container.start()
+        # The engine answers "not modified" for a running container: no need to inspect it first.
+        self.client.api.start(engine_id)
 
     @translate_errors
     def container_stop(self, engine_id: str, timeout: int = 10) -> None:
