@@ -93,10 +93,18 @@ TEMPLATES = [
     },
 ]
 
+_database_url = os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+# A PostgreSQL server forks a backend per connection: opening one per request or task costs
+# milliseconds each time, so web threads and workers keep theirs (persistent connections),
+# checked before reuse so that one the server dropped is replaced, not failed on. The web server is
+# WSGI with long-lived threads (gunicorn), where persistent connections are Django's own
+# answer; psycopg's pool would add a dependency and buy nothing more here.
+_conn_max_age = 0 if _database_url.startswith("sqlite") else 600
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+        _database_url,
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", _conn_max_age)),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -93,8 +93,10 @@ def _build(job: Job, container: Container) -> str:
         job_step(job, "Starting the container", 70)
         engine.container_start(engine_id)
         status = engine.container_status(engine_id)
+    # One write for both: until it, a retry or the cleanup finds the container by its fixed name.
+    container.engine_id = engine_id
     container.state = status.state
-    container.save(update_fields=["state", "updated_at"])
+    container.save(update_fields=["engine_id", "state", "updated_at"])
     return f"The container is {container.get_state_display().lower()}"
 
 

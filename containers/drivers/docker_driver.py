@@ -52,6 +52,10 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+#: The engine's answer to a create whose name is taken.
+HTTP_CONFLICT = 409
+
+
 def translate_errors(method: Callable[P, R]) -> Callable[P, R]:
     """Turn docker SDK errors into the contract's errors, with the engine's own message."""
 
@@ -167,23 +171,31 @@ class DockerEngine(ContainerEngine):
 
     @translate_errors
     def container_create(self, spec: ContainerSpec) -> str:
+        # Create first and look the name up only when the engine says it is taken (a retried
+        # task): the first try, by far the usual one, costs no extra round trip.
         options = create_options(spec)
-        with contextlib.suppress(NotFound):
-            existing = self._container(spec.name)
+        try:
+            container = self.client.containers.create(**options)
+        except APIError as error:
+            if error.status_code != HTTP_CONFLICT:
+                raise
+            # The name is taken: ours from an earlier run (a redelivered task), or someone else's.
+            try:
+                existing = self._container(spec.name)
+            except NotFound:
+                raise error from None
             if not labels_match(existing.labels, spec.labels):
                 raise EngineError(
                     f"A container named {spec.name} already exists on the engine and was not made for this "
                     "resource; it is left alone. Remove or rename it on the engine, then retry."
-                )
+                ) from None
             return str(existing.id)
-        container = self.client.containers.create(**options)
         return str(container.id)
 
     @translate_errors
     def container_start(self, engine_id: str) -> None:
-        container = self._container(engine_id)
-        if container.status != "running":
-            container.start()
+        # The engine answers "not modified" for a running container: no need to inspect it first.
+        self.client.api.start(engine_id)
 
     @translate_errors
     def container_stop(self, engine_id: str, timeout: int = 10) -> None:

@@ -10,6 +10,7 @@ redelivered after its worker died), so "already done" is success wherever it can
 from __future__ import annotations
 
 import abc
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import ClassVar
@@ -235,8 +236,14 @@ class HypervisorDriver(abc.ABC):
         """The host's CPU times and free memory. Raises ``HostUnreachable``."""
 
     @abc.abstractmethod
-    def domains_stats(self) -> list[DomainStats]:
-        """State and counters of every domain on the host, in one round trip."""
+    def domains_stats(self, *, sizes_known: Collection[str] = ()) -> list[DomainStats]:
+        """State and counters of every domain on the host, in one round trip.
+
+        ``sizes_known``: UUIDs (lower case) whose vCPU count and maximum memory the caller
+        does not need (it has them in its rows). Where the bulk read lacks those two figures,
+        the driver asks per domain only for the others, so a host of thousands costs no
+        thousands of calls; for these they may be None.
+        """
 
     # -- power ------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ shared helpers in ``libvirt_common``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from typing import ClassVar
 
 import libvirt
@@ -263,9 +264,9 @@ class LibvirtDriver(LibvirtNetworks, HypervisorDriver):
         return HostUsage(**usage)
 
     @translate_errors
-    def domains_stats(self) -> list[DomainStats]:
+    def domains_stats(self, *, sizes_known: Collection[str] = ()) -> list[DomainStats]:
         stats = self.conn.getAllDomainStats(DOMAIN_STATS_FLAGS, 0)
-        return [domain_stats_of(domain, record) for domain, record in stats]
+        return [domain_stats_of(domain, record, sizes_known) for domain, record in stats]
 
     # -- power ------------------------------------------------------------------------------
 

@@ -138,7 +138,12 @@ class VMFilterForm(forms.Form):
             queryset = queryset.filter(state=data["state"])
         if data.get("host"):
             queryset = queryset.filter(host=data["host"])
-        return queryset.order_by(*self.SORTS.get(data.get("sort") or "name", self.SORTS["name"]))
+        return queryset.order_by(*self.ordering())
+
+    def ordering(self) -> tuple[str, ...]:
+        """The ``order_by`` of the chosen sort (call after ``apply``)."""
+        data = getattr(self, "cleaned_data", {})
+        return self.SORTS.get(data.get("sort") or "name", self.SORTS["name"])
 
 
 class InterfaceForm(forms.Form):

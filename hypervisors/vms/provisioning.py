@@ -82,7 +82,8 @@ def _build(job: Job, vm: VirtualMachine) -> str:
         job_step(job, "Choosing a host", 10)
         vm.host = host_for(vm)
         vm.save(update_fields=["host", "updated_at"])
-    job_step(job, f"Placed on host {vm.host.name}", 15)
+    # No call between these two steps: one write records both.
+    job_step(job, f"Placed on host {vm.host.name}", 15, save=False)
     networks = _networks_of(vm)
     with driver_for(vm.host.uri) as driver:
         _networks_join(job, driver, networks)
@@ -91,13 +92,15 @@ def _build(job: Job, vm: VirtualMachine) -> str:
         job_step(job, f"Creating a {vm.disk_gib} GiB qcow2 disk", 40)
         disk_path = driver.volume_ensure(pool=vm.host.storage_pool, name=vm.volume_name, capacity_gib=vm.disk_gib)
         job_step(job, f"Defining domain {vm.domain_name} ({vm.host.domain_type})", 60)
-        driver.domain_define(domain_spec(vm, disk_path))
+        spec = domain_spec(vm, disk_path)
+        driver.domain_define(spec)
         job_step(job, "Starting the domain", 80)
         driver.domain_start(str(vm.uuid))
         status = driver.domain_status(str(vm.uuid))
     vm.state = status.state
     vm.save(update_fields=["state", "updated_at"])
-    vm.interfaces.update(attached=True)
+    if spec.interfaces:
+        vm.interfaces.update(attached=True)
     return f"The VM is {vm.get_state_display().lower()}"
 
 
