@@ -22,109 +22,18 @@ import io
 import pstats
 import tempfile
 import time
-import uuid
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from statistics import median
 from typing import Any
 
-from common import analyze, bench_database, django_setup, ms, versions
+from common import bench_database, django_setup, ms, versions
+from reconcile_host import MANAGED, VANISHED, node_write, seed
 
 BENCH_DB = "portal_bench_reconcile"
 DOMAINS = 5_000
-MANAGED = 4_000  # domains with a VM row; the others are unmanaged
 CHANGED_SHARE = 0.10
-#: Extra VM rows whose domains are not on the host (the reconcile marks them missing).
-VANISHED = 40
-#: libvirt's test driver run states (``<test:runstate>``): out of 10 domains, 8 running, 1 shut off, 1 paused.
-RUNSTATES = (1, 1, 1, 1, 1, 1, 1, 1, 5, 3)
-STATE_OF_RUNSTATE = {1: "running", 5: "shutoff", 3: "paused"}
-TEST_NS = "http://libvirt.org/schemas/domain/test/1.0"
-
-
-# -- the host ------------------------------------------------------------------------------------
-
-
-@dataclass
-class Domain:
-    uuid: str
-    name: str
-    state: str
-
-
-def node_write(path: Path, count: int) -> list[Domain]:
-    """A test-driver ``<node>`` file with ``count`` domains (1 vCPU, 128 MiB, HVM); returns them."""
-    domains = [
-        Domain(uuid=str(uuid.uuid4()), name=f"bench.d{i:05d}", state=STATE_OF_RUNSTATE[RUNSTATES[i % len(RUNSTATES)]])
-        for i in range(count)
-    ]
-    ET.register_namespace("test", TEST_NS)
-    cpu = ET.Element("cpu")
-    for tag, text in (("nodes", "1"), ("sockets", "2"), ("cores", "32"), ("threads", "2"), ("active", "128")):
-        ET.SubElement(cpu, tag).text = text
-    ET.SubElement(cpu, "mhz").text = "3000"
-    ET.SubElement(cpu, "model").text = "x86_64"
-    memory = ET.Element("memory")
-    memory.text = "1073741824"
-    # Each domain is serialized on its own so that it carries the test namespace itself:
-    # the test driver reads a domain's runstate only from a declaration on that element.
-    parts = [ET.tostring(cpu, encoding="unicode"), ET.tostring(memory, encoding="unicode")]
-    for i, domain in enumerate(domains):
-        element = ET.Element("domain", {"type": "test"})
-        for tag, text in (("name", domain.name), ("uuid", domain.uuid), ("memory", "131072"), ("vcpu", "1")):
-            ET.SubElement(element, tag).text = text
-        ET.SubElement(element, f"{{{TEST_NS}}}runstate").text = str(RUNSTATES[i % len(RUNSTATES)])
-        ET.SubElement(ET.SubElement(element, "os"), "type").text = "hvm"
-        parts.append(ET.tostring(element, encoding="unicode"))
-    path.write_text("<node>" + "\n".join(parts) + "</node>\n")
-    return domains
-
-
-def seed(uri: str, domains: list[Domain]) -> tuple[Any, list[Any]]:
-    """The host row, one team, VM rows for the first MANAGED domains (in their true state) and VANISHED ghosts."""
-    from hypervisors.models import Host, VirtualMachine
-    from portal.models import Quota, Team
-
-    host = Host.objects.create(name="bench-test-host", uri=uri, domain_type="test", is_reachable=True)
-    team = Team.objects.create(name="bench", slug="bench")
-    Quota.objects.create(
-        team=team, vcpus=Decimal(100_000), memory_mib=10**9, disk_gib=10**7, vm_count=100_000, container_count=0
-    )
-    rows = [
-        VirtualMachine(
-            team=team,
-            host=host,
-            uuid=d.uuid,
-            name=d.name.removeprefix("bench."),
-            domain_name=d.name,
-            vcpus=1,
-            memory_mib=128,
-            disk_gib=1,
-            state=d.state,
-        )
-        for d in domains[:MANAGED]
-    ]
-    rows += [
-        VirtualMachine(
-            team=team,
-            host=host,
-            name=f"gone{i:03d}",
-            domain_name=f"bench.gone{i:03d}",
-            vcpus=1,
-            memory_mib=128,
-            disk_gib=1,
-            state="missing",
-        )
-        for i in range(VANISHED)
-    ]
-    vms = VirtualMachine.objects.bulk_create(rows, batch_size=2000)
-    analyze()
-    return host, vms
-
-
 # -- measuring -----------------------------------------------------------------------------------
 
 
@@ -263,8 +172,8 @@ def counters_reported() -> Iterator[None]:
 
     original = LibvirtDriver.domains_stats
 
-    def with_counters(self: Any) -> Any:
-        stats = original(self)
+    def with_counters(self: Any, **kwargs: Any) -> Any:
+        stats = original(self, **kwargs)
         return [
             dataclasses.replace(
                 s,

@@ -1,4 +1,4 @@
-"""Benchmark of the VM list (/vms/) at 1,000 and 10,000 VMs: every filter, every sort, late pages.
+"""Benchmark of the VM list (/vms/) at 1,000 and 100,000 VMs: every filter, every sort, late pages, and a floor.
 
 Run from the repository root:
 
@@ -6,30 +6,45 @@ Run from the repository root:
 
 It works in its own throwaway database (``portal_bench_list`` on the server of
 DATABASE_URL), dropped at the end, even on failure. It prints figures and whether
-each row meets the stated target; it asserts nothing. See bench/README.md.
+each row meets the stated targets; it asserts nothing. See bench/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import html
+import re
 import statistics
 import time
+import types
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from common import Timings, analyze, bench_database, django_setup, ms, versions
 
+if TYPE_CHECKING:
+    from django.http import HttpRequest, HttpResponse
+
 BENCH_DB = "portal_bench_list"
-SIZES = (1_000, 10_000)
+SIZES = (1_000, 100_000)
 TEAMS = 8
 HOSTS = 6
 IMAGES = 3
 PAGE_SIZE = 50  # VMListView.paginate_by
-#: The target stated in the issue: median at the large size, and the same query count at both sizes.
-TARGET_MEDIAN_MS = 50.0
+#: The targets: every row at the large size within this factor of the same row at the small size
+#: (and the same query count), and within FLOOR_FACTOR of a minimal logged-in view, at both sizes.
+TARGET_GROWTH = 1.3
+FLOOR_FACTOR = 3.0
+#: Rows per bulk_create batch while seeding.
+BATCH = 5000
+#: Minimal logged-in views, measured in the same run: the site's layout with nothing in it (what any
+#: page of the portal costs at least; the target is measured against it), and a bare response.
+FLOOR_URL = "/bench-floor/"
+BARE_FLOOR_URL = "/bench-floor-bare/"
+FLOORS = ("floor", "floor, bare")
 #: Out of 100 VMs: 70 running, 15 shut off, 8 paused, 2 crashed, 2 missing, 3 building.
 STATE_MIX = ["running"] * 70 + ["shutoff"] * 15 + ["paused"] * 8 + ["crashed"] * 2 + ["missing"] * 2 + ["building"] * 3
 
@@ -91,7 +106,7 @@ def seed_vms(world: World, start: int, stop: int) -> None:
             )
             for i in range(start, stop)
         ),
-        batch_size=2000,
+        batch_size=BATCH,
     )
     analyze()
 
@@ -160,7 +175,6 @@ def cases(world: World, vms: int) -> list[tuple[str, str]]:
     """(label, URL) of every measured page; labels are the same at every size."""
     from hypervisors.vms.forms import VMFilterForm
 
-    last_page = -(-vms // PAGE_SIZE)
     rows = [
         ("no filter", "/vms/"),
         ("team", f"/vms/?team={world.teams[3].pk}"),
@@ -169,9 +183,18 @@ def cases(world: World, vms: int) -> list[tuple[str, str]]:
         ("q=42", "/vms/?q=42"),
     ]
     rows += [(f"sort={key}", f"/vms/?sort={key}") for key in VMFilterForm.SORTS]
-    rows += [("page 2", "/vms/?page=2"), ("last page", f"/vms/?page={last_page}")]
-    rows += [("last page, sort=host", f"/vms/?sort=host&page={last_page}")]
+    # "Last" is the link the list offers; a page number that deep exists only with OFFSET paging.
+    rows += [("page 2", "/vms/?page=2"), ("last page", "/vms/?page=last")]
+    rows += [("last page, sort=host", "/vms/?sort=host&page=last")]
     return rows
+
+
+def next_link(client: Any, url: str) -> str:
+    """The URL the "Next" link of ``url`` points to (a page number or a keyset cursor)."""
+    body = client.get(url).content.decode()
+    found = re.search(r'<a href="(\?[^"]*)">Next', body)
+    assert found, f"{url} has no Next link"
+    return "/vms/" + html.unescape(found.group(1))
 
 
 def measure_size(world: World, vms: int, runs: int, warmup: int) -> dict[str, Row]:
@@ -179,7 +202,38 @@ def measure_size(world: World, vms: int, runs: int, warmup: int) -> dict[str, Ro
 
     client = Client()
     client.force_login(world.member)
-    return {label: page_measure(client, label, url, runs, warmup) for label, url in cases(world, vms)}
+    rows = cases(world, vms)
+    rows.insert(rows.index(("page 2", "/vms/?page=2")) + 1, ("next (link of page 1)", next_link(client, "/vms/")))
+    rows += [("floor", FLOOR_URL), ("floor, bare", BARE_FLOOR_URL)]
+    return {label: page_measure(client, label, url, runs, warmup) for label, url in rows}
+
+
+def floor_view(request: HttpRequest) -> HttpResponse:
+    """The floor: a logged-in page with the site's layout and nothing in it (middleware, session, user, base.html)."""
+    from django.shortcuts import render
+
+    return render(request, "base.html")
+
+
+def bare_floor_view(request: HttpRequest) -> HttpResponse:
+    """A logged-in view that renders no template at all (middleware, session, user)."""
+    from django.http import HttpResponse
+
+    return HttpResponse(f"<p>{request.user.get_username()}</p>")
+
+
+def floor_urls() -> Any:
+    """The project's URLs plus the floor view, for this process only."""
+    from django.contrib.auth.decorators import login_required
+    from django.urls import include, path
+
+    urls = types.ModuleType("bench_floor_urls")  # a module: Django caches resolvers by their urlconf
+    urls.urlpatterns = [  # type: ignore[attr-defined]
+        path(FLOOR_URL.strip("/") + "/", login_required(floor_view)),
+        path(BARE_FLOOR_URL.strip("/") + "/", login_required(bare_floor_view)),
+        path("", include("config.urls")),
+    ]
+    return urls
 
 
 def explain(sql: str) -> str:
@@ -208,33 +262,46 @@ def fmt(value: float) -> str:
 
 
 def report(results: dict[int, dict[str, Row]]) -> list[Row]:
-    """Print the table; returns the large-size rows that miss the target."""
+    """Print the table; returns the large-size rows that miss a target."""
     small, large = SIZES
+    floor_small, floor_large = results[small]["floor"].median, results[large]["floor"].median
     print(
         f"\n{'page':<22} | {'1k median':>9} {'max':>7} {'sql':>6} {'q':>3} | "
-        f"{'10k median':>10} {'max':>7} {'sql':>6} {'q':>3} | {'10k/1k':>6} | target"
+        f"{'100k median':>11} {'max':>7} {'sql':>6} {'q':>3} | {'100k/1k':>7} {'/floor':>6} | target"
     )
-    print("-" * 104)
+    print("-" * 112)
     missed = []
     for label, a in results[small].items():
         b = results[large][label]
-        meets = b.median <= TARGET_MEDIAN_MS and a.queries == b.queries
-        if not meets:
-            missed.append(b)
+        growth, over_floor = b.median / a.median, max(a.median / floor_small, b.median / floor_large)
         why = []
-        if b.median > TARGET_MEDIAN_MS:
-            why.append(f">{TARGET_MEDIAN_MS:.0f} ms")
+        if growth > TARGET_GROWTH:
+            why.append(f">{TARGET_GROWTH}x")
+        if label not in FLOORS and over_floor > FLOOR_FACTOR:
+            why.append(f">{FLOOR_FACTOR:.0f}x floor")
         if a.queries != b.queries:
             why.append("queries differ")
+        if why:
+            missed.append(b)
         print(
             f"{label:<22} | {fmt(a.median):>9} {fmt(a.maximum)} {fmt(a.sql_median)[1:]} {a.queries:>3} | "
-            f"{fmt(b.median):>10} {fmt(b.maximum)} {fmt(b.sql_median)[1:]} {b.queries:>3} | "
-            f"{b.median / a.median:>5.2f}x | {'yes' if meets else 'NO (' + ', '.join(why) + ')'}"
+            f"{fmt(b.median):>11} {fmt(b.maximum)} {fmt(b.sql_median)[1:]} {b.queries:>3} | "
+            f"{growth:>6.2f}x {over_floor:>5.1f}x | {'yes' if not why else 'NO (' + ', '.join(why) + ')'}"
         )
+    bare_small, bare_large = results[small]["floor, bare"].median, results[large]["floor, bare"].median
+    over_bare = [
+        max(results[small][label].median / bare_small, results[large][label].median / bare_large)
+        for label in results[small]
+        if label not in FLOORS
+    ]
     print(
         f"\nmedian/max: ms per GET in-process; sql: median ms inside the database driver; q: queries per GET.\n"
-        f"target: median <= {TARGET_MEDIAN_MS:.0f} ms at {large:,} VMs and the same query count at both sizes; "
-        f"{len(results[small]) - len(missed)} of {len(results[small])} rows meet it."
+        f"100k/1k: ratio of the medians. /floor: the larger of (median / floor median) at either size; the floor\n"
+        f"is a logged-in page of the site's layout with nothing in it ({FLOOR_URL}), measured in the same run.\n"
+        f"Against the bare floor ({BARE_FLOOR_URL}, no template) the list rows are "
+        f"{min(over_bare):.1f}x to {max(over_bare):.1f}x.\n"
+        f"targets: 100k/1k <= {TARGET_GROWTH}x with the same query count, /floor <= {FLOOR_FACTOR:.0f}x; "
+        f"{len(results[small]) - len(missed)} of {len(results[small])} rows meet them."
     )
     return missed
 
@@ -247,12 +314,15 @@ def main(argv: list[str] | None = None) -> None:
         "--explain",
         choices=("missed", "all", "none"),
         default="missed",
-        help="EXPLAIN ANALYZE the VM queries of the 10k rows that miss the target (default), of all, or none",
+        help="EXPLAIN ANALYZE the VM queries of the 100k rows that miss a target (default), of all, or none",
     )
     args = parser.parse_args(argv)
 
     with bench_database(BENCH_DB) as bench_url:
         django_setup(bench_url)
+        from django.test.utils import override_settings
+
+        override_settings(ROOT_URLCONF=floor_urls()).enable()
         print(versions(BENCH_DB))
         print(
             f"{TEAMS} teams (one member in all of them), {HOSTS} hosts, {IMAGES} images; "
@@ -265,7 +335,10 @@ def main(argv: list[str] | None = None) -> None:
             start = time.perf_counter()
             seed_vms(world, seeded, size)
             seeded = size
-            print(f"seeded {size:,} VMs (bulk_create + ANALYZE) in {time.perf_counter() - start:.1f} s")
+            print(
+                f"seeded {size:,} VMs (bulk_create in batches of {BATCH:,} + ANALYZE) "
+                f"in {time.perf_counter() - start:.1f} s"
+            )
             results[size] = measure_size(world, size, args.runs, args.warmup)
         missed = report(results)
         if args.explain != "none":

@@ -80,6 +80,8 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
+# Pages and console websockets share one origin: the ASGI application routes both (config/asgi.py).
+ASGI_APPLICATION = "config.asgi.application"
 
 TEMPLATES = [
     {
@@ -96,10 +98,18 @@ TEMPLATES = [
     },
 ]
 
+_database_url = os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+# A PostgreSQL server forks a backend per connection: opening one per request or task costs
+# milliseconds each time, so web threads and workers keep theirs (persistent connections),
+# checked before reuse so that one the server dropped is replaced, not failed on. The web server is
+# WSGI with long-lived threads (gunicorn), where persistent connections are Django's own
+# answer; psycopg's pool would add a dependency and buy nothing more here.
+_conn_max_age = 0 if _database_url.startswith("sqlite") else 600
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+        _database_url,
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", _conn_max_age)),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -131,6 +141,9 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [
     BASE_DIR / "static",
     ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+    ("vendor/xterm/lib", BASE_DIR / "node_modules" / "@xterm" / "xterm" / "lib"),
+    ("vendor/xterm/css", BASE_DIR / "node_modules" / "@xterm" / "xterm" / "css"),
+    ("vendor/xterm-addon-fit", BASE_DIR / "node_modules" / "@xterm" / "addon-fit" / "lib"),
 ]
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -195,6 +208,12 @@ PORTAL_RETRY_BASE_SECONDS = float(os.environ.get("PORTAL_RETRY_BASE_SECONDS", "1
 # Key (Fernet, urlsafe base64 of 32 bytes) that encrypts stored secrets such as
 # TLS client keys of remote Docker engines; derived from SECRET_KEY when unset.
 PORTAL_SECRETS_KEY = os.environ.get("PORTAL_SECRETS_KEY", "")
+# Browser consoles: a ticket must be used within this many seconds; a console without input closes
+# after PORTAL_CONSOLE_IDLE_SECONDS; every PORTAL_CONSOLE_CHECK_SECONDS an open console checks that its
+# resource still runs and its user still holds the role.
+PORTAL_CONSOLE_TICKET_SECONDS = int(os.environ.get("PORTAL_CONSOLE_TICKET_SECONDS", "30"))
+PORTAL_CONSOLE_IDLE_SECONDS = int(os.environ.get("PORTAL_CONSOLE_IDLE_SECONDS", "900"))
+PORTAL_CONSOLE_CHECK_SECONDS = float(os.environ.get("PORTAL_CONSOLE_CHECK_SECONDS", "5"))
 MEDIA_ROOT = Path(os.environ.get("PORTAL_MEDIA_ROOT", BASE_DIR / ".state" / "media"))
 # Uploaded image tars can be large; Django streams them to disk past this size.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
@@ -205,6 +224,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 PORTAL_ALLOW_TEST_URIS = env_bool("PORTAL_ALLOW_TEST_URIS", False)
 # Largest image tar an admin may upload (bytes); 2 GiB by default.
 PORTAL_IMAGE_UPLOAD_MAX_BYTES = int(os.environ.get("PORTAL_IMAGE_UPLOAD_MAX_BYTES", str(2 * 1024**3)))
+# Bounds on following container output: how many containers one team may follow at once
+# (each holds a logs worker), the longest line kept, and the most bytes one follow copies.
+PORTAL_LOG_FOLLOWS_PER_TEAM = int(os.environ.get("PORTAL_LOG_FOLLOWS_PER_TEAM", "2"))
+PORTAL_LOG_LINE_MAX_BYTES = int(os.environ.get("PORTAL_LOG_LINE_MAX_BYTES", "4096"))
+PORTAL_LOG_FOLLOW_MAX_BYTES = int(os.environ.get("PORTAL_LOG_FOLLOW_MAX_BYTES", str(1024**2)))
 
 # Login lockout (django-axes): this many failures for one username from one address locks that pair out
 # until an admin removes the lock in admin ("Access attempts"), or, if set, the cool-off has passed.
@@ -224,6 +248,7 @@ CONTENT_SECURITY_POLICY = {
         "script-src": ["'self'"],
         "style-src": ["'self'", "'unsafe-inline'"],
         "img-src": ["'self'", "data:"],
+        # 'self' covers the console websockets (ws:/wss: to the same host and port) in current browsers.
         "connect-src": ["'self'"],
         "font-src": ["'self'"],
         "object-src": ["'none'"],

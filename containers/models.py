@@ -182,7 +182,12 @@ class ContainerStatSample(models.Model):
 
 
 class DockerNetwork(TeamResource):
-    """A team's user-defined bridge network on an engine; only that team's containers may join it."""
+    """A team's user-defined bridge network on an engine; only that team's containers may join it.
+
+    Each team also gets one network per engine that the portal makes on first use
+    (``is_team_default``): containers start there, never on the engine's shared
+    ``bridge``, so teams are apart unless a container is put on another network.
+    """
 
     team = models.ForeignKey(Team, verbose_name="team", on_delete=models.PROTECT, related_name="docker_networks")
     docker_host = models.ForeignKey(
@@ -202,11 +207,23 @@ class DockerNetwork(TeamResource):
         "state", max_length=20, choices=DockerNetworkState.choices, default=DockerNetworkState.BUILDING
     )
     containers = models.ManyToManyField(Container, verbose_name="containers", blank=True, related_name="networks")
+    is_team_default = models.BooleanField(
+        "team's own network",
+        default=False,
+        help_text="Made by the portal for the team's containers on this engine; counted in no quota.",
+    )
 
     class Meta:
         ordering = ("team__name", "name")
         verbose_name = "container network"
-        constraints = [models.UniqueConstraint(fields=("team", "name"), name="docker_network_unique_name_per_team")]
+        constraints = [
+            models.UniqueConstraint(fields=("team", "name"), name="docker_network_unique_name_per_team"),
+            models.UniqueConstraint(
+                fields=("team", "docker_host"),
+                condition=Q(is_team_default=True),
+                name="docker_network_one_team_default_per_engine",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.team.slug}/{self.name}" if self.team_id else self.name

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from celery import Task, shared_task
+from django.conf import settings
 
 from containers.containers import logs
 from containers.containers import operations as container_operations
@@ -94,14 +94,17 @@ def container_logs_follow(container_pk: int) -> None:
     try:
         with services.engine_of(container.docker_host) as engine:
             logs.logs_replace(container_pk, [])
-            batch: list[str] = []
-            flushed = time.monotonic()
-            for line in engine.container_logs_follow(container.engine_id, tail=200, seconds=logs.FOLLOW_SECONDS):
-                batch.append(line)
-                if len(batch) >= 50 or time.monotonic() - flushed > 1:
-                    logs.logs_append(container_pk, batch)
-                    batch, flushed = [], time.monotonic()
-            logs.logs_append(container_pk, batch)
+            lines = engine.container_logs_follow(
+                container.engine_id,
+                tail=200,
+                seconds=logs.FOLLOW_SECONDS,
+                line_max_bytes=settings.PORTAL_LOG_LINE_MAX_BYTES,
+                max_bytes=settings.PORTAL_LOG_FOLLOW_MAX_BYTES,
+            )
+            # Each line goes to the page as it comes: a quiet container's last line must not
+            # wait in a batch for a next one that may never be printed.
+            for line in lines:
+                logs.logs_append(container_pk, [line])
     except EngineError as error:
         logs.logs_append(container_pk, [f"[portal] could not read the output: {error}"])
     finally:

@@ -57,7 +57,9 @@ class MembershipAdmin(AuditedAdminMixin, admin.ModelAdmin[Membership]):
 
 @admin.register(Quota)
 class QuotaAdmin(AuditedAdminMixin, admin.ModelAdmin[Quota]):
-    list_display = ("team", "vcpus", "memory_mib", "disk_gib", "vm_count", "container_count", "network_count")
+    list_display = (
+        "team", "vcpus", "memory_mib", "disk_gib", "vm_count", "container_count", "network_count", "snapshot_count",
+    )  # fmt: skip
     search_fields = ("team__name",)
 
 

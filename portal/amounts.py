@@ -20,6 +20,7 @@ class Amounts:
     vm_count: int = 0
     container_count: int = 0
     network_count: int = 0
+    snapshot_count: int = 0
 
     def __add__(self, other: Amounts) -> Amounts:
         return Amounts(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
@@ -49,4 +50,5 @@ RESOURCES = (
     Resource("vm_count", "Virtual machines", ""),
     Resource("container_count", "Containers", ""),
     Resource("network_count", "Networks", ""),
+    Resource("snapshot_count", "Snapshots", ""),
 )

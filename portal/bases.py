@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, ClassVar, TypeVar
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -18,6 +19,17 @@ from django.utils import timezone
 logger = logging.getLogger(__name__)
 
 _Resource = TypeVar("_Resource", bound=models.Model)
+
+
+#: Names of the networks the portal makes for each team (``team_<host>``): the underscore keeps
+#: them apart from the DNS-label names people give their own networks, so the two never collide.
+TEAM_NETWORK_PREFIX = "team_"
+
+
+def team_network_name(endpoint_name: str) -> str:
+    """The name of a team's own network on the host or engine called ``endpoint_name``."""
+    label = re.sub(r"[^a-z0-9-]+", "-", endpoint_name.lower()).strip("-") or "host"
+    return f"{TEAM_NETWORK_PREFIX}{label}"[:63]
 
 
 class TeamResourceQuerySet(models.QuerySet[_Resource]):

@@ -56,3 +56,23 @@ class AuditResult(models.TextChoices):
     SUCCESS = "success", "Success"
     FAILURE = "failure", "Failure"
     DENIED = "denied", "Denied"
+
+
+class ConsoleKind(models.TextChoices):
+    """A way into a running resource from the browser."""
+
+    SERIAL = "serial", "Serial console"
+    SHELL = "shell", "Shell"
+
+
+class ConsoleEnd(models.TextChoices):
+    """Why a console session ended; the label is what the page tells the person."""
+
+    CLOSED = "closed", "The console was closed."
+    IDLE = "idle", "The console was closed after a while without input."
+    STOPPED = "stopped", "The machine stopped."
+    DELETED = "deleted", "The machine was deleted."
+    ROLE_LOST = "role_lost", "You no longer have the role this console needs."
+    TAKEN_OVER = "taken_over", "Another session took over this console."
+    EXITED = "exited", "The shell exited."
+    LOST = "lost", "The connection to the host was lost."

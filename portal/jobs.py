@@ -1,7 +1,9 @@
 """Jobs: create the row, enqueue its task after commit, and record a worker's progress in it.
 
-A job's row is the only channel between a worker and the browser. Each step is
-saved at once (outside any long transaction) so a page polling the job sees it.
+A job's row is the only channel between a worker and the browser. A step is
+saved before the work it names (outside any long transaction), so a page polling
+the job sees it while that work runs; steps that follow one another with no work
+between them are saved together, in one write.
 """
 
 from __future__ import annotations
@@ -84,23 +86,37 @@ def _log_entry(message: str) -> dict[str, str]:
     return {"time": timezone.now().isoformat(timespec="seconds"), "message": message}
 
 
-def job_start(job_id: int) -> Job:
-    """Mark a job running and return it. A redelivered job (worker lost) starts again from the top."""
-    job = Job.objects.get(pk=job_id)
+def job_start(job: int | Job, *, first_step: tuple[str, int] | None = None) -> Job:
+    """Mark a job running and return it. A redelivered job (worker lost) starts again from the top.
+
+    Takes the job's id, or the row the caller already loaded (one read fewer). ``first_step``
+    (message, progress) is recorded in the same write, before the work it names begins.
+    """
+    job = job if isinstance(job, Job) else Job.objects.get(pk=job)
     if job.state == JobState.RUNNING:
         retrying = bool(job.log) and job.log[-1].get("message", "").endswith("trying again later")
         job.log.append(_log_entry("Trying again" if retrying else "Restarted after an interrupted run"))
     job.state = JobState.RUNNING
     job.started_at = job.started_at or timezone.now()
-    job.save(update_fields=["state", "started_at", "log"])
+    fields = ["state", "started_at", "log"]
+    if first_step is not None:
+        job_step(job, *first_step, save=False)
+        fields.append("progress")
+    job.save(update_fields=fields)
     return job
 
 
-def job_step(job: Job, message: str, progress: int) -> None:
-    """Record a step: a log line and the progress reached (0-100)."""
+def job_step(job: Job, message: str, progress: int, *, save: bool = True) -> None:
+    """Record a step: a log line and the progress reached (0-100).
+
+    ``save=False`` keeps the step in memory until the job's next write; only for a
+    step that another follows at once, with no remote call in between, so no
+    polling page can miss it for longer than a few milliseconds.
+    """
     job.log.append(_log_entry(message))
     job.progress = max(0, min(100, progress))
-    job.save(update_fields=["log", "progress"])
+    if save:
+        job.save(update_fields=["log", "progress"])
 
 
 def job_succeed(job: Job, message: str = "Done") -> None:

@@ -54,6 +54,11 @@ class KindHandler:
     status_template: str = ""
     #: How the request's sizes read in lists ("vCPU" or "CPU").
     cpu_unit: str = "CPU"
+    #: What live resources of this kind hold besides their own sizes (a VM's snapshots),
+    #: by team: called with team ids, one grouped query, added to :meth:`live_usage`.
+    extra_usage: Callable[[Sequence[int]], dict[int, Amounts]] | None = None
+    #: Live rows that no quota counts (a team's own network, made by the portal rather than asked for).
+    uncounted: Q | None = None
 
     @property
     def request_related(self) -> str:
@@ -64,23 +69,27 @@ class KindHandler:
         """Usage of live resources not counted through an active request, by team: one grouped query.
 
         A resource whose request is still approved or provisioning is counted
-        through that request, so it is left out here to avoid counting it twice.
+        through that request, so it is left out here to avoid counting it twice;
+        rows matching ``uncounted`` are left out too.
         """
         from portal.choices import RequestState
 
         sums = {amount: Sum(column) for amount, column in self.sizes.items()}
-        rows = (
-            self.model._default_manager.filter(team_id__in=team_ids)
-            .filter(Q(request__isnull=True) | Q(request__state=RequestState.FULFILLED))
-            .values("team_id")
-            .annotate(count=Count("id"), **sums)
+        live = self.model._default_manager.filter(team_id__in=team_ids).filter(
+            Q(request__isnull=True) | Q(request__state=RequestState.FULFILLED)
         )
+        if self.uncounted is not None:
+            live = live.exclude(self.uncounted)
+        rows = live.values("team_id").annotate(count=Count("id"), **sums)
         usage = {}
         for row in rows:
             amounts: dict[str, Any] = {amount: row[amount] or 0 for amount in self.sizes}
             if "vcpus" in amounts:
                 amounts["vcpus"] = Decimal(amounts["vcpus"])
             usage[row["team_id"]] = Amounts(**amounts, **{self.count_field: row["count"]})
+        if self.extra_usage is not None:
+            for team_id, extra in self.extra_usage(team_ids).items():
+                usage[team_id] = usage.get(team_id, Amounts()) + extra
         return usage
 
     def name_in_use(self, team: Team, name: str) -> bool:

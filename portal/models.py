@@ -13,7 +13,15 @@ from django.db import models
 from django.db.models import Q
 from django.utils.dateparse import parse_datetime
 
-from portal.choices import ACTIVE_REQUEST_STATES, FINISHED_JOB_STATES, AuditResult, JobState, RequestState, Role
+from portal.choices import (
+    ACTIVE_REQUEST_STATES,
+    FINISHED_JOB_STATES,
+    AuditResult,
+    ConsoleKind,
+    JobState,
+    RequestState,
+    Role,
+)
 from portal.kinds import (
     job_action_label,
     job_action_validate,
@@ -72,6 +80,8 @@ class Quota(models.Model):
     vm_count = models.PositiveIntegerField("virtual machines", default=0)
     container_count = models.PositiveIntegerField("containers", default=0)
     network_count = models.PositiveIntegerField("networks", default=0)
+    # Internal snapshots of a running VM keep its RAM; unlimited, they fill the host's pool for everyone.
+    snapshot_count = models.PositiveIntegerField("snapshots", default=10)
 
     class Meta:
         constraints = [
@@ -267,3 +277,38 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} {self.action} {self.target_repr}: {self.result}"
+
+
+class ConsoleTicket(models.Model):
+    """Leave to open one console websocket: one user, one resource, one kind of console, once, within seconds.
+
+    Only a SHA-256 digest of the ticket is stored, so a leaked table opens nothing. The
+    ticket is the websocket's second key besides the session cookie: a page of another
+    site can make the browser send the cookie, but it cannot read a ticket.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="user", on_delete=models.CASCADE, related_name="console_tickets"
+    )
+    target_type = models.ForeignKey(ContentType, verbose_name="resource type", on_delete=models.CASCADE)
+    target_id = models.CharField("resource id", max_length=64)
+    target = GenericForeignKey("target_type", "target_id")
+    kind = models.CharField("console", max_length=20, choices=ConsoleKind.choices)
+    digest = models.CharField("digest", max_length=64, unique=True, help_text="SHA-256 of the ticket, in hex.")
+    take_over = models.BooleanField(
+        "take over", default=False, help_text="Whether the console is taken from a session that holds it."
+    )
+    created_at = models.DateTimeField("issued", auto_now_add=True)
+    expires_at = models.DateTimeField("expires", db_index=True)
+    used_at = models.DateTimeField("used", null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name = "console ticket"
+        indexes = [models.Index(fields=("target_type", "target_id", "kind"), name="console_ticket_target")]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=ConsoleKind.values), name="console_ticket_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ticket of {self.user} ({self.target_type_id}:{self.target_id})"

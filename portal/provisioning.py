@@ -40,22 +40,27 @@ class Builder(Generic[ResourceT]):
 
 
 def provision_run(builder: Builder[ResourceT], *, job_id: int, final_attempt: bool) -> None:
-    """Run a provisioning job. Never raises for a failed build; raises ``RetryLater`` to be retried."""
-    job = Job.objects.get(pk=job_id)
+    """Run a provisioning job. Never raises for a failed build; raises ``RetryLater`` to be retried.
+
+    Database round trips are kept few, as each costs the user time while they wait:
+    the job and its request's state come in one read, and the first step is saved
+    with the start.
+    """
+    job = Job.objects.select_related("request").get(pk=job_id)
     if job.state in FINISHED_JOB_STATES:
         logger.info("Job %s already finished; nothing to do", job_id)
         return
-    job = job_start(job_id)
-    assert job.request_id is not None
+    assert job.request is not None
+    request_state = job.request.state
     resource = builder.load(job)
-    if _finish_interrupted_run(job, resource):
+    if _finish_interrupted_run(job, resource, request_state):
         return
     assert resource is not None
     try:
-        job_step(job, "Checking the team's quota", 5)
-        request_provisioning_start(request_id=job.request_id)
+        job_start(job, first_step=("Checking the team's quota", 5))
+        request_provisioning_start(request_id=job.request.pk, team_id=job.request.team_id)
         message = builder.build(job, resource)
-        request_fulfill(request_id=job.request_id)
+        request_fulfill(request_id=job.request.pk, team_id=job.request.team_id)
         job_succeed(job, message)
     except builder.unreachable as error:
         if not final_attempt:
@@ -74,7 +79,7 @@ def _give_up(builder: Builder[ResourceT], job: Job, resource: ResourceT, error: 
     job_fail(job, error)
 
 
-def _finish_interrupted_run(job: Job, resource: models.Model | None) -> bool:
+def _finish_interrupted_run(job: Job, resource: models.Model | None, state: str) -> bool:
     """Close a job whose earlier run got past its last step before its worker died; True if it did.
 
     The request's state tells how far that run went: fulfilled means the resource
@@ -82,7 +87,9 @@ def _finish_interrupted_run(job: Job, resource: models.Model | None) -> bool:
     means the cleanup ran. Either way nothing is left to build.
     """
     assert job.request_id is not None
-    state = ResourceRequest.objects.values_list("state", flat=True).get(pk=job.request_id)
+    if state not in (RequestState.FULFILLED, RequestState.FAILED) and resource is not None:
+        return False
+    job_start(job)
     if state == RequestState.FULFILLED:
         job_succeed(job, "Built by an earlier, interrupted run")
         return True

@@ -55,17 +55,20 @@ def demand_of(*, kind: str, vcpus: Decimal | int, memory_mib: int, disk_gib: int
 
 
 def _requests_usage(
-    team_ids: Sequence[int], states: Iterable[str], exclude_request_id: int | None
-) -> dict[int, Amounts]:
-    """Sum of the requests of these teams in these states: one grouped query."""
-    rows = ResourceRequest.objects.filter(team_id__in=team_ids, state__in=list(states))
+    team_ids: Sequence[int], exclude_request_id: int | None
+) -> tuple[dict[int, Amounts], dict[int, Amounts]]:
+    """Sums of the teams' committed (approved, provisioning) and pending requests: one grouped query."""
+    committed_states = list(COMMITTED_REQUEST_STATES)
+    rows = ResourceRequest.objects.filter(team_id__in=team_ids, state__in=[*committed_states, RequestState.PENDING])
     if exclude_request_id is not None:
         rows = rows.exclude(pk=exclude_request_id)
-    grouped = rows.values("team_id", "kind").annotate(
+    grouped = rows.values("team_id", "kind", "state").annotate(
         vcpus_sum=Sum("vcpus"), memory_sum=Sum("memory_mib"), disk_sum=Sum("disk_gib"), count=Count("id")
     )
-    usage: dict[int, Amounts] = defaultdict(Amounts)
+    reserved: dict[int, Amounts] = defaultdict(Amounts)
+    pending: dict[int, Amounts] = defaultdict(Amounts)
     for row in grouped:
+        usage = reserved if row["state"] in committed_states else pending
         count_field = kind_handler(row["kind"]).count_field
         usage[row["team_id"]] = usage[row["team_id"]] + Amounts(
             vcpus=row["vcpus_sum"] or Decimal("0"),
@@ -73,7 +76,7 @@ def _requests_usage(
             disk_gib=row["disk_sum"] or 0,
             **{count_field: row["count"]},
         )
-    return usage
+    return reserved, pending
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,7 @@ class TeamUsage:
 
 
 def teams_usage(teams: Sequence[Team], exclude_request_id: int | None = None) -> dict[int, TeamUsage]:
-    """Usage of several teams, in a constant number of queries (one per kind, plus one).
+    """Usage of several teams, in a constant number of queries (one per kind, plus one for the requests).
 
     The teams' ``quota`` should be fetched with ``select_related("quota")``.
     """
@@ -106,8 +109,7 @@ def teams_usage(teams: Sequence[Team], exclude_request_id: int | None = None) ->
     for handler in kind_handlers():
         for team_id, amounts in handler.live_usage(team_ids).items():
             live[team_id] = live[team_id] + amounts
-    reserved = _requests_usage(team_ids, COMMITTED_REQUEST_STATES, exclude_request_id)
-    pending = _requests_usage(team_ids, [RequestState.PENDING], exclude_request_id)
+    reserved, pending = _requests_usage(team_ids, exclude_request_id)
     return {
         team.pk: TeamUsage(
             limits=quota_limits(getattr(team, "quota", None)),
@@ -164,8 +166,12 @@ def shortfalls(*, available: Amounts, demand: Amounts) -> list[Shortfall]:
 
 
 def team_lock(team_id: int) -> Team:
-    """Lock a team row for the rest of the transaction; quota checks of one team serialize on it."""
-    return Team.objects.select_for_update().get(pk=team_id)
+    """Lock a team row for the rest of the transaction; quota checks of one team serialize on it.
+
+    The quota comes in the same query (not locked: only the team row is the lock),
+    so the check that usually follows need not read the team again.
+    """
+    return Team.objects.select_related("quota").select_for_update(of=("self",)).get(pk=team_id)
 
 
 def quota_check(*, team: Team, demand: Amounts, include_pending: bool, exclude_request_id: int | None = None) -> None:
@@ -175,7 +181,7 @@ def quota_check(*, team: Team, demand: Amounts, include_pending: bool, exclude_r
     counts requests still awaiting a decision (true at submission);
     ``exclude_request_id`` leaves out the request being decided or built.
     """
-    team_with_quota = Team.objects.select_related("quota").get(pk=team.pk)
+    team_with_quota = team if Team.quota.is_cached(team) else Team.objects.select_related("quota").get(pk=team.pk)
     usage = teams_usage([team_with_quota], exclude_request_id=exclude_request_id)[team.pk]
     taken = usage.committed + usage.pending if include_pending else usage.committed
     found = shortfalls(available=usage.limits - taken, demand=demand)

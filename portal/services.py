@@ -46,11 +46,18 @@ def _move(request: ResourceRequest, new_state: str) -> None:
     request.state = new_state
 
 
-def _locked_request(request_id: int) -> ResourceRequest:
-    """Lock the request's team, then the request: the one lock order every service uses."""
-    team_id = ResourceRequest.objects.values_list("team_id", flat=True).get(pk=request_id)
-    team_lock(team_id)
-    return ResourceRequest.objects.select_for_update(of=("self",)).select_related("team").get(pk=request_id)
+def _locked_request(request_id: int, team_id: int | None = None) -> ResourceRequest:
+    """Lock the request's team, then the request: the one lock order every service uses.
+
+    The request carries the locked team (with its quota), so a quota check reads neither again.
+    A caller that already read the request's team (it never changes) passes ``team_id``.
+    """
+    if team_id is None:
+        team_id = ResourceRequest.objects.values_list("team_id", flat=True).get(pk=request_id)
+    team = team_lock(team_id)
+    request = ResourceRequest.objects.select_for_update().get(pk=request_id)
+    request.team = team
+    return request
 
 
 @transaction.atomic
@@ -172,13 +179,13 @@ def request_cancel(*, actor: AnyUser, request_id: int) -> ResourceRequest:
 
 
 @transaction.atomic
-def request_provisioning_start(*, request_id: int) -> ResourceRequest:
+def request_provisioning_start(*, request_id: int, team_id: int | None = None) -> ResourceRequest:
     """Worker side: check the quota a last time and mark the request provisioning.
 
     A request already provisioning (a redelivered task) passes again, so the
-    worker's steps can be retried.
+    worker's steps can be retried. ``team_id``: see ``_locked_request``.
     """
-    request = _locked_request(request_id)
+    request = _locked_request(request_id, team_id)
     if request.state != RequestState.PROVISIONING:
         _move(request, RequestState.PROVISIONING)
     quota_check(team=request.team, demand=request_demand(request), include_pending=False, exclude_request_id=request.pk)
@@ -187,9 +194,9 @@ def request_provisioning_start(*, request_id: int) -> ResourceRequest:
 
 
 @transaction.atomic
-def request_fulfill(*, request_id: int) -> ResourceRequest:
+def request_fulfill(*, request_id: int, team_id: int | None = None) -> ResourceRequest:
     """Worker side: the resource is live; from now on it, not the request, counts as usage."""
-    request = _locked_request(request_id)
+    request = _locked_request(request_id, team_id)
     _move(request, RequestState.FULFILLED)
     request.finished_at = timezone.now()
     request.save(update_fields=["state", "finished_at"])

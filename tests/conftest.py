@@ -10,7 +10,7 @@ import pytest
 from celery import Task
 from django.test import Client
 
-from hypervisors.models import Host, Image
+from hypervisors.models import AddressPool, Host, Image
 from portal.choices import Role
 from portal.models import Team
 from tests.factories import HostFactory, ImageFactory, MembershipFactory, TeamFactory, UserFactory
@@ -37,6 +37,8 @@ def libvirt_test_host(db) -> Iterator[Host]:
     the fixture holds one for the test's duration; the next test starts clean.
     """
     keeper = libvirt.open(TEST_URI)
+    # A VM asked for without a network gets its team's own, with a subnet cut from a pool.
+    AddressPool.objects.create(name="zz-test-pool", cidr="10.250.0.0/16", subnet_prefix=24)
     try:
         yield HostFactory()
     finally:

@@ -82,7 +82,13 @@ def test_only_the_driver_packages_import_the_sdks(sdk):
 
 
 def view_modules() -> list[Path]:
-    return [path for package in APPS for path in python_files(package) if path.name.endswith("views.py")]
+    """Front doors: page views and websocket consumers, which load through selectors and act through services."""
+    return [
+        path
+        for package in APPS
+        for path in python_files(package)
+        if path.name.endswith("views.py") or path.name == "consumers.py"
+    ]
 
 
 def test_views_read_only_through_selectors():

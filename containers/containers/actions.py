@@ -25,6 +25,7 @@ ACTIONS = {
             "Remove",
             frozenset({S.RUNNING, S.PAUSED, S.RESTARTING, S.EXITED, S.DEAD, S.MISSING, S.UNKNOWN}),
             confirm="Remove this container for good? Its quota is freed.",
+            owner_or_admin=True,
         ),
     )
 }

@@ -59,9 +59,40 @@ def logs_read(container_pk: int, last: int = 200) -> list[str]:
     return lines
 
 
-def follow_claim(container_pk: int) -> bool:
-    """Become the one follower of a container's output for ``FOLLOW_SECONDS``; False if one runs."""
-    return bool(_redis().set(_follower_key(container_pk), "1", nx=True, ex=FOLLOW_SECONDS))
+def _team_key(team_id: int) -> str:
+    return f"portal:container-logs-team:{team_id}"
+
+
+class TeamFollowsFull(Exception):
+    """The team already follows as many containers' output as it may at once."""
+
+
+def follow_claim(container_pk: int, team_id: int | None = None) -> bool:
+    """Become the one follower of a container's output for ``FOLLOW_SECONDS``; False if one runs.
+
+    Each follow holds a logs worker, so a team may follow only
+    ``PORTAL_LOG_FOLLOWS_PER_TEAM`` containers at once: past that, raise
+    :class:`TeamFollowsFull`. The team's follows are a sorted set scored by
+    when each ends, so one whose worker died stops counting by itself.
+    """
+    client = _redis()
+    if team_id is None:
+        return bool(client.set(_follower_key(container_pk), "1", nx=True, ex=FOLLOW_SECONDS))
+    now = time.time()
+    team_key = _team_key(team_id)
+    client.zremrangebyscore(team_key, "-inf", now)
+    if client.exists(_follower_key(container_pk)):
+        return False
+    if int(client.zcard(team_key)) >= settings.PORTAL_LOG_FOLLOWS_PER_TEAM:
+        raise TeamFollowsFull(
+            f"Your team already follows the output of {settings.PORTAL_LOG_FOLLOWS_PER_TEAM} containers; "
+            "wait until one of those ends."
+        )
+    if not client.set(_follower_key(container_pk), str(team_id), nx=True, ex=FOLLOW_SECONDS):
+        return False
+    client.zadd(team_key, {str(container_pk): now + FOLLOW_SECONDS})
+    client.expire(team_key, FOLLOW_SECONDS)
+    return True
 
 
 def follow_until(container_pk: int) -> float | None:
@@ -71,5 +102,9 @@ def follow_until(container_pk: int) -> float | None:
 
 
 def follow_release(container_pk: int) -> None:
-    """Stop counting as the follower (the copy ended)."""
-    _redis().delete(_follower_key(container_pk))
+    """Stop counting as the follower (the copy ended), for the container and for its team."""
+    client = _redis()
+    team_id = client.get(_follower_key(container_pk))
+    client.delete(_follower_key(container_pk))
+    if team_id and str(team_id).isdigit():
+        client.zrem(_team_key(int(str(team_id))), str(container_pk))

@@ -1,7 +1,8 @@
 """Creating an approved container on its engine, step by step, recorded in its job.
 
 Idempotent: the engine name is fixed (``<team>.<name>``), so a redelivered task
-finds the container it created. The shared skeleton (``portal.provisioning``)
+finds the container it created, and the team's own network is made only if
+absent. The shared skeleton (``portal.provisioning``)
 does the quota check, the request's moves, retries and cleanup.
 """
 
@@ -9,10 +10,13 @@ from __future__ import annotations
 
 import logging
 
-from containers.drivers import ContainerSpec, EngineError, EngineUnreachable, PortMapping
+from containers.choices import DockerNetworkState
+from containers.drivers import ContainerEngine, ContainerSpec, EngineError, EngineUnreachable, PortMapping
 from containers.engines.services import engine_of
-from containers.models import Container
+from containers.models import Container, DockerNetwork
+from containers.networks.services import docker_network_labels, team_network_ensure
 from containers.secrets import environment_open
+from portal.bases import team_network_name
 from portal.jobs import job_step
 from portal.models import Job
 from portal.provisioning import Builder, provision_run
@@ -20,8 +24,11 @@ from portal.provisioning import Builder, provision_run
 logger = logging.getLogger(__name__)
 
 
-def container_spec(container: Container) -> ContainerSpec:
-    """The engine-side description of a container row: only allowlisted fields."""
+def container_spec(container: Container, network: str = "") -> ContainerSpec:
+    """The engine-side description of a container row: only allowlisted fields, on its team's own network.
+
+    ``network`` is that network's engine name when its row is at hand; else it is derived from the engine's name.
+    """
     return ContainerSpec(
         name=container.engine_name,
         image=container.image.reference,
@@ -36,7 +43,13 @@ def container_spec(container: Container) -> ContainerSpec:
         publish_address=container.docker_host.publish_address,
         restart_policy=container.restart_policy,
         labels=container_labels(container),
+        network=network or team_network_engine_name(container),
     )
+
+
+def team_network_engine_name(container: Container) -> str:
+    """The engine name of the container's team's own network on its engine (as ``DockerNetwork.engine_name``)."""
+    return f"{container.team.slug}.{team_network_name(container.docker_host.name)}"
 
 
 def container_labels(container: Container) -> dict[str, str]:
@@ -54,17 +67,36 @@ def _load(job: Job) -> Container | None:
     return containers.filter(request_id=job.request_id).first()
 
 
+def team_network_make(engine: ContainerEngine, network: DockerNetwork) -> None:
+    """Make the team's own network on its engine if absent, and record what the engine says of it.
+
+    Asked of the engine every time (one call): a network removed outside the
+    portal is made again rather than failing the container's creation.
+    """
+    created = engine.network_create(name=network.engine_name, labels=docker_network_labels(network))
+    network.engine_id, network.subnet, network.state = created.engine_id, created.subnet, DockerNetworkState.ACTIVE
+    network.save(update_fields=["engine_id", "subnet", "state"])
+
+
 def _build(job: Job, container: Container) -> str:
-    job_step(job, f"Creating {container.engine_name} from {container.image.reference} on {container.docker_host}", 30)
+    network = team_network_ensure(team=container.team, docker_host=container.docker_host)
     with engine_of(container.docker_host) as engine:
-        engine_id = engine.container_create(container_spec(container))
+        job_step(job, f"Joining team network {network.engine_name}", 20)
+        team_network_make(engine, network)
+        job_step(
+            job, f"Creating {container.engine_name} from {container.image.reference} on {container.docker_host}", 30
+        )
+        engine_id = engine.container_create(container_spec(container, network=network.engine_name))
         container.engine_id = engine_id
         container.save(update_fields=["engine_id", "updated_at"])
+        network.containers.add(container)
         job_step(job, "Starting the container", 70)
         engine.container_start(engine_id)
         status = engine.container_status(engine_id)
+    # One write for both: until it, a retry or the cleanup finds the container by its fixed name.
+    container.engine_id = engine_id
     container.state = status.state
-    container.save(update_fields=["state", "updated_at"])
+    container.save(update_fields=["engine_id", "state", "updated_at"])
     return f"The container is {container.get_state_display().lower()}"
 
 

@@ -17,7 +17,7 @@ from containers.choices import DockerNetworkState
 from containers.containers import logs
 from containers.containers.actions import ACTIONS, MEMBERSHIP_ACTIONS, OPERATE_TASK
 from containers.models import Container, DockerNetwork
-from portal.actions import action_check, action_queue
+from portal.actions import ActionRefused, action_check, action_queue
 from portal.choices import Role
 from portal.models import Job
 from portal.permissions import require_role
@@ -78,10 +78,16 @@ def container_logs_follow_request(*, actor: AnyUser, container_id: int) -> bool:
 
     Members may ask; viewers only read what is kept. The task is sent after
     commit, like every other, so it never sees a state the database does not have.
+    Raises ``ActionRefused`` when the team follows as many containers as it may.
     """
     container = Container.objects.select_related("team").get(pk=container_id)
     require_role(actor, container.team, Role.MEMBER)
-    if not container.engine_id or not logs.follow_claim(container.pk):
+    if not container.engine_id:
         return False
+    try:
+        if not logs.follow_claim(container.pk, container.team_id):
+            return False
+    except logs.TeamFollowsFull as error:
+        raise ActionRefused(str(error)) from error
     transaction.on_commit(lambda: current_app.tasks[FOLLOW_TASK].delay(container.pk))
     return True

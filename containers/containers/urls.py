@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from containers.containers import views
+from containers.containers import shell_views, views
 
 urlpatterns = [
     path("", views.ContainerListView.as_view(), name="container-list"),
@@ -12,4 +12,6 @@ urlpatterns = [
     path("<int:pk>/actions/<slug:slug>/", views.ContainerActionView.as_view(), name="container-action"),
     path("<int:pk>/logs/", views.ContainerLogsView.as_view(), name="container-logs"),
     path("<int:pk>/networks/<slug:slug>/", views.ContainerNetworkView.as_view(), name="container-network"),
+    path("<int:pk>/shell/", shell_views.ContainerShellView.as_view(), name="container-shell"),
+    path("<int:pk>/shell/ticket/", shell_views.ContainerShellTicketView.as_view(), name="container-shell-ticket"),
 ]

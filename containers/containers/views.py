@@ -30,7 +30,7 @@ from containers.containers.services import (
 )
 from containers.models import Container
 from containers.networks.selectors import networks_joinable_by, networks_of_team
-from portal.actions import actions_allowed, resource_busy
+from portal.actions import ActionRefused, actions_allowed, resource_busy
 from portal.choices import Role
 from portal.graphs import Series, gauge_series, svg_graphs
 from portal.permissions import role_at_least, role_in
@@ -63,7 +63,14 @@ def container_status_context(request: HttpRequest, container: Container, error: 
         "job": job,
         "busy": busy,
         "polling": busy or container.state == ContainerState.CREATING,
-        "actions": actions_allowed([ACTIONS[s] for s in BUTTONS], role=role, state=container.state, busy=busy),
+        "actions": actions_allowed(
+            [ACTIONS[s] for s in BUTTONS],
+            role=role,
+            state=container.state,
+            busy=busy,
+            user_id=request.user.pk,
+            owner_id=container.owner_id,
+        ),
         "can_act": role_at_least(role, Role.MEMBER),
         "error": error,
         "networks": list(container.networks.all()),
@@ -150,6 +157,8 @@ class ContainerLogsView(LoginRequiredMixin, View):
             container_logs_follow_request(actor=request.user, container_id=container.pk)
         except PermissionDenied:
             return HttpResponse("Following output needs the member role.", status=403)
+        except ActionRefused as refused:
+            return HttpResponse(" ".join(refused.messages), status=429)
         return render(request, "containers/_container_logs.html", {**logs_context(container), "following": True})
 
 

@@ -62,6 +62,8 @@ class ContainerSpec:
     publish_address: str = "127.0.0.1"
     restart_policy: str = "no"
     labels: dict[str, str] = field(default_factory=dict)
+    #: The user-defined network it starts on (its team's own); never the engine's shared ``bridge``.
+    network: str = ""
 
 
 @dataclass(frozen=True)
@@ -194,8 +196,12 @@ class ContainerEngine(abc.ABC):
         """The last ``tail`` lines of output."""
 
     @abc.abstractmethod
-    def container_logs_follow(self, engine_id: str, *, tail: int, seconds: float) -> Iterator[str]:
-        """The last ``tail`` lines, then new ones as they come; ends after ``seconds`` or when the container stops."""
+    def container_logs_follow(
+        self, engine_id: str, *, tail: int, seconds: float, line_max_bytes: int = 4096, max_bytes: int = 1024**2
+    ) -> Iterator[str]:
+        """The last ``tail`` lines, then new ones as soon as they come; ends after ``seconds``, when the
+        container stops, or once ``max_bytes`` were read. A line longer than ``line_max_bytes`` is cut
+        there (the rest of it is skipped), so a container printing no newline cannot grow a buffer."""
 
     @abc.abstractmethod
     def events(self, *, since: int, until: int | None = None) -> Iterator[EngineEvent]:

@@ -52,6 +52,10 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+#: The engine's answer to a create whose name is taken.
+HTTP_CONFLICT = 409
+
+
 def translate_errors(method: Callable[P, R]) -> Callable[P, R]:
     """Turn docker SDK errors into the contract's errors, with the engine's own message."""
 
@@ -167,23 +171,31 @@ class DockerEngine(ContainerEngine):
 
     @translate_errors
     def container_create(self, spec: ContainerSpec) -> str:
+        # Create first and look the name up only when the engine says it is taken (a retried
+        # task): the first try, by far the usual one, costs no extra round trip.
         options = create_options(spec)
-        with contextlib.suppress(NotFound):
-            existing = self._container(spec.name)
+        try:
+            container = self.client.containers.create(**options)
+        except APIError as error:
+            if error.status_code != HTTP_CONFLICT:
+                raise
+            # The name is taken: ours from an earlier run (a redelivered task), or someone else's.
+            try:
+                existing = self._container(spec.name)
+            except NotFound:
+                raise error from None
             if not labels_match(existing.labels, spec.labels):
                 raise EngineError(
                     f"A container named {spec.name} already exists on the engine and was not made for this "
                     "resource; it is left alone. Remove or rename it on the engine, then retry."
-                )
+                ) from None
             return str(existing.id)
-        container = self.client.containers.create(**options)
         return str(container.id)
 
     @translate_errors
     def container_start(self, engine_id: str) -> None:
-        container = self._container(engine_id)
-        if container.status != "running":
-            container.start()
+        # The engine answers "not modified" for a running container: no need to inspect it first.
+        self.client.api.start(engine_id)
 
     @translate_errors
     def container_stop(self, engine_id: str, timeout: int = 10) -> None:
@@ -247,25 +259,30 @@ class DockerEngine(ContainerEngine):
         output = self._container(engine_id).logs(tail=tail, stdout=True, stderr=True)
         return output.decode(errors="replace").splitlines()
 
-    def container_logs_follow(self, engine_id: str, *, tail: int, seconds: float) -> Iterator[str]:
+    def container_logs_follow(
+        self, engine_id: str, *, tail: int, seconds: float, line_max_bytes: int = 4096, max_bytes: int = 1024**2
+    ) -> Iterator[str]:
         try:
             stream = self._container(engine_id).logs(stream=True, follow=True, tail=tail, stdout=True, stderr=True)
             # A quiet container sends nothing, so the deadline cannot wait for the next line: close the stream.
             timer = threading.Timer(seconds, stream.close)
             timer.daemon = True
             timer.start()
-            buffer = b""
+            lines = LineCutter(line_max_bytes)
+            read = 0
             try:
                 for chunk in stream:
-                    buffer += chunk
-                    *lines, buffer = buffer.split(b"\n")
-                    yield from (line.decode(errors="replace") for line in lines)
+                    read += len(chunk)
+                    yield from lines.feed(chunk)
+                    if read >= max_bytes:
+                        yield f"[portal] stopped following after {max_bytes} bytes of output; follow again for more"
+                        break
             except (OSError, ValueError, AttributeError):
                 pass  # the stream was closed under the reader at the deadline
             finally:
                 timer.cancel()
-            if buffer:
-                yield buffer.decode(errors="replace")
+                stream.close()
+            yield from lines.rest()
         except NotFound as error:
             raise ContainerNotFound(_message(error)) from error
         except DockerException as error:
@@ -306,6 +323,38 @@ class DockerEngine(ContainerEngine):
         attached = self.client.api.inspect_network(network_id).get("Containers") or {}
         if container_id in attached:
             self.client.api.disconnect_container_from_network(container_id, network_id)
+
+
+class LineCutter:
+    """Splits a byte stream into lines, cutting any line at ``limit`` bytes and skipping the rest of it."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.buffer = b""
+        self.skipping = False
+
+    def feed(self, chunk: bytes) -> Iterator[str]:
+        """The complete lines ``chunk`` ends, and the cut head of any line that grew past the limit."""
+        self.buffer += chunk
+        *complete, self.buffer = self.buffer.split(b"\n")
+        for line in complete:
+            if self.skipping:
+                self.skipping = False
+                continue
+            yield self._text(line)
+        if len(self.buffer) > self.limit:
+            if not self.skipping:
+                yield self._text(self.buffer) + " [cut]"
+            self.buffer, self.skipping = b"", True
+
+    def rest(self) -> Iterator[str]:
+        """What is left when the stream ends: a last line without its newline."""
+        if self.buffer and not self.skipping:
+            yield self._text(self.buffer)
+        self.buffer = b""
+
+    def _text(self, line: bytes) -> str:
+        return line[: self.limit].decode(errors="replace")
 
 
 def labels_match(found: dict[str, str] | None, expected: dict[str, str]) -> bool:

@@ -19,12 +19,20 @@ SAFE_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGI
 SECURITY_OPTIONS = ("no-new-privileges",)
 #: Most processes one container may run; stops fork bombs from taking the engine's host down.
 PIDS_LIMIT = 256
+#: The engine keeps a container's output in at most this many files of this size, so a chatty
+#: container cannot fill the engine's disk.
+LOG_OPTIONS = {"max-size": "10m", "max-file": "3"}
+LOG_CONFIG: dict[str, Any] = {"type": "json-file", "config": LOG_OPTIONS}
+
+#: Network modes of the engine itself: the shared default bridge (every team's containers on one
+#: segment), the host's own stack, and the engine's aliases for them. A container gets none of them.
+ENGINE_NETWORK_MODES = frozenset({"bridge", "default", "host", "none"})
 #: Keys the create call may carry, and nothing else.
 ALLOWED_CREATE_KEYS = frozenset(
     {
         "image", "name", "command", "environment", "ports", "nano_cpus", "mem_limit", "memswap_limit",
         "restart_policy", "pids_limit", "cap_drop", "cap_add", "security_opt", "privileged", "labels",
-        "network_mode", "detach", "init",
+        "network_mode", "detach", "init", "log_config",
     }
 )  # fmt: skip
 
@@ -43,7 +51,14 @@ def port_bindings(spec: ContainerSpec) -> dict[str, list[tuple[str, int]]]:
 
 
 def create_options(spec: ContainerSpec) -> dict[str, Any]:
-    """Docker ``containers.create`` keyword arguments for a spec: limits applied, privileges dropped."""
+    """Docker ``containers.create`` keyword arguments for a spec: limits applied, privileges dropped.
+
+    The container starts on the spec's user-defined network (its team's own):
+    Docker keeps separate bridge networks apart, while its default ``bridge``
+    would put every team's containers on one segment.
+    """
+    if not spec.network:
+        raise UnsafeOptions("A container starts on its team's own network; none was given.")
     memory = f"{spec.memory_mib}m"
     restart: dict[str, Any] = {"Name": spec.restart_policy}
     if spec.restart_policy == "on-failure":
@@ -63,10 +78,11 @@ def create_options(spec: ContainerSpec) -> dict[str, Any]:
         "cap_add": list(SAFE_CAPABILITIES),
         "security_opt": list(SECURITY_OPTIONS),
         "privileged": False,
-        "network_mode": "bridge",
+        "network_mode": spec.network,
         "labels": dict(spec.labels),
         "init": True,
         "detach": True,
+        "log_config": {"type": "json-file", "config": dict(LOG_OPTIONS)},
     }
     assert_safe(options, ALLOWED_CREATE_KEYS)
     return options
@@ -79,8 +95,13 @@ def assert_safe(options: dict[str, Any], allowed: frozenset[str]) -> None:
         raise UnsafeOptions(f"Options the portal never passes to the engine: {', '.join(unknown)}.")
     if options.get("privileged"):
         raise UnsafeOptions("Privileged containers are not allowed.")
-    if options.get("network_mode", "bridge") != "bridge":
-        raise UnsafeOptions("Containers may only use their own bridge network, never the host's or another's.")
+    if "network_mode" in options and not user_defined_network(options["network_mode"]):
+        raise UnsafeOptions(
+            "Containers may only use their team's own bridge network, never the engine's shared bridge, "
+            "the host's network or another container's."
+        )
+    if "log_config" in options and options["log_config"] != LOG_CONFIG:
+        raise UnsafeOptions("Container output must be kept by json-file with the portal's size limits.")
     if options.get("cap_add") and not set(options["cap_add"]) <= set(SAFE_CAPABILITIES):
         extra = sorted(set(options["cap_add"]) - set(SAFE_CAPABILITIES))
         raise UnsafeOptions(f"Capabilities not allowed: {', '.join(extra)}.")
@@ -90,3 +111,8 @@ def assert_safe(options: dict[str, Any], allowed: frozenset[str]) -> None:
         raise UnsafeOptions(
             f"Security options must be exactly {', '.join(SECURITY_OPTIONS)}: no seccomp, AppArmor or SELinux opt-outs."
         )
+
+
+def user_defined_network(mode: object) -> bool:
+    """Whether a network mode names a user-defined network (not the engine's own modes, nor ``container:<id>``)."""
+    return isinstance(mode, str) and bool(mode) and mode not in ENGINE_NETWORK_MODES and ":" not in mode

@@ -16,5 +16,7 @@ NETWORK_ACTIONS = {
         "Delete",
         frozenset({DockerNetworkState.ACTIVE, DockerNetworkState.MISSING}),
         Role.TEAM_ADMIN,
+        # Shared by the team's containers and owned by no one member: team admins only.
+        owner_or_admin=True,
     )
 }

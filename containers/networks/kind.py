@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.urls import reverse
 
 from containers.choices import ContainerKind, ContainerNetworkJobAction
@@ -30,4 +31,5 @@ DOCKER_NETWORK_KIND = KindHandler(
     provision_task="containers.tasks.docker_network_provision",
     resource_url=lambda network: reverse("networks") + f"#container-network-{network.pk}",
     job_actions=dict(ContainerNetworkJobAction.choices),
+    uncounted=Q(is_team_default=True),
 )

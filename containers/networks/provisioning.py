@@ -13,6 +13,7 @@ from containers.choices import DockerNetworkState
 from containers.drivers import EngineError, EngineUnreachable
 from containers.engines.services import engine_of
 from containers.models import DockerNetwork
+from containers.networks.services import docker_network_labels
 from portal.jobs import job_step
 from portal.models import Job
 from portal.provisioning import Builder, provision_run
@@ -32,9 +33,7 @@ def _load(job: Job) -> DockerNetwork | None:
 def _build(job: Job, network: DockerNetwork) -> str:
     job_step(job, f"Creating bridge network {network.engine_name} on {network.docker_host}", 50)
     with engine_of(network.docker_host) as engine:
-        created = engine.network_create(
-            name=network.engine_name, labels={"portal.team": network.team.slug, "portal.name": network.name}
-        )
+        created = engine.network_create(name=network.engine_name, labels=docker_network_labels(network))
     network.engine_id, network.subnet, network.state = created.engine_id, created.subnet, DockerNetworkState.ACTIVE
     network.save(update_fields=["engine_id", "subnet", "state"])
     return f"Network {network.engine_name} is ready ({network.subnet or 'subnet chosen by the engine'})"

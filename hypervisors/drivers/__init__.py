@@ -1,6 +1,7 @@
 """Hypervisor drivers. Only this package imports libvirt; everything else calls :func:`driver_for`."""
 
 from hypervisors.drivers.base import (
+    CLEAN_TRAFFIC_FILTER,
     DomainNotFound,
     DomainSpec,
     DomainStats,
@@ -25,6 +26,7 @@ def driver_for(uri: str) -> HypervisorDriver:
 
 
 __all__ = [
+    "CLEAN_TRAFFIC_FILTER",
     "DomainNotFound",
     "DomainSpec",
     "DomainStats",

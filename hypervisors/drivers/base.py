@@ -10,6 +10,7 @@ redelivered after its worker died), so "already done" is success wherever it can
 from __future__ import annotations
 
 import abc
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import ClassVar
@@ -42,13 +43,23 @@ class HostFacts:
     openvswitch: bool | None = None
 
 
+#: libvirt's own network filter (shipped with libvirt) that stops a guest from spoofing MAC or IP
+#: addresses and from ARP tricks; its IP is learnt from the guest's first packets (DHCP).
+CLEAN_TRAFFIC_FILTER = "clean-traffic"
+
+
 @dataclass(frozen=True)
 class InterfaceSpec:
-    """A network card: on a libvirt network by name, or QEMU user-mode networking."""
+    """A network card: on a libvirt network by name, or QEMU user-mode networking.
+
+    Every card on a libvirt network carries ``traffic_filter``: a guest then
+    cannot pretend to be another machine on the segment it shares.
+    """
 
     mac: str
     network: str = ""
     user_mode: bool = False
+    traffic_filter: str = CLEAN_TRAFFIC_FILTER
 
 
 @dataclass(frozen=True)
@@ -125,6 +136,8 @@ class DomainStats:
     net_rx_bytes: int | None = None
     net_tx_bytes: int | None = None
     disk_capacity_bytes: int | None = None
+    #: Memory the guest has now: its balloon's size (the configured size when shut off).
+    memory_current_kib: int | None = None
 
 
 @dataclass(frozen=True)
@@ -188,6 +201,12 @@ class HypervisorDriver(abc.ABC):
         """Delete a volume. An absent volume or pool is success. Raises ``DriverError``."""
 
     @abc.abstractmethod
+    def volume_allocation(self, *, pool: str, name: str) -> int | None:
+        """Bytes a volume takes on the host's storage now (not its capacity); None when the host
+        cannot tell or the volume is absent. Internal snapshots live inside the disk's file, so
+        the growth of this figure is what a snapshot costs. Raises ``DriverError``."""
+
+    @abc.abstractmethod
     def domain_define(self, spec: DomainSpec) -> None:
         """Define a persistent domain unless one with ``spec.uuid`` exists.
 
@@ -217,8 +236,14 @@ class HypervisorDriver(abc.ABC):
         """The host's CPU times and free memory. Raises ``HostUnreachable``."""
 
     @abc.abstractmethod
-    def domains_stats(self) -> list[DomainStats]:
-        """State and counters of every domain on the host, in one round trip."""
+    def domains_stats(self, *, sizes_known: Collection[str] = ()) -> list[DomainStats]:
+        """State and counters of every domain on the host, in one round trip.
+
+        ``sizes_known``: UUIDs (lower case) whose vCPU count and maximum memory the caller
+        does not need (it has them in its rows). Where the bulk read lacks those two figures,
+        the driver asks per domain only for the others, so a host of thousands costs no
+        thousands of calls; for these they may be None.
+        """
 
     # -- power ------------------------------------------------------------------------------
 
@@ -295,6 +320,14 @@ class HypervisorDriver(abc.ABC):
     @abc.abstractmethod
     def network_delete(self, uuid: str) -> None:
         """Stop and undefine a network; an absent one is success."""
+
+    @abc.abstractmethod
+    def network_filter_present(self, name: str) -> bool | None:
+        """Whether the host defines the network filter ``name``; None when the driver has no filters to ask.
+
+        Read only; a guest whose card names a missing filter fails to start, so
+        builds ask first and say what the host lacks.
+        """
 
     @abc.abstractmethod
     def networks_list(self) -> list[NetworkStatus]:

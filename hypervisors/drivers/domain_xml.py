@@ -69,13 +69,20 @@ def domain_xml(spec: DomainSpec) -> str:
 
 
 def interface_element(card: InterfaceSpec) -> ET.Element:
-    """An ``<interface>`` device: virtio on a libvirt network, or QEMU user-mode networking."""
+    """An ``<interface>`` device: virtio on a libvirt network with its traffic filter, or QEMU user-mode networking.
+
+    The filter gets no ``IP`` parameter: libvirt then learns the guest's address
+    from its first packets (DHCP), which stays right when a lease changes. A
+    user-mode card has no host-side device to filter, and no neighbours.
+    """
     interface = ET.Element("interface", {"type": "user" if card.user_mode else "network"})
     if card.mac:
         _sub(interface, "mac", address=card.mac)
     if not card.user_mode:
         _sub(interface, "source", network=card.network)
     _sub(interface, "model", type="virtio")
+    if not card.user_mode and card.traffic_filter:
+        _sub(interface, "filterref", filter=card.traffic_filter)
     return interface
 
 
@@ -151,6 +158,19 @@ def snapshot_creation_time(snapshot_document: str) -> int:
     root = ET.fromstring(snapshot_document)  # noqa: S314 - the document comes from libvirt, not a user
     text = root.findtext("creationTime") or "0"
     return int(text) if text.isdigit() else 0
+
+
+#: KiB in one unit of a libvirt memory element.
+MEMORY_UNITS_KIB = {"b": 1 / 1024, "bytes": 1 / 1024, "KiB": 1, "k": 1, "MiB": 1024, "M": 1024, "GiB": 1024**2}
+
+
+def memory_kib_of(domain_document: str, tag: str) -> int:
+    """A memory element (``memory``, ``currentMemory``) of domain XML in KiB; 0 when absent."""
+    root = ET.fromstring(domain_document)  # noqa: S314 - the document comes from libvirt, not a user
+    element = root.find(tag)
+    if element is None or not (element.text or "").strip().isdigit():
+        return 0
+    return int(int(element.text or 0) * MEMORY_UNITS_KIB.get(element.get("unit", "KiB"), 1))
 
 
 def guest_domain_types(capabilities_xml: str) -> tuple[str, ...]:

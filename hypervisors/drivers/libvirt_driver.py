@@ -7,6 +7,7 @@ shared helpers in ``libvirt_common``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from typing import ClassVar
 
 import libvirt
@@ -35,6 +36,7 @@ from hypervisors.drivers.libvirt_common import (
     DOMAIN_STATS_FLAGS,
     STATE_NAMES,
     balloon_reaches,
+    config_max_memory_kib,
     domain_stats_of,
     error_translate,
     is_local_uri,
@@ -169,6 +171,19 @@ class LibvirtDriver(LibvirtNetworks, HypervisorDriver):
             if error.get_error_code() != libvirt.VIR_ERR_NO_STORAGE_VOL:
                 raise
 
+    @translate_errors
+    def volume_allocation(self, *, pool: str, name: str) -> int | None:
+        storage = self._pool(pool)
+        if storage is None:
+            return None
+        try:
+            # Reading a volume's info refreshes it from the file, so the figure is current.
+            return int(storage.storageVolLookupByName(name).info()[2])
+        except libvirt.libvirtError as error:
+            if error.get_error_code() != libvirt.VIR_ERR_NO_STORAGE_VOL:
+                raise
+            return None
+
     # -- domains ----------------------------------------------------------------------------
 
     def _domain(self, uuid: str) -> libvirt.virDomain:
@@ -249,9 +264,9 @@ class LibvirtDriver(LibvirtNetworks, HypervisorDriver):
         return HostUsage(**usage)
 
     @translate_errors
-    def domains_stats(self) -> list[DomainStats]:
+    def domains_stats(self, *, sizes_known: Collection[str] = ()) -> list[DomainStats]:
         stats = self.conn.getAllDomainStats(DOMAIN_STATS_FLAGS, 0)
-        return [domain_stats_of(domain, record) for domain, record in stats]
+        return [domain_stats_of(domain, record, sizes_known) for domain, record in stats]
 
     # -- power ------------------------------------------------------------------------------
 
@@ -299,13 +314,15 @@ class LibvirtDriver(LibvirtNetworks, HypervisorDriver):
     def domain_set_memory(self, uuid: str, memory_mib: int) -> ResizeResult:
         domain = self._domain(uuid)
         kib = memory_mib * 1024
-        live = bool(domain.isActive()) and kib <= domain.maxMemory()
+        active = bool(domain.isActive())
+        live = active and kib <= domain.maxMemory()
         if live:
             domain.setMemoryFlags(kib, libvirt.VIR_DOMAIN_AFFECT_LIVE)
             # The target is only a request: a guest without a balloon driver keeps its memory.
             live = balloon_reaches(domain, kib)
-        if not live:
-            # The ceiling of the next boot; the current size cannot exceed it.
+        if not active or kib > config_max_memory_kib(domain):
+            # The ceiling of the next boot; the current size cannot exceed it. A running
+            # guest's ceiling is never lowered: it is what the guest can grow back to.
             domain.setMemoryFlags(kib, libvirt.VIR_DOMAIN_AFFECT_CONFIG | libvirt.VIR_DOMAIN_MEM_MAXIMUM)
         domain.setMemoryFlags(kib, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
         return ResizeResult(live=live)

@@ -50,6 +50,18 @@ class LibvirtNetworks:
         network.setAutostart(1 if autostart else 0)
 
     @translate_errors
+    def network_filter_present(self, name: str) -> bool | None:
+        try:
+            self.conn.nwfilterLookupByName(name)
+        except libvirt.libvirtError as error:
+            if error.get_error_code() == libvirt.VIR_ERR_NO_NWFILTER:
+                return False
+            if error.get_error_code() == libvirt.VIR_ERR_NO_SUPPORT:
+                return None  # a driver without network filters (libvirt's test driver)
+            raise
+        return True
+
+    @translate_errors
     def network_stop(self, uuid: str) -> None:
         network = self._network(uuid)
         if network is not None and network.isActive():

@@ -32,7 +32,14 @@ class Host(RemoteEndpoint):
         help_text="Directory used when the pool has to be created.",
     )
     network = models.CharField(
-        "network", max_length=100, blank=True, default="default", help_text="libvirt network new VMs attach to."
+        "network",
+        max_length=100,
+        blank=True,
+        default="default",
+        help_text=(
+            "New VMs asked for without a network join this libvirt network only when an admin has added it as "
+            "a shared VM network on this host; otherwise each team gets its own network."
+        ),
     )
     domain_type = models.CharField("domain type", max_length=10, choices=DomainType.choices, blank=True)
     cpus = models.PositiveIntegerField("CPUs", null=True, blank=True)

@@ -77,7 +77,12 @@ class VirtualNetworkQuerySet(TeamResourceQuerySet["VirtualNetwork"]):
 
 
 class VirtualNetwork(TeamResource):
-    """A libvirt network on a host: a team's own (asked for like any resource) or shared by admins."""
+    """A libvirt network on a host: a team's own (asked for like any resource) or shared by admins.
+
+    Each team also gets one NAT network per host that the portal makes on first
+    use (``is_team_default``): VMs asked for without a network join it, so teams
+    are apart unless an admin shares a network.
+    """
 
     objects: ClassVar[Any] = VirtualNetworkQuerySet.as_manager()
 
@@ -110,11 +115,19 @@ class VirtualNetwork(TeamResource):
     uuid = models.UUIDField("UUID", default=uuid.uuid4, unique=True, editable=False)
     autostart = models.BooleanField("start with the host", default=True)
     state = models.CharField("state", max_length=20, choices=NetworkState.choices, default=NetworkState.BUILDING)
+    is_team_default = models.BooleanField(
+        "team's own network",
+        default=False,
+        help_text="Made by the portal for the team's VMs on this host; counted in no quota.",
+    )
 
     class Meta:
         ordering = ("host", "name")
         verbose_name = "VM network"
         constraints = [
+            models.UniqueConstraint(
+                fields=("team", "host"), condition=Q(is_team_default=True), name="network_one_team_default_per_host"
+            ),
             models.UniqueConstraint(fields=("host", "libvirt_name"), name="network_unique_libvirt_name_per_host"),
             models.UniqueConstraint(fields=("team", "name"), name="network_unique_name_per_team"),
             models.UniqueConstraint(

@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from hypervisors.choices import VMState
 from hypervisors.models.hosts import Host
@@ -51,8 +51,22 @@ class VirtualMachine(TeamResource):
     domain_name = models.CharField(
         "domain name", max_length=255, blank=True, help_text="The libvirt domain's name; <team>.<name> when built here."
     )
+    # vcpus and memory_mib are what the VM counts against its team's quota and its host's
+    # capacity: the size it has now, or the larger one a resize is giving it.
     vcpus = models.PositiveSmallIntegerField("vCPUs", validators=[MinValueValidator(1)])
     memory_mib = models.PositiveIntegerField("memory (MiB)", validators=[MinValueValidator(MIN_VM_MEMORY_MIB)])
+    pending_vcpus = models.PositiveSmallIntegerField(
+        "vCPUs at next boot",
+        null=True,
+        blank=True,
+        help_text="A smaller size the guest takes at its next boot; until the host shows it, the VM counts its vCPUs.",
+    )
+    pending_memory_mib = models.PositiveIntegerField(
+        "memory at next boot (MiB)",
+        null=True,
+        blank=True,
+        help_text="A smaller size the guest takes at its next boot; until the host shows it, the VM counts its memory.",
+    )
     disk_gib = models.PositiveIntegerField("disk (GiB)", validators=[MinValueValidator(1)])
     state = models.CharField("state", max_length=20, choices=VMState.choices, default=VMState.BUILDING)
     state_changed_at = models.DateTimeField("state changed", null=True, blank=True)
@@ -79,6 +93,16 @@ class VirtualMachine(TeamResource):
             models.CheckConstraint(condition=Q(memory_mib__gte=MIN_VM_MEMORY_MIB), name="vm_memory_minimum"),
             models.CheckConstraint(condition=Q(disk_gib__gte=1), name="vm_disk_positive"),
             models.CheckConstraint(condition=Q(state__in=VMState.values), name="vm_state_valid"),
+            # A pending size is a shrink still to happen: smaller than what is counted, never larger.
+            models.CheckConstraint(
+                condition=Q(pending_vcpus__isnull=True) | Q(pending_vcpus__gte=1, pending_vcpus__lt=F("vcpus")),
+                name="vm_pending_vcpus_shrink",
+            ),
+            models.CheckConstraint(
+                condition=Q(pending_memory_mib__isnull=True)
+                | Q(pending_memory_mib__gte=MIN_VM_MEMORY_MIB, pending_memory_mib__lt=F("memory_mib")),
+                name="vm_pending_memory_shrink",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -95,6 +119,11 @@ class VirtualMachine(TeamResource):
         return self.host.job_queue() if self.host is not None else None
 
     @property
+    def size_target(self) -> tuple[int, int]:
+        """The vCPUs and memory the VM is being given: pending shrinks included."""
+        return (self.pending_vcpus or self.vcpus, self.pending_memory_mib or self.memory_mib)
+
+    @property
     def volume_name(self) -> str:
         """The name of the VM's disk volume in the host's storage pool."""
         return f"{self.uuid}.qcow2"
@@ -109,6 +138,12 @@ class Snapshot(models.Model):
         settings.AUTH_USER_MODEL, verbose_name="created by", on_delete=models.SET_NULL, null=True, blank=True
     )
     created_at = models.DateTimeField("created", auto_now_add=True)
+    size_bytes = models.PositiveBigIntegerField(
+        "size (bytes)",
+        null=True,
+        blank=True,
+        help_text="What the snapshot takes on the host's storage, as the host reports it; counts against disk quota.",
+    )
 
     class Meta:
         ordering = ("vm", "created_at")

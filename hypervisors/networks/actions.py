@@ -15,7 +15,9 @@ NETWORK_ACTIONS = {
         Action(
             NetworkJobAction.NETWORK_START, "start", "Start", frozenset({NetworkState.INACTIVE, NetworkState.MISSING})
         ),
-        Action(NetworkJobAction.NETWORK_STOP, "stop", "Stop", frozenset({NetworkState.ACTIVE})),
+        # A team's network carries every member's VMs: stopping or deleting it is destructive,
+        # and with no owner of its own that leaves it to team admins (and portal administrators).
+        Action(NetworkJobAction.NETWORK_STOP, "stop", "Stop", frozenset({NetworkState.ACTIVE}), owner_or_admin=True),
         Action(
             NetworkJobAction.NETWORK_DELETE,
             "delete",
@@ -23,6 +25,7 @@ NETWORK_ACTIONS = {
             ANY - {NetworkState.BUILDING},
             minimum_role=Role.TEAM_ADMIN,
             confirm="Delete this network?",
+            owner_or_admin=True,
         ),
     )
 }

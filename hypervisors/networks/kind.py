@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.urls import reverse
 
 from hypervisors.choices import HypervisorKind, NetworkJobAction, NetworkKind
@@ -48,4 +49,5 @@ NETWORK_KIND = KindHandler(
     provision_task="hypervisors.tasks.network_provision",
     resource_url=lambda network: reverse("networks") + f"#network-{network.pk}",
     job_actions=dict(NetworkJobAction.choices),
+    uncounted=Q(is_team_default=True),
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from hypervisors.choices import NetworkKind, NetworkState
-from hypervisors.drivers import DriverError, HostUnreachable, NetworkSpec, driver_for
+from hypervisors.drivers import DriverError, HostUnreachable, HypervisorDriver, NetworkSpec, driver_for
 from hypervisors.models import VirtualNetwork
 from portal.jobs import job_step
 from portal.models import Job
@@ -59,13 +59,18 @@ def network_bring_up(job: Job, network: VirtualNetwork) -> str:
         network.save(update_fields=["state"])
         return f"Network {network} is ready"
     with driver_for(network.host.uri) as driver:
-        job_step(job, f"Defining network {network.libvirt_name} ({network.subnet or network.bridge})", 40)
-        driver.network_define(network_spec(network))
-        job_step(job, "Starting the network", 70)
-        driver.network_start(str(network.uuid), autostart=network.autostart)
-    network.state = NetworkState.ACTIVE
-    network.save(update_fields=["state"])
+        job_step(job, f"Defining and starting network {network.libvirt_name} ({network.subnet or network.bridge})", 40)
+        network_make(driver, network)
     return f"Network {network.libvirt_name} is active"
+
+
+def network_make(driver: HypervisorDriver, network: VirtualNetwork) -> None:
+    """Define (if absent) and start a network on its host, and record it active. Idempotent."""
+    driver.network_define(network_spec(network))
+    driver.network_start(str(network.uuid), autostart=network.autostart)
+    if network.state != NetworkState.ACTIVE:
+        network.state = NetworkState.ACTIVE
+        network.save(update_fields=["state"])
 
 
 def _cleanup(job: Job, network: VirtualNetwork) -> None:

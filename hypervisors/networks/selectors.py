@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from hypervisors.choices import NetworkState
-from hypervisors.models import VirtualNetwork
+from hypervisors.models import Host, VirtualNetwork
 from portal.models import Team
 
 AnyUser = User | AnonymousUser
@@ -22,6 +22,19 @@ def networks_usable_by(team: Team | None) -> QuerySet[VirtualNetwork]:
         .select_related("host", "team")
         .order_by("host__name", "name")
     )
+
+
+def host_shared_network(host: Host) -> VirtualNetwork | None:
+    """The network VMs asked for without one join instead of their team's own: only one an admin shared.
+
+    That is a shared row (no team) on the host whose libvirt name is the host's
+    ``network``; the libvirt network of that name alone, shared by nobody's
+    choice, is never used.
+    """
+    if not host.network:
+        return None
+    shared = VirtualNetwork.objects.filter(host=host, team__isnull=True, libvirt_name=host.network)
+    return shared.exclude(state=NetworkState.BUILDING).first()
 
 
 def network_get(user: AnyUser, network_id: int) -> VirtualNetwork:

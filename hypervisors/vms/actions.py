@@ -1,7 +1,8 @@
 """The catalogue of actions on a VM: which exist, in which states they make sense, who may ask.
 
 Pages offer only what this allows; the services refuse the rest whatever the
-page showed.
+page showed. What loses the guest's work or data is ``owner_or_admin`` (see
+``portal.actions``).
 """
 
 from __future__ import annotations
@@ -33,9 +34,17 @@ ACTIONS = {
             "Force off",
             ON,
             confirm="Pull the plug? Unsaved data in the VM is lost.",
+            owner_or_admin=True,
         ),
         VMAction(VMJobAction.VM_REBOOT, "reboot", "Reboot", RUNNING),
-        VMAction(VMJobAction.VM_RESET, "reset", "Reset", RUNNING, confirm="Reset the VM like its reset button?"),
+        VMAction(
+            VMJobAction.VM_RESET,
+            "reset",
+            "Reset",
+            RUNNING,
+            confirm="Reset the VM like its reset button?",
+            owner_or_admin=True,
+        ),
         VMAction(VMJobAction.VM_SUSPEND, "suspend", "Suspend", RUNNING),
         VMAction(VMJobAction.VM_RESUME, "resume", "Resume", frozenset({VMState.PAUSED})),
         VMAction(
@@ -44,11 +53,26 @@ ACTIONS = {
             "Delete",
             SETTLED | {VMState.MISSING, VMState.UNKNOWN},
             confirm="Delete this VM, its disk and its snapshots for good?",
+            owner_or_admin=True,
         ),
         VMAction(VMJobAction.VM_RESIZE, "resize", "Resize", SETTLED, has_form=True),
         VMAction(VMJobAction.VM_SNAPSHOT_CREATE, "snapshot-create", "Take snapshot", SETTLED, has_form=True),
-        VMAction(VMJobAction.VM_SNAPSHOT_REVERT, "snapshot-revert", "Revert to snapshot", SETTLED, has_form=True),
-        VMAction(VMJobAction.VM_SNAPSHOT_DELETE, "snapshot-delete", "Delete snapshot", SETTLED, has_form=True),
+        VMAction(
+            VMJobAction.VM_SNAPSHOT_REVERT,
+            "snapshot-revert",
+            "Revert to snapshot",
+            SETTLED,
+            has_form=True,
+            owner_or_admin=True,
+        ),
+        VMAction(
+            VMJobAction.VM_SNAPSHOT_DELETE,
+            "snapshot-delete",
+            "Delete snapshot",
+            SETTLED,
+            has_form=True,
+            owner_or_admin=True,
+        ),
         VMAction(VMJobAction.VM_INTERFACE_ATTACH, "interface-attach", "Attach to a network", SETTLED, has_form=True),
         VMAction(VMJobAction.VM_INTERFACE_DETACH, "interface-detach", "Detach from a network", SETTLED, has_form=True),
     )

@@ -74,10 +74,24 @@ class VMRequestForm(ResourceRequestForm):
 
 
 class VMResizeForm(forms.Form):
-    """New sizes for an existing VM."""
+    """New sizes for an existing VM, within the same limits as asking for one (its image's minimum included)."""
 
     vcpus = forms.IntegerField(label="vCPUs", min_value=1, max_value=MAX_VCPUS)
     memory_mib = forms.IntegerField(label="Memory (MiB)", min_value=MIN_VM_MEMORY_MIB, max_value=MAX_MEMORY_MIB)
+
+    def __init__(self, *args: Any, vm: VirtualMachine | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.image = vm.image if vm is not None else None
+        if self.image is not None:
+            self.fields["memory_mib"].min_value = max(MIN_VM_MEMORY_MIB, self.image.min_memory_mib)  # type: ignore[attr-defined]
+            self.fields["memory_mib"].widget.attrs["min"] = self.fields["memory_mib"].min_value  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        memory = cleaned.get("memory_mib")
+        if self.image is not None and memory is not None and memory < self.image.min_memory_mib:
+            self.add_error("memory_mib", f"{self.image.name} needs at least {self.image.min_memory_mib} MiB.")
+        return cleaned
 
 
 class SnapshotForm(forms.Form):
@@ -124,7 +138,12 @@ class VMFilterForm(forms.Form):
             queryset = queryset.filter(state=data["state"])
         if data.get("host"):
             queryset = queryset.filter(host=data["host"])
-        return queryset.order_by(*self.SORTS.get(data.get("sort") or "name", self.SORTS["name"]))
+        return queryset.order_by(*self.ordering())
+
+    def ordering(self) -> tuple[str, ...]:
+        """The ``order_by`` of the chosen sort (call after ``apply``)."""
+        data = getattr(self, "cleaned_data", {})
+        return self.SORTS.get(data.get("sort") or "name", self.SORTS["name"])
 
 
 class InterfaceForm(forms.Form):

@@ -9,7 +9,7 @@ from django.urls import reverse
 from hypervisors.choices import HypervisorKind, VMJobAction
 from hypervisors.hosts.placement import NoHostAvailable, host_for
 from hypervisors.models import VirtualMachine, VirtualNetwork
-from hypervisors.vms.services import vm_interfaces_create
+from hypervisors.vms.services import snapshots_usage, vm_interfaces_create
 from portal.kinds import KindHandler
 from portal.models import ResourceRequest
 
@@ -53,4 +53,5 @@ VM_KIND = KindHandler(
     job_actions=dict(VMJobAction.choices),
     status_template="hypervisors/_vm_status.html",
     cpu_unit="vCPU",
+    extra_usage=snapshots_usage,
 )

@@ -82,11 +82,34 @@ def _resize(job: Job, vm: VirtualMachine, driver: HypervisorDriver) -> str:
     job_step(job, f"Setting {memory_mib} MiB of memory", 60)
     memory = driver.domain_set_memory(str(vm.uuid), memory_mib)
     later = [text for text, result in (("vCPUs", cpu), ("memory", memory)) if not result.live]
-    vm.next_boot_note = f"New {' and '.join(later)} apply at the next boot." if later else ""
-    vm.save(update_fields=["next_boot_note", "updated_at"])
-    applied = "applied live" if not later else vm.next_boot_note
+    running = driver.domain_status(str(vm.uuid)).state in (VMState.RUNNING, VMState.PAUSED)
+    _shrink_record(
+        vm, vcpus=vcpus, memory_mib=memory_mib, cpu_live=cpu.live or not running, memory_live=memory.live or not running
+    )
+    vm.next_boot_note = f"New {' and '.join(later)} apply at the next boot." if later and running else ""
+    sizes = ["vcpus", "memory_mib", "pending_vcpus", "pending_memory_mib"]
+    vm.save(update_fields=[*sizes, "next_boot_note", "updated_at"])
+    applied = "applied live" if not later else vm.next_boot_note or "applied to the stopped VM"
     _refresh(vm, driver)
     return f"Resized to {vcpus} vCPUs and {memory_mib} MiB: {applied}"
+
+
+def _shrink_record(vm: VirtualMachine, *, vcpus: int, memory_mib: int, cpu_live: bool, memory_live: bool) -> None:
+    """Count a shrink once the guest gave the resources back; until then keep it pending.
+
+    A stopped VM takes its new size at its next start, so it holds nothing more
+    now: its shrink counts at once, like a live one.
+    """
+    if vcpus < vm.vcpus:
+        if cpu_live:
+            vm.vcpus, vm.pending_vcpus = vcpus, None
+        else:
+            vm.pending_vcpus = vcpus
+    if memory_mib < vm.memory_mib:
+        if memory_live:
+            vm.memory_mib, vm.pending_memory_mib = memory_mib, None
+        else:
+            vm.pending_memory_mib = memory_mib
 
 
 def _resize_undo(job: Job, vm: VirtualMachine) -> None:
@@ -94,16 +117,28 @@ def _resize_undo(job: Job, vm: VirtualMachine) -> None:
     previous = job.params.get("previous", {})
     vm.vcpus = previous.get("vcpus", vm.vcpus)
     vm.memory_mib = previous.get("memory_mib", vm.memory_mib)
-    vm.save(update_fields=["vcpus", "memory_mib", "updated_at"])
+    pending = job.params.get("previous_pending", {})
+    vm.pending_vcpus, vm.pending_memory_mib = pending.get("vcpus"), pending.get("memory_mib")
+    vm.save(update_fields=["vcpus", "memory_mib", "pending_vcpus", "pending_memory_mib", "updated_at"])
 
 
 def _snapshot_create(job: Job, vm: VirtualMachine, driver: HypervisorDriver) -> str:
     name = job.params["name"]
+    assert vm.host is not None
+    before = driver.volume_allocation(pool=vm.host.storage_pool, name=vm.volume_name)
     job_step(job, f"Taking snapshot {name}", 40)
+    existed = name in driver.snapshots_list(str(vm.uuid))
     driver.snapshot_create(str(vm.uuid), name)
-    Snapshot.objects.get_or_create(vm=vm, name=name, defaults={"created_by": job.requested_by})
+    after = driver.volume_allocation(pool=vm.host.storage_pool, name=vm.volume_name)
+    snapshot, _ = Snapshot.objects.get_or_create(vm=vm, name=name, defaults={"created_by": job.requested_by})
+    # Internal snapshots grow the disk's file: that growth is what the host says this one costs.
+    # A redelivered job whose snapshot existed already keeps the size it measured then.
+    if not existed and before is not None and after is not None:
+        snapshot.size_bytes = max(0, after - before)
+        snapshot.save(update_fields=["size_bytes"])
     _refresh(vm, driver)
-    return f"Snapshot {name} taken"
+    size = f" ({snapshot.size_bytes // (1024 * 1024)} MiB on the host)" if snapshot.size_bytes else ""
+    return f"Snapshot {name} taken{size}"
 
 
 def _snapshot_revert(job: Job, vm: VirtualMachine, driver: HypervisorDriver) -> str:
@@ -167,6 +202,20 @@ def _interface_detach(job: Job, vm: VirtualMachine, driver: HypervisorDriver) ->
     return f"Detached {mac}, " + ("live" if result.live else "from the configuration")
 
 
+def _snapshot_create_undo(job: Job, vm: VirtualMachine) -> None:
+    """A snapshot that was not taken leaves no row counting against the quota."""
+    name = job.params.get("name")
+    host = vm.host
+    if host is not None:
+        try:
+            with driver_for(host.uri) as driver:
+                if name in driver.snapshots_list(str(vm.uuid)):
+                    return
+        except DriverError:
+            pass  # the host cannot say: the row goes, the next snapshot list will not show it either
+    Snapshot.objects.filter(vm=vm, name=name).delete()
+
+
 def _interface_attach_undo(job: Job, vm: VirtualMachine) -> None:
     """A failed attach leaves no card row behind."""
     VMInterface.objects.filter(vm=vm, mac=job.params.get("mac"), attached=False).delete()
@@ -192,6 +241,7 @@ OPERATIONS: dict[str, Operation] = {
 #: What to undo in the database when an operation fails.
 UNDO: dict[str, Callable[[Job, VirtualMachine], None]] = {
     VMJobAction.VM_RESIZE: _resize_undo,
+    VMJobAction.VM_SNAPSHOT_CREATE: _snapshot_create_undo,
     VMJobAction.VM_INTERFACE_ATTACH: _interface_attach_undo,
 }
 

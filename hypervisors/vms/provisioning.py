@@ -2,7 +2,9 @@
 
 Every step is idempotent: the VM's UUID and volume name are fixed before the
 first step, so a task delivered twice finds its own domain and disk and carries
-on. The shared skeleton (``portal.provisioning``) checks the quota, moves the
+on. A VM asked for without a network joins its team's own network on the host
+(made here, in the worker, on first use) unless an admin shared one for that.
+The shared skeleton (``portal.provisioning``) checks the quota, moves the
 request, retries an unreachable host and cleans up after any failure.
 """
 
@@ -11,9 +13,21 @@ from __future__ import annotations
 import logging
 
 from hypervisors.choices import NetworkKind
-from hypervisors.drivers import DomainSpec, DriverError, HostUnreachable, InterfaceSpec, driver_for
+from hypervisors.drivers import (
+    CLEAN_TRAFFIC_FILTER,
+    DomainSpec,
+    DriverError,
+    HostUnreachable,
+    HypervisorDriver,
+    InterfaceSpec,
+    driver_for,
+)
 from hypervisors.hosts.placement import host_for
-from hypervisors.models import VirtualMachine
+from hypervisors.models import VirtualMachine, VirtualNetwork
+from hypervisors.networks.provisioning import network_make
+from hypervisors.networks.selectors import host_shared_network
+from hypervisors.networks.services import team_network_ensure
+from hypervisors.vms.services import vm_interfaces_create
 from portal.jobs import job_step
 from portal.models import Job
 from portal.provisioning import Builder, provision_run
@@ -37,7 +51,6 @@ def domain_spec(vm: VirtualMachine, disk_path: str) -> DomainSpec:
         kernel_path=vm.image.kernel_path,
         initrd_path=vm.image.initrd_path,
         kernel_cmdline=vm.image.kernel_cmdline,
-        network=vm.host.network,
         interfaces=tuple(
             InterfaceSpec(
                 mac=card.mac, network=card.network.libvirt_name, user_mode=card.network.kind == NetworkKind.USER
@@ -69,21 +82,53 @@ def _build(job: Job, vm: VirtualMachine) -> str:
         job_step(job, "Choosing a host", 10)
         vm.host = host_for(vm)
         vm.save(update_fields=["host", "updated_at"])
-    job_step(job, f"Placed on host {vm.host.name}", 15)
+    # No call between these two steps: one write records both.
+    job_step(job, f"Placed on host {vm.host.name}", 15, save=False)
+    networks = _networks_of(vm)
     with driver_for(vm.host.uri) as driver:
+        _networks_join(job, driver, networks)
         job_step(job, f"Preparing storage pool {vm.host.storage_pool}", 25)
         driver.pool_ensure(name=vm.host.storage_pool, path=vm.host.storage_path)
         job_step(job, f"Creating a {vm.disk_gib} GiB qcow2 disk", 40)
         disk_path = driver.volume_ensure(pool=vm.host.storage_pool, name=vm.volume_name, capacity_gib=vm.disk_gib)
         job_step(job, f"Defining domain {vm.domain_name} ({vm.host.domain_type})", 60)
-        driver.domain_define(domain_spec(vm, disk_path))
+        spec = domain_spec(vm, disk_path)
+        driver.domain_define(spec)
         job_step(job, "Starting the domain", 80)
         driver.domain_start(str(vm.uuid))
         status = driver.domain_status(str(vm.uuid))
     vm.state = status.state
     vm.save(update_fields=["state", "updated_at"])
-    vm.interfaces.update(attached=True)
+    if spec.interfaces:
+        vm.interfaces.update(attached=True)
     return f"The VM is {vm.get_state_display().lower()}"
+
+
+def _networks_of(vm: VirtualMachine) -> list[VirtualNetwork]:
+    """The networks the VM's cards are on, giving a VM asked for without any a card on its default network.
+
+    That is the team's own network on the host, or a network an admin shared
+    as the host's default. Only rows here: the host is reached after.
+    """
+    assert vm.host is not None
+    if not vm.interfaces.exists():
+        network = host_shared_network(vm.host) or team_network_ensure(team=vm.team, host=vm.host)
+        vm_interfaces_create(vm, [network])
+    return [card.network for card in vm.interfaces.select_related("network", "network__team")]
+
+
+def _networks_join(job: Job, driver: HypervisorDriver, networks: list[VirtualNetwork]) -> None:
+    """Make the team's own networks the VM needs on the host, and check the host has the traffic filter."""
+    for network in networks:
+        if network.is_team_default:  # asked every time: one removed outside the portal is made again
+            job_step(job, f"Joining team network {network.libvirt_name} ({network.subnet})", 20)
+            network_make(driver, network)
+    filtered = [network for network in networks if network.kind != NetworkKind.USER]
+    if filtered and driver.network_filter_present(CLEAN_TRAFFIC_FILTER) is False:
+        raise DriverError(
+            f"The host has no libvirt network filter {CLEAN_TRAFFIC_FILTER!r}, which every VM network card "
+            "carries; it ships with libvirt's nwfilter driver: install it there (libvirt-daemon-driver-nwfilter)."
+        )
 
 
 def _cleanup(job: Job, vm: VirtualMachine) -> None:

@@ -38,9 +38,13 @@ def images_offered() -> QuerySet[Image]:
     return Image.objects.filter(is_active=True)
 
 
-def vm_actions_for(role: str | None, vm: VirtualMachine, busy: bool) -> list[VMAction]:
-    """The buttons to offer on a VM page (the services check everything again)."""
-    return actions_allowed([ACTIONS[slug] for slug in BUTTONS], role=role, state=vm.state, busy=busy)
+def vm_actions_for(
+    role: str | None, vm: VirtualMachine, busy: bool, user_id: int | None = None, slugs: tuple[str, ...] = BUTTONS
+) -> list[VMAction]:
+    """The actions among ``slugs`` to offer on a VM page to user ``user_id`` (the services check everything again)."""
+    return actions_allowed(
+        [ACTIONS[slug] for slug in slugs], role=role, state=vm.state, busy=busy, user_id=user_id, owner_id=vm.owner_id
+    )
 
 
 def vm_samples_since(vm: VirtualMachine, since: datetime) -> list[VMStatSample]:

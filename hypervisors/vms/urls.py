@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from hypervisors.vms import views
+from hypervisors.vms import console_views, views
 
 urlpatterns = [
     path("", views.VMListView.as_view(), name="vm-list"),
@@ -13,4 +13,6 @@ urlpatterns = [
     path("<uuid:vm_uuid>/resize/", views.VMResizeView.as_view(), name="vm-resize"),
     path("<uuid:vm_uuid>/snapshots/<slug:slug>/", views.VMSnapshotView.as_view(), name="vm-snapshot"),
     path("<uuid:vm_uuid>/interfaces/<slug:slug>/", views.VMInterfaceView.as_view(), name="vm-interface"),
+    path("<uuid:vm_uuid>/console/", console_views.VMConsoleView.as_view(), name="vm-console"),
+    path("<uuid:vm_uuid>/console/ticket/", console_views.VMConsoleTicketView.as_view(), name="vm-console-ticket"),
 ]

@@ -12,8 +12,9 @@ from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
+from django.core.paginator import InvalidPage
 from django.db import models
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -30,6 +31,7 @@ from hypervisors.vms.services import vm_action_request, vm_interface_request, vm
 from portal.choices import Role
 from portal.forms import form_add_quota_errors
 from portal.htmx import is_htmx
+from portal.pagination import COUNT_CAP, count_capped, keyset_page
 from portal.permissions import role_at_least, role_in
 from portal.quotas import QuotaExceeded
 from portal.request_views import ResourceRequestCreateView, ResourceRequestPreviewView
@@ -45,20 +47,50 @@ class VMListView(LoginRequiredMixin, ListView[VirtualMachine]):
     template_name = "hypervisors/vm_list.html"
     context_object_name = "vms"
     paginate_by = 50
+    #: Rows counted at most; a longer list is paged by keyset.
+    count_cap = COUNT_CAP
 
     #: What the list shows; loading only these keeps late pages of big lists cheap to sort.
-    COLUMNS = ("uuid", "name", "state", "vcpus", "memory_mib", "disk_gib", "team__name", "host__name", "image__name")
+    #: ``created_at`` is there for the keyset cursor of the "newest" sort.
+    COLUMNS = (
+        *("uuid", "name", "state", "vcpus", "memory_mib", "disk_gib", "created_at"),
+        *("team__name", "host__name", "image__name"),
+    )
 
     def get_queryset(self) -> Any:
         self.filter_form = VMFilterForm(self.request.GET or None, user=self.request.user)
         queryset = vms_for(self.request.user).select_related(None).select_related("team", "host", "image")
         return self.filter_form.apply(queryset.only(*self.COLUMNS))
 
+    def paginate_queryset(self, queryset: Any, page_size: int) -> tuple[Any, Any, Any, bool]:
+        """Numbered pages while the list is short; keyset pages past ``count_cap`` rows (see ``portal.pagination``).
+
+        Either way one capped count and one page query: the cost of a page does not grow with the list.
+        """
+        count = count_capped(queryset, self.count_cap)
+        keyset = "after" in self.request.GET or "before" in self.request.GET
+        if count <= self.count_cap and not keyset:
+            paginator = self.get_paginator(queryset, page_size)
+            paginator.count = count  # already known; spares the paginator its own COUNT(*)
+            page = paginator.page(self._page_number(paginator))
+            return paginator, page, page.object_list, page.has_other_pages()
+        ordering = self.filter_form.ordering()
+        keyset_part = keyset_page(queryset, ordering, page_size, params=self.request.GET, cap=self.count_cap)
+        return None, keyset_part, keyset_part.object_list, keyset_part.has_next or keyset_part.has_previous
+
+    def _page_number(self, paginator: Any) -> int:
+        number = self.request.GET.get("page") or 1
+        try:
+            return paginator.validate_number(paginator.num_pages if number == "last" else number)
+        except InvalidPage as error:
+            raise Http404(str(error)) from error
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["filter_form"] = self.filter_form
         query = self.request.GET.copy()
-        query.pop("page", None)
+        for name in ("page", "after", "before"):
+            query.pop(name, None)
         context["query"] = query.urlencode()
         return context
 
@@ -94,8 +126,11 @@ def vm_status_context(request: HttpRequest, vm: VirtualMachine, error: str = "")
         "job": job,
         "busy": busy,
         "polling": busy or vm.state == VMState.BUILDING,
-        "actions": vm_actions_for(role, vm, busy),
+        "actions": vm_actions_for(role, vm, busy, request.user.pk),
         "can_act": role_at_least(role, Role.MEMBER),
+        "snapshot_actions": {
+            a.slug for a in vm_actions_for(role, vm, busy, request.user.pk, ("snapshot-revert", "snapshot-delete"))
+        },
         "snapshots": list(vm.snapshots.all()),
         "interfaces": list(vm.interfaces.select_related("network__team")),
         "attachable": list(networks_usable_by(vm.team).filter(host=vm.host).exclude(interfaces__vm=vm)),
@@ -118,7 +153,9 @@ class VMDetailView(VMPageMixin, ResourceDetailView):
         series = vm_series(vm_samples_since(obj, now - GRAPH_WINDOW), obj.vcpus)
         return {
             "graphs": svg_graphs(series, now, GRAPH_WINDOW),
-            "resize_form": VMResizeForm(initial={"vcpus": obj.vcpus, "memory_mib": obj.memory_mib}),
+            "resize_form": VMResizeForm(
+                initial={"vcpus": obj.size_target[0], "memory_mib": obj.size_target[1]}, vm=obj
+            ),
             "snapshot_form": SnapshotForm(),
         }
 
@@ -158,7 +195,7 @@ class VMResizeView(LoginRequiredMixin, View):
 
     def post(self, request: HttpRequest, vm_uuid: str) -> HttpResponse:
         vm = vm_get(request.user, vm_uuid)
-        form = VMResizeForm(request.POST)
+        form = VMResizeForm(request.POST, vm=vm)
         if form.is_valid():
             try:
                 vm_resize_request(actor=request.user, vm_id=vm.pk, **form.cleaned_data)

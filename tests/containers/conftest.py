@@ -44,6 +44,7 @@ def engine_team(db) -> Iterator[Team]:
         yield team
     finally:
         eng.containers_remove(f"{slug}.")
+        eng.networks_remove(f"{slug}.")
 
 
 @pytest.fixture

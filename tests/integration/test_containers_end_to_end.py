@@ -108,7 +108,7 @@ def test_container_asked_approved_runs_serves_and_follows_the_engine(
     assert host["Privileged"] is False
     assert not host["Binds"]
     assert not facts["Mounts"]
-    assert host["NetworkMode"] == "bridge"
+    assert host["NetworkMode"] == f"{live_team.slug}.team_{local_engine.name}", "its team's own network"
     assert host["PortBindings"] == {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(port)}]}
     assert facts["Config"]["Cmd"] == ["httpd", "-f", "-p", "8080", "-h", "/var/www"]
 

@@ -78,10 +78,11 @@ def test_worker_killed_in_the_middle_of_a_build(qemu_host, guest_image, live_tea
         # libvirtd frozen: the worker blocks in its first libvirt call, as on a hung host.
         with libvirtd_frozen():
             job = request_approve(actor=admin, request_id=request.pk)
+            # Its first libvirt call is bringing up the team's own network on the host.
             wait_until(
-                lambda: any(step.startswith("Preparing storage pool") for step in _steps(job.pk)),
+                lambda: any(step.startswith("Joining team network") for step in _steps(job.pk)),
                 60,
-                "the worker to reach the storage pool step",
+                "the worker to reach its first libvirt step",
             )
             time.sleep(1)  # now inside libvirt.open(), waiting for a daemon that does not answer
             job.refresh_from_db()
@@ -100,7 +101,7 @@ def test_worker_killed_in_the_middle_of_a_build(qemu_host, guest_image, live_tea
         assert job.state == JobState.SUCCEEDED, f"{job.error}\n{job.log}\n{second.log()}"
         steps = _steps(job.pk)
         restart = steps.index("Restarted after an interrupted run")
-        assert steps[restart - 1].startswith("Preparing storage pool"), steps  # where the first worker hung
+        assert steps[restart - 1].startswith("Joining team network"), steps  # where the first worker hung
         assert sum(step.startswith("Creating a") for step in steps) == 1, steps
         request.refresh_from_db()
         assert request.state == RequestState.FULFILLED

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.test import RequestFactory
 
 from containers.models import DockerHost
-from hypervisors.models import Host, Image
+from hypervisors.models import AddressPool, Host, Image
 from portal.choices import Role
 from portal.models import Membership, Quota, Team
 
@@ -107,3 +107,18 @@ def test_seed_demo_probes_the_hosts_unless_told_not_to():
     docker_host = DockerHost.objects.get()
     assert not docker_host.is_reachable
     assert f"Docker host local: {docker_host.last_error}" in out.getvalue()
+
+
+def test_seed_demo_gives_team_networks_an_address_pool_once(no_hypervisor, settings, tmp_path):
+    """VMs asked for without a network get their team's own, whose subnet comes from a pool."""
+    settings.PORTAL_GUEST_IMAGE_DIR = tmp_path
+    seed()
+    seed()
+    assert list(AddressPool.objects.values_list("name", "cidr", "subnet_prefix")) == [("demo", "10.213.0.0/16", 24)]
+
+
+def test_seed_demo_keeps_the_pools_an_admin_made(no_hypervisor, settings, tmp_path):
+    settings.PORTAL_GUEST_IMAGE_DIR = tmp_path
+    AddressPool.objects.create(name="lab", cidr="10.50.0.0/16")
+    seed()
+    assert list(AddressPool.objects.values_list("name", flat=True)) == ["lab"]

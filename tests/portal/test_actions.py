@@ -73,17 +73,28 @@ def test_action_queue_records_the_job_sends_it_after_commit_and_audits(
     assert (event.actor, event.team, event.target_id) == (member, team, str(vm.pk))
 
 
+RUN = {"start", "resize", "snapshot-create", "interface-attach", "interface-detach"}
+DESTROY = {"delete", "snapshot-revert", "snapshot-delete"}
+
+
 @pytest.mark.parametrize(
-    ("role", "state", "busy", "offered"),
+    ("role", "state", "busy", "owner", "offered"),
     [
-        (Role.MEMBER, VMState.SHUTOFF, False, {"start", "delete", "resize", "snapshot-create", "snapshot-revert",
-                                               "snapshot-delete", "interface-attach", "interface-detach"}),
-        (Role.MEMBER, VMState.SHUTOFF, True, set()),
-        (None, VMState.SHUTOFF, False, set()),
-        (Role.VIEWER, VMState.RUNNING, False, set()),
+        (Role.MEMBER, VMState.SHUTOFF, False, False, RUN),
+        (Role.MEMBER, VMState.SHUTOFF, False, True, RUN | DESTROY),
+        (Role.TEAM_ADMIN, VMState.SHUTOFF, False, False, RUN | DESTROY),
+        (Role.MEMBER, VMState.SHUTOFF, True, True, set()),
+        (None, VMState.SHUTOFF, False, False, set()),
+        (Role.VIEWER, VMState.RUNNING, False, True, set()),
     ],
-    ids=["member-shutoff", "busy", "no-role", "viewer"],
+    ids=["member-shutoff", "owner-shutoff", "team-admin-shutoff", "busy", "no-role", "viewer"],
 )  # fmt: skip
-def test_actions_allowed_decides_which_buttons_to_offer(role, state, busy, offered):
-    allowed = {action.slug for action in actions_allowed(list(ACTIONS.values()), role=role, state=state, busy=busy)}
+def test_actions_allowed_decides_which_buttons_to_offer(role, state, busy, owner, offered):
+    """Destructive actions are offered to the resource's owner and team admins only (the rule of portal.actions)."""
+    allowed = {
+        action.slug
+        for action in actions_allowed(
+            list(ACTIONS.values()), role=role, state=state, busy=busy, user_id=7, owner_id=7 if owner else 8
+        )
+    }
     assert allowed == offered

@@ -106,7 +106,9 @@ def test_teams_usage_splits_used_reserved_pending(team):
     assert usage.reserved == Amounts(vcpus=Decimal("12"), memory_mib=1200, disk_gib=12, vm_count=2)
     assert usage.pending == Amounts(vcpus=Decimal("16"), memory_mib=1600, disk_gib=16, vm_count=1)
     assert usage.committed == usage.used + usage.reserved
-    assert usage.limits == Amounts(vcpus=Decimal("8"), memory_mib=4096, disk_gib=100, vm_count=10, container_count=10)
+    assert usage.limits == Amounts(
+        vcpus=Decimal("8"), memory_mib=4096, disk_gib=100, vm_count=10, container_count=10, snapshot_count=10
+    )
     assert usage.free == usage.limits - usage.committed - usage.pending
 
 
@@ -140,8 +142,10 @@ def test_teams_usage_in_constant_queries(team, django_assert_max_num_queries):
         ResourceRequestFactory(team=t, requested_by=user)
         VirtualMachineFactory(team=t)
     teams = list(Team.objects.select_related("quota").filter(pk__in=[t.pk for t in teams]))
-    # one query per kind for live resources, one for reserved, one for pending; not one per team
-    with django_assert_max_num_queries(len(kind_handlers()) + 2):
+    # one query per kind for live resources (and per kind's extra, like snapshots), one for reserved,
+    # one for pending; not one per team
+    extras = sum(1 for handler in kind_handlers() if handler.extra_usage is not None)
+    with django_assert_max_num_queries(len(kind_handlers()) + extras + 2):
         usage = teams_usage(teams)
     assert all(u.used.vm_count == 1 and u.pending.vm_count == 1 for u in usage.values())
 

@@ -101,6 +101,21 @@ def containers_remove(prefix: str) -> list[str]:
     return removed
 
 
+def networks_remove(prefix: str) -> list[str]:
+    """Remove every network whose name starts with ``prefix`` (its containers gone first); return their names."""
+    client = docker_client()
+    removed = []
+    try:
+        for network in client.networks.list():
+            if network.name.startswith(prefix):
+                with contextlib.suppress(Exception):
+                    network.remove()
+                removed.append(network.name)
+    finally:
+        client.close()
+    return removed
+
+
 def image_remove(reference: str) -> None:
     """Remove an image reference a test made (only untags when another reference shares the image)."""
     client = docker_client()
@@ -206,7 +221,7 @@ def saved_image_tar(reference: str) -> bytes:
 def local_engine_for(team: Any) -> Iterator[Any]:
     """Body of a fixture: the local engine as a portal row, with portal/busybox offered to ``team``.
 
-    The team's containers (``<slug>.*``) are removed afterwards, whatever happened.
+    The team's containers and networks (``<slug>.*``) are removed afterwards, whatever happened.
     """
     from containers.models import ContainerImage, DockerHost
 
@@ -223,3 +238,4 @@ def local_engine_for(team: Any) -> Iterator[Any]:
         yield docker_host
     finally:
         containers_remove(f"{team.slug}.")
+        networks_remove(f"{team.slug}.")

@@ -5,7 +5,9 @@ leaves, the guest's console, virsh, and libvirtd stopped, frozen or restarted on
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
+import random
 import subprocess
 import time
 import xml.etree.ElementTree as ET
@@ -19,7 +21,7 @@ from django.conf import settings
 
 from hypervisors.choices import HypervisorKind
 from hypervisors.hosts.services import host_probe
-from hypervisors.models import Host, Image
+from hypervisors.models import AddressPool, Host, Image
 from portal.models import ResourceRequest, Team
 from tests.factories import ImageFactory, UserFactory
 from tests.support.processes import job_wait
@@ -34,8 +36,8 @@ TEST_POOL_PATH = "/var/lib/libvirt/images/portal-test"
 def qemu_host(transactional_db, live_team) -> Iterator[Host]:
     """The local ``qemu:///system``, probed for real.
 
-    Afterwards the domains of ``live_team`` (named ``<slug>.<vm>``) and their disks
-    are removed; nothing else on the host is touched.
+    Afterwards the domains of ``live_team`` (named ``<slug>.<vm>``), their disks
+    and the team's own networks are removed; nothing else on the host is touched.
     """
     require(libvirt_system_available(), "needs libvirtd with qemu:///system")
     host = host_probe(host_id=Host.objects.create(name="local", uri="qemu:///system").pk)
@@ -47,13 +49,38 @@ def qemu_host(transactional_db, live_team) -> Iterator[Host]:
         network.create()
     host.network = "default"
     host.save()
+    team_network_pool_create(live_team.slug)
     try:
         yield host
     finally:
         for domain in conn.listAllDomains(0):
             if domain.name().startswith(f"{live_team.slug}."):
                 domain_remove(conn, domain)
+        networks_remove(conn, f"{live_team.slug}.")
         conn.close()
+
+
+def team_network_pool_create(team_slug: str) -> AddressPool:
+    """An address pool for the test team's own networks, in a /16 of 10.200-249.x.x no route here overlaps.
+
+    VMs asked for without a network get their team's own NAT network, whose
+    subnet comes from a pool; libvirt refuses to start one on a range in use.
+    """
+    routes = subprocess.run(["ip", "-4", "route"], capture_output=True, text=True, check=True).stdout.splitlines()
+    used = [ipaddress.ip_network(line.split()[0]) for line in routes if line[:1].isdigit()]
+    candidates = [ipaddress.ip_network(f"10.{second}.0.0/16") for second in range(200, 250)]
+    free = [candidate for candidate in candidates if not any(candidate.overlaps(route) for route in used)]
+    return AddressPool.objects.create(name=f"pool-{team_slug}", cidr=str(random.choice(free)), subnet_prefix=24)
+
+
+def networks_remove(conn: libvirt.virConnect, prefix: str) -> None:
+    """Stop and undefine the libvirt networks whose names start with ``prefix`` (a test team's own)."""
+    for network in conn.listAllNetworks(0):
+        if network.name().startswith(prefix):
+            with contextlib.suppress(libvirt.libvirtError):
+                if network.isActive():
+                    network.destroy()
+                network.undefine()
 
 
 def domain_remove(conn: libvirt.virConnect, domain: libvirt.virDomain) -> None:
@@ -211,12 +238,13 @@ def vm_build(team: Team, member: Any, image: Image, name: str, log: Callable[[],
 
 
 def live_team_domains_remove(team_slug: str) -> None:
-    """Remove the domains of a test team (named ``<slug>.<vm>``) and their disks, over a fresh connection."""
+    """Remove a test team's domains (named ``<slug>.<vm>``), their disks and its networks, over a fresh connection."""
     conn = libvirt.open("qemu:///system")
     try:
         for domain in conn.listAllDomains(0):
             if domain.name().startswith(f"{team_slug}."):
                 domain_remove(conn, domain)
+        networks_remove(conn, f"{team_slug}.")
     finally:
         conn.close()
 
@@ -241,6 +269,7 @@ def qemu_host_restartable(transactional_db, live_team) -> Iterator[Host]:
     finally:
         conn.close()
     host.save()
+    team_network_pool_create(live_team.slug)
     try:
         yield host
     finally:

@@ -1,4 +1,5 @@
-"""Seed a demo: an admin, a team member, team "demo" with a quota, the local hosts and the tiny guest image.
+"""Seed a demo: an admin, a team member, team "demo" with a quota, the local hosts, an address pool and the
+tiny guest image.
 
 Safe to run again: existing rows are kept, and passwords are printed only when
 an account is created.
@@ -19,13 +20,15 @@ from containers.engines.inventory import docker_host_reconcile
 from containers.engines.services import docker_host_probe
 from containers.models import ContainerImage, DockerHost
 from hypervisors.hosts.services import host_probe
-from hypervisors.models import Host, Image
+from hypervisors.models import AddressPool, Host, Image
 from portal.choices import Role
 from portal.models import Membership, Quota, Team
 from portal.uris import validate_libvirt_uri
 
 #: The image scripts/build-container-image.sh builds from busybox-static.
 DEMO_CONTAINER_IMAGE = "portal/busybox:latest"
+#: Where the demo's team networks take their subnets from (each team's own network on a host needs one).
+DEMO_ADDRESS_POOL = "10.213.0.0/16"
 #: Kernel command line of the tiny guest: a serial console, and a panic reboots nothing.
 GUEST_CMDLINE = "console=ttyS0 panic=-1 quiet"
 
@@ -52,6 +55,7 @@ class Command(BaseCommand):
                     "vm_count": 5,
                     "container_count": 5,
                     "network_count": 2,
+                    "snapshot_count": 5,
                 },
             )
             Membership.objects.get_or_create(
@@ -64,6 +68,8 @@ class Command(BaseCommand):
                 name="local", defaults={"base_url": options["docker_url"], "is_local": True}
             )
             docker_host.full_clean()
+            if not AddressPool.objects.exists():
+                AddressPool.objects.create(name="demo", cidr=DEMO_ADDRESS_POOL, subnet_prefix=24)
             self._image()
         if not options["no_probe"]:
             host = host_probe(host_id=host.pk)

@@ -46,8 +46,10 @@ def run_container(engine_team, engine_member, local_engine, busybox_image, log_s
             pk=log_store.track(random_pk()), team=engine_team, owner=engine_member, docker_host=local_engine,
             image=busybox_image, name=name, command=command, cpus=Decimal("0.5"), memory_mib=64, state="creating",
         )  # fmt: skip
+        spec = container_spec(container)
         with engine_of(local_engine) as engine:
-            container.engine_id = engine.container_create(container_spec(container))
+            engine.network_create(name=spec.network, labels={"portal.team": engine_team.slug})
+            container.engine_id = engine.container_create(spec)
             engine.container_start(container.engine_id)
         container.state = "running"
         container.save()

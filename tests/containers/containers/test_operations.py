@@ -48,7 +48,8 @@ def test_provisioning_creates_a_confined_running_container(build, engine_team):
     assert not host["Binds"]
     assert not host.get("Mounts")
     assert not facts["Mounts"]
-    assert host["NetworkMode"] == "bridge"
+    assert host["NetworkMode"] == f"{engine_team.slug}.team_{container.docker_host.name}", "its team's own network"
+    assert list(facts["NetworkSettings"]["Networks"]) == [host["NetworkMode"]], "never the shared default bridge"
     assert host["PidMode"] == "" and host["IpcMode"] in ("private", "shareable", "")
     assert host["PortBindings"] == {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(port)}]}
     assert "GREETING=hello" in facts["Config"]["Env"]

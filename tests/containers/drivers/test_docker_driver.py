@@ -64,7 +64,7 @@ def test_a_namesake_without_our_labels_is_neither_adopted_nor_removed():
         foreign = client.containers.create(eng.BUSYBOX, ["sleep", "60"], name=name, labels={"owner": "someone"})
         spec = ContainerSpec(
             name=name, image=eng.BUSYBOX, cpus=Decimal("0.1"), memory_mib=16, command=["sleep", "60"],
-            labels={"portal.team": slug, "portal.name": "web"},
+            labels={"portal.team": slug, "portal.name": "web"}, network=f"{slug}.team_local",
         )  # fmt: skip
         with DockerEngine(eng.LOCAL_ENGINE) as engine:
             with pytest.raises(EngineError, match="was not made for this resource"):

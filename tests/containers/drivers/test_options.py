@@ -28,6 +28,7 @@ def spec(**changes) -> ContainerSpec:
         "environment": {"GREETING": "hello"},
         "ports": [PortMapping(container_port=8080, host_port=18080)],
         "labels": {"portal.team": "blue", "portal.name": "web"},
+        "network": "blue.team_local",
     }
     return ContainerSpec(**{**values, **changes})
 
@@ -52,7 +53,7 @@ def test_create_options_apply_limits_and_drop_privileges():
     assert not {"SYS_ADMIN", "NET_ADMIN", "NET_RAW", "SYS_PTRACE", "MKNOD"} & set(options["cap_add"])
     assert options["security_opt"] == ["no-new-privileges"]
     assert options["privileged"] is False
-    assert options["network_mode"] == "bridge"
+    assert options["network_mode"] == "blue.team_local"
     assert options["restart_policy"] == {"Name": "no"}
     assert options["labels"] == {"portal.team": "blue", "portal.name": "web"}
     assert options["detach"] is True
@@ -95,7 +96,7 @@ def test_what_a_user_typed_stays_data_never_becomes_an_option():
     )
     assert set(options) == ALLOWED_CREATE_KEYS
     assert options["privileged"] is False
-    assert options["network_mode"] == "bridge"
+    assert options["network_mode"] == "blue.team_local"
     assert options["environment"] == {"privileged": "true", "network_mode": "host", "volumes": "/:/host"}
 
 
@@ -115,9 +116,9 @@ def test_safe_options_pass():
     [
         ({"privileged": True}, "Privileged containers are not allowed."),
         ({"privileged": 1}, "Privileged containers are not allowed."),
-        ({"network_mode": "host"}, "only use their own bridge network"),
-        ({"network_mode": "container:abc123"}, "only use their own bridge network"),
-        ({"network_mode": "container:blue.web"}, "only use their own bridge network"),
+        ({"network_mode": "host"}, "only use their team's own bridge network"),
+        ({"network_mode": "container:abc123"}, "only use their team's own bridge network"),
+        ({"network_mode": "container:blue.web"}, "only use their team's own bridge network"),
         ({"cap_add": ["SYS_ADMIN"]}, "Capabilities not allowed: SYS_ADMIN."),
         ({"cap_add": [*SAFE_CAPABILITIES, "NET_ADMIN"]}, "Capabilities not allowed: NET_ADMIN."),
         ({"cap_add": ["NET_ADMIN", "SYS_ADMIN", "CHOWN"]}, "Capabilities not allowed: NET_ADMIN, SYS_ADMIN."),

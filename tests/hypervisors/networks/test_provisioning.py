@@ -132,6 +132,7 @@ def test_the_pool_chosen_in_the_form_is_used(client_for, member, staff, network_
 
 
 def test_approval_without_an_address_pool_fails_clearly(member, staff, network_quota, host):
+    AddressPool.objects.all().delete()  # the host fixture's pool for VMs' team networks
     request = ask(member, network_quota)
     with pytest.raises(ValidationError) as refused:
         request_approve(actor=staff, request_id=request.pk)
@@ -143,6 +144,7 @@ def test_approval_without_an_address_pool_fails_clearly(member, staff, network_q
 
 
 def test_admin_approve_action_without_a_pool_shows_the_error(admin_client, member, network_quota, host):
+    AddressPool.objects.all().delete()  # the host fixture's pool for VMs' team networks
     request = ask(member, network_quota)
     data = {"action": "approve_selected", "index": "0", "_selected_action": [str(request.pk)]}
     response = csrf_post(admin_client, "/admin/portal/resourcerequest/", data, follow=True)
@@ -155,6 +157,7 @@ def test_admin_approve_action_without_a_pool_shows_the_error(admin_client, membe
 
 
 def test_approval_with_a_full_pool_fails_clearly(member, staff, network_quota, host):
+    AddressPool.objects.all().delete()  # the host fixture's pool for VMs' team networks
     AddressPool.objects.create(name="tiny", cidr="10.213.0.0/24", subnet_prefix=24)
     make_network(host, name="first", subnet="10.213.0.0/24")
     request = ask(member, network_quota)

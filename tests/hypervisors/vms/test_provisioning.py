@@ -72,6 +72,7 @@ def test_vm_provision_builds_and_starts_the_vm(approve, conn, team, member, libv
         "Queued",
         "Checking the team's quota",
         f"Placed on host {libvirt_test_host.name}",
+        f"Joining team network blue.team_{libvirt_test_host.name} (10.250.0.0/24)",
         "Preparing storage pool default-pool",
         "Creating a 1 GiB qcow2 disk",
         "Defining domain blue.web (test)",
@@ -96,7 +97,8 @@ def test_vm_provision_builds_and_starts_the_vm(approve, conn, team, member, libv
     assert volumes(conn) == [f"{vm.uuid}.qcow2"]
     described = ET.fromstring(domain.XMLDesc())
     assert described.find("devices/disk/source").get("file") == f"/default-pool/{vm.uuid}.qcow2"
-    assert described.find("devices/interface/source").get("network") == "default"
+    assert described.find("devices/interface/source").get("network") == f"blue.team_{libvirt_test_host.name}"
+    assert described.find("devices/interface/filterref").get("filter") == "clean-traffic"
     assert described.find("os/kernel").text == vm.image.kernel_path
     metadata = ET.fromstring(domain.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, METADATA_NS))
     assert (metadata.findtext("team"), metadata.findtext("name"), metadata.findtext("owner")) == (

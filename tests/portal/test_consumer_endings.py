@@ -1,0 +1,109 @@
+"""Why an open console ends, through the real ASGI application: idleness, a lost role, a stop, a delete.
+
+The terminal stands in for the hypervisor's console stream (outside the project); everything
+else (routing, session, ticket, re-checks, audit) is the real thing.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from hypervisors.choices import VMState
+from hypervisors.models import VirtualMachine
+from portal.choices import ConsoleKind, Role
+from portal.consoles import console_ticket_issue
+from portal.models import AuditEvent, Membership
+from tests.factories import VirtualMachineFactory
+from tests.support.websockets import communicator, next_json, run
+
+pytestmark = pytest.mark.django_db
+
+
+class StubTerminal:
+    def __init__(self):
+        self.sent: list[bytes] = []
+        self.closed = False
+
+    def send(self, data: bytes) -> None:
+        self.sent.append(data)
+
+    def resize(self, cols: int, rows: int) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture
+def terminal(monkeypatch, settings):
+    settings.PORTAL_CONSOLE_CHECK_SECONDS = 0.05
+    stub = StubTerminal()
+    monkeypatch.setattr("hypervisors.vms.consumers.vm_console_open", lambda vm, **_options: stub)
+    monkeypatch.setattr("hypervisors.vms.consumers.vm_console_recent", lambda vm: b"login: ")
+    return stub
+
+
+@pytest.fixture
+def vm(team, member):
+    return VirtualMachineFactory(team=team, owner=member, state=VMState.RUNNING)
+
+
+def session_end(vm, member, change) -> dict:
+    socket = communicator(
+        f"/ws/vms/{vm.uuid}/console/",
+        user=member,
+        ticket=console_ticket_issue(actor=member, target=vm, team=vm.team, kind=ConsoleKind.SERIAL),
+    )
+
+    async def body():
+        assert (await socket.connect())[0]
+        assert (await next_json(socket))["type"] == "open"
+        assert (await socket.receive_output(5))["bytes"] == b"login: "
+        await socket.send_to(bytes_data=b"root\r")
+        await change()
+        ended = await next_json(socket)
+        await socket.disconnect()
+        return ended
+
+    return run(body)
+
+
+def test_idle_consoles_close(vm, member, terminal, settings):
+    settings.PORTAL_CONSOLE_IDLE_SECONDS = 0.2
+
+    async def nothing():
+        pass
+
+    ended = session_end(vm, member, nothing)
+    assert ended["reason"] == "idle" and "without input" in ended["message"]
+    assert terminal.sent == [b"root\r"] and terminal.closed
+    event = AuditEvent.objects.get(action="console.serial")
+    assert "bytes_in=5 bytes_out=7 reason=idle" in event.detail and "root" not in event.detail
+
+
+def test_losing_the_role_closes_the_console(vm, member, terminal):
+    from channels.db import database_sync_to_async
+
+    async def demote():
+        await database_sync_to_async(Membership.objects.filter(user=member).update)(role=Role.VIEWER)
+
+    assert session_end(vm, member, demote)["reason"] == "role_lost"
+
+
+def test_a_stopped_vm_closes_the_console(vm, member, terminal):
+    from channels.db import database_sync_to_async
+
+    async def stop():
+        await database_sync_to_async(VirtualMachine.objects.filter(pk=vm.pk).update)(state=VMState.SHUTOFF)
+
+    ended = session_end(vm, member, stop)
+    assert ended == {"type": "ended", "reason": "stopped", "message": "The machine stopped."}
+
+
+def test_a_deleted_vm_closes_the_console(vm, member, terminal):
+    from channels.db import database_sync_to_async
+
+    async def delete():
+        await database_sync_to_async(VirtualMachine.objects.filter(pk=vm.pk).delete)()
+
+    assert session_end(vm, member, delete)["reason"] == "deleted"

@@ -1,0 +1,125 @@
+"""The ticket rules of console websockets, each against the real ASGI application (Origin check, session, routing).
+
+A stopped VM stands for the resource: an admitted socket is accepted and then told to start
+the VM, so these tests need no hypervisor; the relay itself is tested on the real stack.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from hypervisors.choices import VMState
+from portal.choices import AuditResult, ConsoleKind
+from portal.consoles import console_ticket_issue
+from portal.consumers import REFUSED
+from portal.models import AuditEvent, ConsoleTicket
+from tests.factories import VirtualMachineFactory
+from tests.support.websockets import communicator, next_json, run
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def vm(team, member):
+    return VirtualMachineFactory(team=team, owner=member, state=VMState.SHUTOFF)
+
+
+def path_of(vm) -> str:
+    return f"/ws/vms/{vm.uuid}/console/"
+
+
+def ticket_for(user, vm, **options) -> str:
+    return console_ticket_issue(actor=user, target=vm, team=vm.team, kind=ConsoleKind.SERIAL, **options)
+
+
+def attempt(path: str, **options) -> tuple[bool, object]:
+    """Connect and return (accepted, close code or first message)."""
+
+    socket = communicator(path, **options)
+
+    async def body():
+        accepted, code = await socket.connect()
+        if not accepted:
+            return False, code
+        message = await next_json(socket)
+        await socket.disconnect()
+        return True, message
+
+    return run(body)
+
+
+def test_a_valid_ticket_is_accepted_and_a_stopped_vm_says_so(vm, member):
+    accepted, message = attempt(path_of(vm), user=member, ticket=ticket_for(member, vm))
+    assert accepted
+    assert message == {"type": "unavailable", "message": "Start the VM to use its console."}
+
+
+def test_no_ticket_is_refused(vm, member):
+    assert attempt(path_of(vm), user=member) == (False, REFUSED)
+    assert AuditEvent.objects.filter(action="console.serial", result=AuditResult.DENIED).count() == 1
+
+
+def test_a_used_ticket_is_refused(vm, member):
+    ticket = ticket_for(member, vm)
+    assert attempt(path_of(vm), user=member, ticket=ticket)[0]
+    assert attempt(path_of(vm), user=member, ticket=ticket) == (False, REFUSED)
+
+
+def test_another_users_ticket_is_refused(vm, member, team_admin):
+    ticket = ticket_for(team_admin, vm)
+    assert attempt(path_of(vm), user=member, ticket=ticket) == (False, REFUSED)
+    # The refusal did not spend it: its owner can still use it.
+    assert attempt(path_of(vm), user=team_admin, ticket=ticket)[0]
+
+
+def test_an_expired_ticket_is_refused(vm, member):
+    ticket = ticket_for(member, vm)
+    ConsoleTicket.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert attempt(path_of(vm), user=member, ticket=ticket) == (False, REFUSED)
+
+
+def test_a_ticket_lives_thirty_seconds(vm, member):
+    ticket_for(member, vm)
+    row = ConsoleTicket.objects.get()
+    assert timedelta(seconds=29) < row.expires_at - row.created_at <= timedelta(seconds=31)
+
+
+def test_a_foreign_origin_is_refused(vm, member):
+    accepted, _code = attempt(path_of(vm), user=member, ticket=ticket_for(member, vm), origin="http://evil.example")
+    assert not accepted
+    assert ConsoleTicket.objects.get().used_at is None
+
+
+def test_without_a_session_the_ticket_is_refused(vm, member):
+    assert attempt(path_of(vm), ticket=ticket_for(member, vm)) == (False, REFUSED)
+
+
+def test_a_ticket_for_another_resource_is_refused(vm, member, team):
+    other = VirtualMachineFactory(team=team, owner=member, state=VMState.SHUTOFF)
+    assert attempt(path_of(other), user=member, ticket=ticket_for(member, vm)) == (False, REFUSED)
+
+
+def test_a_ticket_for_another_kind_is_refused(vm, member):
+    ticket = console_ticket_issue(actor=member, target=vm, team=vm.team, kind=ConsoleKind.SHELL)
+    assert attempt(path_of(vm), user=member, ticket=ticket) == (False, REFUSED)
+
+
+def test_a_viewer_is_refused_even_with_a_ticket_made_while_a_member(vm, member):
+    ticket = ticket_for(member, vm)
+    member.memberships.update(role="viewer")
+    assert attempt(path_of(vm), user=member, ticket=ticket) == (False, REFUSED)
+
+
+def test_another_team_is_refused_without_an_audit_naming_the_vm(vm, member, outsider):
+    ticket = ticket_for(member, vm)
+    assert attempt(path_of(vm), user=outsider, ticket=ticket) == (False, REFUSED)
+    assert not AuditEvent.objects.filter(actor=outsider).exists()
+
+
+def test_only_the_digest_is_stored(vm, member):
+    ticket = ticket_for(member, vm)
+    row = ConsoleTicket.objects.get()
+    assert ticket not in row.digest and len(row.digest) == 64
