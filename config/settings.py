@@ -100,18 +100,24 @@ TEMPLATES = [
 
 _database_url = os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 # A PostgreSQL server forks a backend per connection: opening one per request or task costs
-# milliseconds each time, so web threads and workers keep theirs (persistent connections),
-# checked before reuse so that one the server dropped is replaced, not failed on. The web server is
-# WSGI with long-lived threads (gunicorn), where persistent connections are Django's own
-# answer; psycopg's pool would add a dependency and buy nothing more here.
-_conn_max_age = 0 if _database_url.startswith("sqlite") else 600
+# milliseconds each time. The web server is ASGI (uvicorn), where Django's persistent connections
+# are not reused safely (each request's sync code may run in another thread), so on PostgreSQL
+# connections come from psycopg's pool, which serves web threads and Celery workers alike.
+# DATABASE_POOL=0 turns it off (then DATABASE_CONN_MAX_AGE may keep connections instead).
 DATABASES = {
     "default": dj_database_url.parse(
         _database_url,
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", _conn_max_age)),
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_POOL", True):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # a pooled connection goes back to the pool, not kept by the thread
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": int(os.environ.get("DATABASE_POOL_MIN", "1")),
+        "max_size": int(os.environ.get("DATABASE_POOL_MAX", "10")),
+        "timeout": 10,
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite has no row locks: IMMEDIATE transactions serialize writers, so the
     # quota checks stay exact, and the timeout lets the web and a worker share the file.

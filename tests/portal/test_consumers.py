@@ -19,7 +19,9 @@ from portal.models import AuditEvent, ConsoleTicket
 from tests.factories import VirtualMachineFactory
 from tests.support.websockets import communicator, next_json, run
 
-pytestmark = pytest.mark.django_db
+# Consumers reach the database through channels' database_sync_to_async, which closes connections
+# between calls as a server does: the test must not hold one open transaction around them.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
