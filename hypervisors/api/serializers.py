@@ -6,7 +6,16 @@ from typing import Any
 
 from rest_framework import serializers
 
-from hypervisors.models import Host, Image, Snapshot, VirtualMachine, VirtualNetwork, VMInterface, VMStatSample
+from hypervisors.models import (
+    Host,
+    HostStatSample,
+    Image,
+    Snapshot,
+    VirtualMachine,
+    VirtualNetwork,
+    VMInterface,
+    VMStatSample,
+)
 
 
 class VMSerializer(serializers.ModelSerializer[VirtualMachine]):
@@ -84,6 +93,12 @@ class HostStaffSerializer(HostSerializer):
     class Meta(HostSerializer.Meta):
         fields = (*HostSerializer.Meta.fields, "cpus", "memory_mib", "cpu_model", "libvirt_version",
                   "hypervisor_version", "last_probed_at", "unreachable_since")  # fmt: skip
+
+
+class HostSampleSerializer(serializers.ModelSerializer[HostStatSample]):
+    class Meta:
+        model = HostStatSample
+        fields = ("taken_at", "cpu_busy_ns", "cpu_total_ns", "memory_total_kib", "memory_free_kib", "running_domains")
 
 
 class ImageSerializer(serializers.ModelSerializer[Image]):

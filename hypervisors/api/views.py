@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -24,6 +25,7 @@ from rest_framework.serializers import BaseSerializer
 from hypervisors.api.filters import VMFilterSet, VMNetworkFilterSet
 from hypervisors.api.selectors import hosts_visible, vm_networks_visible
 from hypervisors.api.serializers import (
+    HostSampleSerializer,
     HostSerializer,
     HostStaffSerializer,
     ImageSerializer,
@@ -32,6 +34,7 @@ from hypervisors.api.serializers import (
     VMSampleSerializer,
     VMSerializer,
 )
+from hypervisors.hosts.selectors import host_samples_since
 from hypervisors.networks.actions import NETWORK_ACTIONS
 from hypervisors.networks.forms import NetworkRequestForm
 from hypervisors.networks.selectors import network_get, networks_usable_by
@@ -197,6 +200,16 @@ class HostViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
 
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:
         return HostStaffSerializer if getattr(self.request.user, "is_staff", False) else HostSerializer
+
+    @extend_schema(responses={200: HostSampleSerializer(many=True), **error_responses(403, 404)})
+    @action(detail=True, pagination_class=None, filter_backends=())
+    def samples(self, request: Request, pk: str) -> Response:
+        """A host's load samples for graphs (cumulative counters, oldest first): portal administrators only,
+        like the host pages."""
+        host = self.get_object()  # a host out of the user's sight is 404, as everywhere
+        if not getattr(request.user, "is_staff", False):
+            raise PermissionDenied("A host's load is shown to portal administrators only.")
+        return Response(HostSampleSerializer(host_samples_since(host, since_param(request)), many=True).data)
 
 
 class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):

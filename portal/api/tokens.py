@@ -118,3 +118,16 @@ def _token_use(token: ApiToken, address: str | None) -> None:
     if new_address:
         audit_record(actor=token.user, action="token.new_address", target=token, detail=f"used from {address}")
     token.last_used_at, token.last_used_address = now, address
+
+
+@transaction.atomic
+def token_revoke_by_admin(*, actor: AnyUser, token_id: int) -> ApiToken:
+    """An administrator revokes someone's token (a leaked secret, a person who left). Needs ``change_apitoken``."""
+    if not (actor.is_authenticated and actor.has_perm("portal_api.change_apitoken")):
+        raise PermissionDenied("Only administrators who may change API tokens may revoke other people's.")
+    token = ApiToken.objects.select_for_update(of=("self",)).get(pk=token_id)
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit_record(actor=actor, action="token.revoke", target=token, detail=f"of {token.user}")
+    return token
