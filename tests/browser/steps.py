@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ PREVIEW_TIMEOUT_MS = 10_000
 QUEUE = "celery"
 ARTIFACTS = ROOT / "test-artifacts"
 PASSWORD = "correct horse battery staple"
+#: How long a worker may take to answer a control command (it may still be starting).
+WORKER_ANSWER_SECONDS = 90
 
 
 def worker_control(command: str) -> None:
@@ -27,8 +30,12 @@ def worker_control(command: str) -> None:
     the "Running" that follows can only have come through htmx polling.
     """
     worker = f"test-{os.getpid()}@{socket.gethostname()}"
-    replies = getattr(celery_app.control, command)(QUEUE, destination=[worker], reply=True, timeout=10)
-    assert replies, f"the worker {worker} did not answer {command}"
+    # A worker that is still starting (a loaded machine) answers nothing yet: ask again until a deadline.
+    deadline = time.monotonic() + WORKER_ANSWER_SECONDS
+    replies = None
+    while not replies and time.monotonic() < deadline:
+        replies = getattr(celery_app.control, command)(QUEUE, destination=[worker], reply=True, timeout=5)
+    assert replies, f"the worker {worker} did not answer {command} within {WORKER_ANSWER_SECONDS} s"
 
 
 def csp_violations(page: Any) -> list[str]:
