@@ -94,14 +94,23 @@ def guests_start(host: Any, team: Any, member: Any, names: list[str]) -> list[An
             disk = driver.volume_ensure(pool=BENCH_POOL, name=f"{vm.domain_name}.qcow2", capacity_gib=1)
             driver.domain_define(domain_spec(vm, disk))
             driver.domain_start(str(vm.uuid))
-    logs = [CONSOLE_LOG_DIR / f"{vm.domain_name}.console.log" for vm in vms]
-    deadline = time.monotonic() + BOOT_TIMEOUT
-    while not all(log.exists() and BANNER in log.read_bytes() for log in logs):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the guests did not boot in {BOOT_TIMEOUT:.0f} s")
+    began = time.monotonic()
+    booted: list[Any] = []
+    # On a busy host some guests may boot late: the sessions go on with those that booted in time.
+    while len(booted) < len(vms) and time.monotonic() < began + BOOT_TIMEOUT:
         time.sleep(0.2)
-    print(f"{len(vms)} guest(s) booted in {time.monotonic() - deadline + BOOT_TIMEOUT:.1f} s")
-    return vms
+        booted = [vm for vm in vms if BANNER in _read(CONSOLE_LOG_DIR / f"{vm.domain_name}.console.log")]
+    print(f"{len(booted)} of {len(vms)} guest(s) booted in {time.monotonic() - began:.1f} s")
+    if not booted:
+        raise RuntimeError(f"no guest booted in {BOOT_TIMEOUT:.0f} s")
+    return booted
+
+
+def _read(log: Path) -> bytes:
+    try:
+        return log.read_bytes()
+    except OSError:
+        return b""
 
 
 def host_row() -> Any:
