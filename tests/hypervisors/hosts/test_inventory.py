@@ -327,3 +327,31 @@ def test_vm_state_observed_start_clears_the_next_boot_note(host, team):
     assert vm_state_observed(host_id=host.pk, uuid=str(vm.uuid), state="running") is True
     vm.refresh_from_db()
     assert (vm.state, vm.next_boot_note) == ("running", "")
+
+
+def test_a_state_a_job_changed_after_the_read_is_not_overwritten(managed, host, conn, monkeypatch):
+    vm = managed(state="running")
+    conn.lookupByUUIDString(str(vm.uuid)).destroy()
+    original = type(conn).getAllDomainStats
+
+    def job_moves_it_meanwhile(self, *args):
+        VirtualMachine.objects.filter(pk=vm.pk).update(state="paused")
+        return original(self, *args)
+
+    monkeypatch.setattr(type(conn), "getAllDomainStats", job_moves_it_meanwhile)
+    report = host_reconcile(host_id=host.pk)
+    assert VirtualMachine.objects.get(pk=vm.pk).state == "paused"
+    assert report.changed == []
+
+
+def test_a_vm_placed_after_the_read_is_not_listed_as_unmanaged(host, team, conn, monkeypatch):
+    domain_uuid = define("blue.late")
+    original = type(conn).getAllDomainStats
+
+    def placed_meanwhile(self, *args):
+        VirtualMachineFactory(team=team, host=host, name="late", uuid=domain_uuid, state="building")
+        return original(self, *args)
+
+    monkeypatch.setattr(type(conn), "getAllDomainStats", placed_meanwhile)
+    host_reconcile(host_id=host.pk)
+    assert "blue.late" not in unmanaged_names(host)
