@@ -110,6 +110,7 @@ def seed_team(*, slug: str, username: str, vms: int, requests: int, jobs: int) -
             owner=user,
             request=fulfilled[i] if i < len(fulfilled) else None,
             host=host,
+            host_name=host.name,  # bulk_create calls no save()
             image=image,
             name=f"vm{i:04d}",
             vcpus=1,

@@ -96,6 +96,7 @@ def seed_vms(world: World, start: int, stop: int) -> None:
                 team=world.teams[i % TEAMS],
                 owner=world.member if i % 3 else None,
                 host=world.hosts[(i // TEAMS) % HOSTS],
+                host_name=world.hosts[(i // TEAMS) % HOSTS].name,  # bulk_create calls no save()
                 image=world.images[i % IMAGES],
                 name=f"vm{i:05d}",
                 domain_name=f"{world.teams[i % TEAMS].slug}.vm{i:05d}",

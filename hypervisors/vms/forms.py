@@ -109,7 +109,7 @@ class VMFilterForm(forms.Form):
         "-name": ("-name", "team__name", "pk"),
         "team": ("team__name", "name", "pk"),
         "state": ("state", "name", "pk"),
-        "host": ("host__name", "name", "pk"),
+        "host": ("host_name", "name", "pk"),  # the copy on the row has an index (see VirtualMachine.host_name)
         "memory": ("-memory_mib", "name", "pk"),
         "vcpus": ("-vcpus", "name", "pk"),
         "newest": ("-created_at", "-id"),
