@@ -355,3 +355,28 @@ def test_a_vm_placed_after_the_read_is_not_listed_as_unmanaged(host, team, conn,
     monkeypatch.setattr(type(conn), "getAllDomainStats", placed_meanwhile)
     host_reconcile(host_id=host.pk)
     assert "blue.late" not in unmanaged_names(host)
+
+
+def test_running_vms_are_sampled_with_the_counters_the_host_reports(managed, host, monkeypatch):
+    import dataclasses
+
+    from hypervisors.drivers.libvirt_driver import LibvirtDriver
+
+    vm, stopped = managed(name="a"), managed(name="b", state="shutoff", start=False)
+    original = LibvirtDriver.domains_stats
+
+    def with_counters(self, **kwargs):
+        counters = {"cpu_time_ns": 7, "memory_used_kib": 6, "disk_read_bytes": 5, "disk_write_bytes": 4}
+        return [
+            dataclasses.replace(s, **counters, net_rx_bytes=3, net_tx_bytes=2) if s.state == "running" else s
+            for s in original(self, **kwargs)
+        ]
+
+    monkeypatch.setattr(LibvirtDriver, "domains_stats", with_counters)
+    report = host_reconcile(host_id=host.pk)
+    sample = VMStatSample.objects.get(vm=vm)
+    assert (sample.cpu_time_ns, sample.memory_used_kib, sample.disk_read_bytes, sample.disk_write_bytes) == (7, 6, 5, 4)
+    assert (sample.net_rx_bytes, sample.net_tx_bytes) == (3, 2)
+    assert sample.taken_at == HostStatSample.objects.get(host=host).taken_at
+    assert not VMStatSample.objects.filter(vm=stopped).exists()
+    assert report.samples == VMStatSample.objects.count()
