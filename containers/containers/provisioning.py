@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 
+from django.db import transaction
+
 from containers.choices import DockerNetworkState
 from containers.drivers import ContainerEngine, ContainerSpec, EngineError, EngineUnreachable, PortMapping
 from containers.engines.services import engine_of
@@ -88,9 +90,10 @@ def _build(job: Job, container: Container) -> str:
         )
         engine_id = engine.container_create(container_spec(container, network=network.engine_name))
         container.engine_id = engine_id
-        container.save(update_fields=["engine_id", "updated_at"])
-        network.containers.add(container)
-        job_step(job, "Starting the container", 70)
+        with transaction.atomic():  # rows only until the start: one commit, written before it
+            container.save(update_fields=["engine_id", "updated_at"])
+            network.containers.add(container)
+            job_step(job, "Starting the container", 70)
         engine.container_start(engine_id)
         status = engine.container_status(engine_id)
     # One write for both: until it, a retry or the cleanup finds the container by its fixed name.
