@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -186,14 +186,14 @@ def _samples_write(samples: list[tuple[int, DomainStats]], now: datetime) -> Non
     """
     meta = VMStatSample._meta
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(meta.get_field(name).column) for name in SAMPLE_FIELDS)
+    fields = [field for name in SAMPLE_FIELDS if isinstance(field := meta.get_field(name), models.Field)]
+    columns = ", ".join(quote(field.column) for field in fields)
     taken_at = connection.ops.adapt_datetimefield_value(now)
     rows = [
         (pk, taken_at, s.cpu_time_ns, s.memory_used_kib, s.disk_read_bytes, s.disk_write_bytes, s.net_rx_bytes,
          s.net_tx_bytes)
         for pk, s in samples
     ]  # fmt: skip
-    fields = [meta.get_field(name) for name in SAMPLE_FIELDS]
     batch = max(1, min(1000, connection.ops.bulk_batch_size(fields, rows)))
     placeholder = f"({', '.join(['%s'] * len(SAMPLE_FIELDS))})"
     with connection.cursor() as cursor:

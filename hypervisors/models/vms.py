@@ -134,7 +134,7 @@ class VirtualMachine(TeamResource):
         """
         if self.host_id is None:
             self.host_name = None
-        elif VirtualMachine.host.is_cached(self):  # type: ignore[attr-defined]
+        elif VirtualMachine.host.is_cached(self):
             self.host_name = self.host.name if self.host is not None else None
         elif asked or self.host_name is None:
             self.host_name = Host.objects.filter(pk=self.host_id).values_list("name", flat=True).first()
