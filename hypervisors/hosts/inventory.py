@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -64,13 +64,21 @@ def host_reconcile(*, host_id: int) -> ReconcileReport:
     """Read every domain of a host in one round trip and make the rows agree with it."""
     host = Host.objects.get(pk=host_id)
     report = ReconcileReport()
-    # One read of the host's VMs serves the driver and the comparison. VM rows hold their own sizes:
-    # the host need not be asked for them domain by domain, except for a VM waiting for a smaller
-    # size to take effect, whose current size the reconcile must see.
+    # One read of the host's VMs and one of its unmanaged domains serve the driver and the comparison.
+    # VM rows hold their own sizes: the host need not be asked for them domain by domain, except for
+    # a VM waiting for a smaller size to take effect, whose current size the reconcile must see. An
+    # unmanaged domain's row holds the sizes last asked, trusted for LAST_SEEN_RESOLUTION.
     rows = _vm_rows(host)
+    unmanaged = _unmanaged_rows(host)
+    trusted_since = timezone.now() - LAST_SEEN_RESOLUTION
+    sizes_known = {uuid for uuid, row in rows.items() if not row[2]} | {
+        uuid
+        for uuid, (values, last_seen) in unmanaged.items()
+        if last_seen >= trusted_since and None not in values[2:4]
+    }
     try:
         with driver_for(host.uri) as driver:
-            domains = driver.domains_stats(sizes_known={uuid for uuid, row in rows.items() if not row[2]})
+            domains = driver.domains_stats(sizes_known=sizes_known)
             usage = driver.host_usage()
             networks = {status.uuid.lower(): status for status in driver.networks_list()}
             leases = _leases(host, driver)
@@ -84,7 +92,7 @@ def host_reconcile(*, host_id: int) -> ReconcileReport:
     found = {stats.uuid.lower(): stats for stats in domains}
     with transaction.atomic():
         _reconcile_vms(host, rows, found, now, report)
-        _reconcile_unmanaged(host, found, now, report)
+        _reconcile_unmanaged(host, unmanaged, found, now, report)
         _reconcile_networks(host, networks, leases)
         HostStatSample.objects.create(
             host=host,
@@ -170,40 +178,43 @@ def _changes_report(host: Host, moved: list[int], now: datetime, report: Reconci
         )  # fmt: skip
 
 
-#: The columns of a load sample, in the order ``_samples_write`` passes them.
-SAMPLE_FIELDS = (
-    *("vm", "taken_at", "cpu_time_ns", "memory_used_kib"),
-    *("disk_read_bytes", "disk_write_bytes", "net_rx_bytes", "net_tx_bytes"),
+#: The counters of a load sample, in the order ``_samples_write`` passes them.
+SAMPLE_COUNTERS = (
+    *("cpu_time_ns", "memory_used_kib", "disk_read_bytes"),
+    *("disk_write_bytes", "net_rx_bytes", "net_tx_bytes"),
 )
 
 
 def _samples_write(samples: list[tuple[int, DomainStats]], now: datetime) -> None:
-    """Insert one load sample per running VM: plain rows, a multi-row INSERT per thousand.
+    """Insert one load sample per running VM (thousands a minute on a busy host) as plain rows.
 
-    ``bulk_create`` builds and prepares a model instance per sample, which was most of a steady
-    reconcile's time on a busy host (thousands of samples a minute); the rows are plain counters.
-    (``executemany`` would be one round trip per row through Django's client-side cursor.)
+    ``bulk_create`` builds and prepares a model instance per sample, and a multi-row INSERT makes
+    the database driver parse a statement with a placeholder per value: either was most of a
+    steady reconcile's time. On PostgreSQL the columns go as one array each (``unnest``): one short
+    statement whatever the number of samples. Elsewhere (SQLite in tests) ``bulk_create`` does.
     """
+    if not samples:
+        return
+    if connection.vendor != "postgresql":
+        VMStatSample.objects.bulk_create(
+            VMStatSample(vm_id=pk, taken_at=now, **{name: getattr(stats, name) for name in SAMPLE_COUNTERS})
+            for pk, stats in samples
+        )
+        return
     meta = VMStatSample._meta
     quote = connection.ops.quote_name
-    fields = [field for name in SAMPLE_FIELDS if isinstance(field := meta.get_field(name), models.Field)]
-    columns = ", ".join(quote(field.column) for field in fields)
-    taken_at = connection.ops.adapt_datetimefield_value(now)
-    rows = [
-        (pk, taken_at, s.cpu_time_ns, s.memory_used_kib, s.disk_read_bytes, s.disk_write_bytes, s.net_rx_bytes,
-         s.net_tx_bytes)
-        for pk, s in samples
-    ]  # fmt: skip
-    batch = max(1, min(1000, connection.ops.bulk_batch_size(fields, rows)))
-    placeholder = f"({', '.join(['%s'] * len(SAMPLE_FIELDS))})"
+    column = {field.name: quote(field.column) for field in meta.concrete_fields}
+    arrays = [[pk for pk, _stats in samples]] + [
+        [getattr(stats, name) for _pk, stats in samples] for name in SAMPLE_COUNTERS
+    ]
+    names = ", ".join(column[name] for name in ("vm", *SAMPLE_COUNTERS, "taken_at"))  # the SELECT's order
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), batch):
-            chunk = rows[start : start + batch]
-            # Only the model's own table and column names are formatted in; every value is a parameter.
-            cursor.execute(
-                f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([placeholder] * len(chunk))}",  # noqa: S608
-                [value for row in chunk for value in row],
-            )
+        # Only the model's own table and column names are formatted in; every value is a parameter.
+        cursor.execute(
+            f"INSERT INTO {quote(meta.db_table)} ({names}) "  # noqa: S608
+            f"SELECT *, %s FROM unnest({', '.join(['%s::bigint[]'] * len(arrays))})",
+            [now, *arrays],
+        )
 
 
 def _pending_sizes_apply(host: Host, found_by_pk: dict[int, DomainStats]) -> None:
@@ -239,27 +250,38 @@ UNMANAGED_FIELDS = ("name", "state", "vcpus", "memory_mib", "disk_gib")
 LAST_SEEN_RESOLUTION = timedelta(minutes=10)
 
 
-def _reconcile_unmanaged(host: Host, found: dict[str, DomainStats], now: datetime, report: ReconcileReport) -> None:
+def _unmanaged_rows(host: Host) -> dict[str, tuple[list[object], datetime]]:
+    """The host's unmanaged domains by UUID: their ``UNMANAGED_FIELDS`` values and when last seen."""
+    return {
+        str(uuid): (values, last_seen)
+        for uuid, last_seen, *values in UnmanagedDomain.objects.filter(host=host).values_list(
+            "uuid", "last_seen_at", *UNMANAGED_FIELDS
+        )
+    }
+
+
+def _reconcile_unmanaged(
+    host: Host,
+    unmanaged: dict[str, tuple[list[object], datetime]],
+    found: dict[str, DomainStats],
+    now: datetime,
+    report: ReconcileReport,
+) -> None:
     """List for admins the domains no VM row describes, and forget those that are gone.
 
     Only new or changed rows are written, in one upsert (after checking that no VM row claimed
     them since the VMs were read); the vanished ones are deleted by key, and "last seen" is
-    refreshed within ``LAST_SEEN_RESOLUTION``. A steady host costs one read and one UPDATE that
-    usually matches no row.
+    refreshed within ``LAST_SEEN_RESOLUTION``. A steady host costs one UPDATE that usually
+    matches no row. A domain whose sizes were not asked (its row's were trusted) keeps them.
     """
-    known = {
-        str(uuid): values
-        for uuid, *values in UnmanagedDomain.objects.filter(host=host).values_list("uuid", *UNMANAGED_FIELDS)
-    }
+    known = {uuid: values for uuid, (values, _last_seen) in unmanaged.items()}
     upserts = []
     for uuid, stats in found.items():
-        values = (
-            stats.name,
-            stats.state,
-            stats.vcpus,
-            stats.memory_max_kib // 1024 if stats.memory_max_kib else None,
-            max(1, -(-stats.disk_capacity_bytes // GIB)) if stats.disk_capacity_bytes else None,
-        )
+        sizes = (stats.vcpus, stats.memory_max_kib // 1024 if stats.memory_max_kib else None)
+        if sizes == (None, None) and uuid in known:
+            sizes = (known[uuid][2], known[uuid][3])
+        disk = max(1, -(-stats.disk_capacity_bytes // GIB)) if stats.disk_capacity_bytes else None
+        values = (stats.name, stats.state, *sizes, disk)
         if known.get(uuid) != list(values):
             upserts.append(
                 UnmanagedDomain(

@@ -380,3 +380,26 @@ def test_running_vms_are_sampled_with_the_counters_the_host_reports(managed, hos
     assert sample.taken_at == HostStatSample.objects.get(host=host).taken_at
     assert not VMStatSample.objects.filter(vm=stopped).exists()
     assert report.samples == VMStatSample.objects.count()
+
+
+def test_unmanaged_sizes_are_asked_again_only_when_their_row_is_stale(host, conn, monkeypatch):
+    import libvirt
+
+    foreign = define("hand-made", vcpus=2, memory_mib=256)
+    host_reconcile(host_id=host.pk)
+    asked: list[str] = []
+    original = libvirt.virDomain.info
+
+    def counted(domain):
+        asked.append(domain.UUIDString())
+        return original(domain)
+
+    monkeypatch.setattr(libvirt.virDomain, "info", counted)
+    host_reconcile(host_id=host.pk)
+    assert foreign not in asked, "its row's sizes are fresh"
+    row = UnmanagedDomain.objects.get(uuid=foreign)
+    assert (row.vcpus, row.memory_mib) == (2, 256)
+    UnmanagedDomain.objects.filter(uuid=foreign).update(last_seen_at=timezone.now() - timedelta(hours=1), vcpus=9)
+    host_reconcile(host_id=host.pk)
+    assert foreign in asked
+    assert UnmanagedDomain.objects.get(uuid=foreign).vcpus == 2
