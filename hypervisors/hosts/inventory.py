@@ -277,7 +277,7 @@ def _reconcile_unmanaged(
     known = {uuid: values for uuid, (values, _last_seen) in unmanaged.items()}
     upserts = []
     for uuid, stats in found.items():
-        sizes = (stats.vcpus, stats.memory_max_kib // 1024 if stats.memory_max_kib else None)
+        sizes: tuple[object, object] = (stats.vcpus, stats.memory_max_kib // 1024 if stats.memory_max_kib else None)
         if sizes == (None, None) and uuid in known:
             sizes = (known[uuid][2], known[uuid][3])
         disk = max(1, -(-stats.disk_capacity_bytes // GIB)) if stats.disk_capacity_bytes else None
