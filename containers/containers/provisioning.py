@@ -76,8 +76,10 @@ def team_network_make(engine: ContainerEngine, network: DockerNetwork) -> None:
     portal is made again rather than failing the container's creation.
     """
     created = engine.network_create(name=network.engine_name, labels=docker_network_labels(network))
-    network.engine_id, network.subnet, network.state = created.engine_id, created.subnet, DockerNetworkState.ACTIVE
-    network.save(update_fields=["engine_id", "subnet", "state"])
+    seen = (created.engine_id, created.subnet, DockerNetworkState.ACTIVE)
+    if (network.engine_id, network.subnet, network.state) != seen:  # usually as recorded: no write
+        network.engine_id, network.subnet, network.state = seen
+        network.save(update_fields=["engine_id", "subnet", "state"])
 
 
 def _build(job: Job, container: Container) -> str:
