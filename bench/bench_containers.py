@@ -148,12 +148,16 @@ def bench_pages(runs: int, warmup: int) -> None:
 # -- (b) approve-to-running vs raw docker -------------------------------------------------------
 
 
-def engine_clean(client: Any, prefix: str) -> None:
-    """Remove every engine container whose name starts with the bench's prefix."""
+def engine_clean(client: Any, prefix: str, *, networks: bool = False) -> None:
+    """Remove every engine container (and, with ``networks``, network) whose name starts with the bench's prefix."""
     for container in client.containers.list(all=True, filters={"name": prefix}):
         if container.name.startswith(prefix):
             with contextlib.suppress(Exception):
                 container.remove(force=True)
+    for network in client.networks.list(names=[prefix]) if networks else []:
+        if network.name.startswith(prefix):
+            with contextlib.suppress(Exception):
+                network.remove()
 
 
 def image_ensure(client: Any) -> Any:
@@ -203,7 +207,7 @@ def portal_run(*, team: Any, member: Any, admin: Any, image: Any, name: str) -> 
     )
 
 
-def raw_docker_baseline(*, client: Any, docker_host: Any, team_slug: str, name: str) -> float:
+def raw_docker_baseline(*, client: Any, docker_host: Any, team_slug: str, name: str, network: str) -> float:
     """The raw baseline of (b): time ``containers.run`` straight through the docker SDK, until it is running.
 
     ``client`` is an already open ``docker.DockerClient``; the portal's ``create_options`` only builds
@@ -221,6 +225,7 @@ def raw_docker_baseline(*, client: Any, docker_host: Any, team_slug: str, name: 
         publish_address=docker_host.publish_address,
         restart_policy="no",
         labels={"portal.team": team_slug, "portal.name": name},
+        network=network,  # the team's own network, made by the portal's first (untimed) build
     )
     options = create_options(spec)
     start = time.perf_counter()
@@ -240,6 +245,7 @@ def bench_provisioning(database_url: str, repetitions: int, prefix: str) -> None
     from containers.drivers.raw import docker_sdk as docker
     from containers.engines.services import docker_host_probe
     from containers.models import Container, ContainerImage, DockerHost
+    from portal.bases import team_network_name
 
     print(f"\n== (b) approve-to-running through a Celery worker vs raw docker, on {DOCKER_URL} ==")
     try:
@@ -290,14 +296,17 @@ def bench_provisioning(database_url: str, repetitions: int, prefix: str) -> None
 
         def raw_once(name: str) -> float:
             try:
-                return raw_docker_baseline(client=client, docker_host=docker_host, team_slug=prefix, name=name)
+                network = f"{prefix}.{team_network_name(docker_host.name)}"
+                return raw_docker_baseline(
+                    client=client, docker_host=docker_host, team_slug=prefix, name=name, network=network
+                )
             finally:
                 engine_clean(client, prefix)
 
         worker = Worker(database_url, REDIS_URL, name_prefix="bench-ctr", redis_url=REDIS_URL)
         portal_runs, raw_runs = interleaved_runs(worker, portal_once, raw_once, repetitions)
     finally:
-        engine_clean(client, prefix)
+        engine_clean(client, prefix, networks=True)
         client.close()
 
     provisioning_report(

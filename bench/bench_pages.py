@@ -110,6 +110,7 @@ def seed_team(*, slug: str, username: str, vms: int, requests: int, jobs: int) -
             owner=user,
             request=fulfilled[i] if i < len(fulfilled) else None,
             host=host,
+            host_name=host.name,  # bulk_create calls no save()
             image=image,
             name=f"vm{i:04d}",
             vcpus=1,
@@ -182,15 +183,17 @@ class Cleanup:
 
 def host_prepare() -> Any:
     """The local qemu:///system as a probed Host row, on the bench's own storage pool."""
+    from hypervisors.choices import NetworkState
     from hypervisors.drivers.raw import libvirt_sdk as libvirt
     from hypervisors.hosts.services import host_probe
-    from hypervisors.models import Host
+    from hypervisors.models import Host, VirtualNetwork
 
     conn = libvirt.open(LIBVIRT_URI)
     try:
         network = conn.networkLookupByName("default")
         if not network.isActive():
             network.create()
+        network_uuid = network.UUIDString()
     finally:
         conn.close()
     host = host_probe(host_id=Host.objects.create(name="local", uri=LIBVIRT_URI).pk)
@@ -198,6 +201,11 @@ def host_prepare() -> Any:
         raise RuntimeError(f"{LIBVIRT_URI} is unreachable: {host.last_error}")
     host.storage_pool, host.storage_path, host.network = BENCH_POOL, BENCH_POOL_PATH, "default"
     host.save()
+    # Shared by an administrator as the host's default: the portal's VMs join it, as the raw
+    # baseline's do (without it each team gets a network of its own, which needs an address pool).
+    VirtualNetwork.objects.create(
+        host=host, team=None, name="default", libvirt_name="default", uuid=network_uuid, state=NetworkState.ACTIVE
+    )
     return host
 
 

@@ -151,4 +151,5 @@ def job_fail(job: Job, error: str | BaseException) -> None:
     job.state = JobState.FAILED
     job.error = text[:ERROR_LIMIT]
     job.finished_at = timezone.now()
-    job.save(update_fields=["log", "state", "error", "traceback", "finished_at"])
+    # started_at too: a start rolled back with a refused quota check is written here (portal.provisioning).
+    job.save(update_fields=["log", "state", "error", "traceback", "started_at", "finished_at"])

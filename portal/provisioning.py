@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from django.db import models
+from django.db import models, transaction
 
 from portal.choices import FINISHED_JOB_STATES, RequestState
 from portal.jobs import RetryLater, error_text, job_fail, job_start, job_step, job_succeed
@@ -42,9 +42,9 @@ class Builder(Generic[ResourceT]):
 def provision_run(builder: Builder[ResourceT], *, job_id: int, final_attempt: bool) -> None:
     """Run a provisioning job. Never raises for a failed build; raises ``RetryLater`` to be retried.
 
-    Database round trips are kept few, as each costs the user time while they wait:
-    the job and its request's state come in one read, and the first step is saved
-    with the start.
+    Database round trips and commits are kept few, as each costs the user time while they wait:
+    the job and its request's state come in one read, and the start is committed with the
+    quota check.
     """
     job = Job.objects.select_related("request").get(pk=job_id)
     if job.state in FINISHED_JOB_STATES:
@@ -57,9 +57,14 @@ def provision_run(builder: Builder[ResourceT], *, job_id: int, final_attempt: bo
         return
     assert resource is not None
     try:
-        job_start(job, first_step=("Checking the team's quota", 5))
-        request_provisioning_start(request_id=job.request.pk, team_id=job.request.team_id)
+        # No host is called before the quota check, so the start and the check share one commit
+        # (a refused quota rolls the start back; ``job_fail`` writes it with the failure).
+        with transaction.atomic():
+            job_start(job, first_step=("Checking the team's quota", 5))
+            request_provisioning_start(request_id=job.request.pk, team_id=job.request.team_id)
         message = builder.build(job, resource)
+        # Two commits on purpose: a worker lost between them leaves a fulfilled request, which the
+        # redelivered task closes without touching the live resource (``_finish_interrupted_run``).
         request_fulfill(request_id=job.request.pk, team_id=job.request.team_id)
         job_succeed(job, message)
     except builder.unreachable as error:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 
+from django.db import transaction
+
 from containers.choices import DockerNetworkState
 from containers.drivers import ContainerEngine, ContainerSpec, EngineError, EngineUnreachable, PortMapping
 from containers.engines.services import engine_of
@@ -74,8 +76,10 @@ def team_network_make(engine: ContainerEngine, network: DockerNetwork) -> None:
     portal is made again rather than failing the container's creation.
     """
     created = engine.network_create(name=network.engine_name, labels=docker_network_labels(network))
-    network.engine_id, network.subnet, network.state = created.engine_id, created.subnet, DockerNetworkState.ACTIVE
-    network.save(update_fields=["engine_id", "subnet", "state"])
+    seen = (created.engine_id, created.subnet, DockerNetworkState.ACTIVE)
+    if (network.engine_id, network.subnet, network.state) != seen:  # usually as recorded: no write
+        network.engine_id, network.subnet, network.state = seen
+        network.save(update_fields=["engine_id", "subnet", "state"])
 
 
 def _build(job: Job, container: Container) -> str:
@@ -88,9 +92,10 @@ def _build(job: Job, container: Container) -> str:
         )
         engine_id = engine.container_create(container_spec(container, network=network.engine_name))
         container.engine_id = engine_id
-        container.save(update_fields=["engine_id", "updated_at"])
-        network.containers.add(container)
-        job_step(job, "Starting the container", 70)
+        with transaction.atomic():  # rows only until the start: one commit, written before it
+            container.save(update_fields=["engine_id", "updated_at"])
+            network.containers.add(container)
+            job_step(job, "Starting the container", 70)
         engine.container_start(engine_id)
         status = engine.container_status(engine_id)
     # One write for both: until it, a retry or the cleanup finds the container by its fixed name.

@@ -132,35 +132,41 @@ def domain_stats_of(
     A domain in ``sizes_known`` (lower-case UUIDs) is not asked for sizes its record lacks: the
     portal's own row has them, and one call per domain is what a bulk read is meant to avoid.
     """
-
-    def total(prefix: str, suffix: str) -> int | None:
-        count = record.get(f"{prefix}.count")
-        if count is None:
-            return None
-        return sum(record.get(f"{prefix}.{i}.{suffix}", 0) for i in range(count))
-
     uuid = domain.UUIDString()
-    vcpus, memory_max = record.get("vcpu.current"), record.get("balloon.maximum")
-    memory_current = record.get("balloon.current")
+    get = record.get
+    vcpus, memory_max, memory_current = get("vcpu.current"), get("balloon.maximum"), get("balloon.current")
     if (vcpus is None or memory_max is None or memory_current is None) and uuid.lower() not in sizes_known:
         # Drivers without those statistics (and shut-off domains) still know the configured sizes.
         info = domain.info()
         vcpus, memory_max, memory_current = vcpus or info[3], memory_max or info[1], memory_current or info[2]
+    disk_read, disk_write, disk_capacity = _totals(record, "block", ("rd.bytes", "wr.bytes", "capacity"))
+    net_rx, net_tx = _totals(record, "net", ("rx.bytes", "tx.bytes"))
     return DomainStats(
         uuid=uuid,
         name=domain.name(),
-        state=STATE_NAMES.get(record.get("state.state", 0), "unknown"),
-        cpu_time_ns=record.get("cpu.time"),
+        state=STATE_NAMES.get(get("state.state", 0), "unknown"),
+        cpu_time_ns=get("cpu.time"),
         vcpus=vcpus,
-        memory_used_kib=record.get("balloon.rss") or record.get("balloon.current"),
+        memory_used_kib=get("balloon.rss") or get("balloon.current"),
         memory_max_kib=memory_max,
-        disk_read_bytes=total("block", "rd.bytes"),
-        disk_write_bytes=total("block", "wr.bytes"),
-        net_rx_bytes=total("net", "rx.bytes"),
-        net_tx_bytes=total("net", "tx.bytes"),
-        disk_capacity_bytes=total("block", "capacity"),
+        disk_read_bytes=disk_read,
+        disk_write_bytes=disk_write,
+        net_rx_bytes=net_rx,
+        net_tx_bytes=net_tx,
+        disk_capacity_bytes=disk_capacity,
         memory_current_kib=memory_current,
     )
+
+
+def _totals(record: dict[str, int], prefix: str, suffixes: tuple[str, ...]) -> tuple[int | None, ...]:
+    """Sums over a record's disks or interfaces (``block.<i>.<suffix>``); None each when it reports none.
+
+    Called for every domain of every reconcile, so a record without that group costs one lookup.
+    """
+    count = record.get(f"{prefix}.count")
+    if count is None:
+        return (None,) * len(suffixes)
+    return tuple(sum(record.get(f"{prefix}.{i}.{suffix}", 0) for i in range(count)) for suffix in suffixes)
 
 
 def config_max_memory_kib(domain: libvirt.virDomain) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
@@ -60,6 +62,13 @@ class Host(RemoteEndpoint):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        update_fields = kwargs.get("update_fields")
+        if self.pk is not None and (update_fields is None or "name" in update_fields):
+            # VMs keep their host's name for sorting (``VirtualMachine.host_name``); a rename reaches them here.
+            self.virtual_machines.exclude(host_name=self.name).update(host_name=self.name)
 
     def job_queue(self) -> str | None:
         """The Celery queue for work on this host (see ``portal.queues``); None: the default queue."""

@@ -15,6 +15,7 @@ from hypervisors.vms.selectors import images_offered
 from portal.forms import ResourceNameField, ResourceRequestForm
 from portal.models import Team
 from portal.selectors import teams_for
+from portal.widgets import Select
 
 #: Upper bounds a single VM may ask for; a typo of three extra zeros is an error, not a quota problem.
 MAX_VCPUS = 64
@@ -109,17 +110,18 @@ class VMFilterForm(forms.Form):
         "-name": ("-name", "team__name", "pk"),
         "team": ("team__name", "name", "pk"),
         "state": ("state", "name", "pk"),
-        "host": ("host__name", "name", "pk"),
+        "host": ("host_name", "name", "pk"),  # the copy on the row has an index (see VirtualMachine.host_name)
         "memory": ("-memory_mib", "name", "pk"),
         "vcpus": ("-vcpus", "name", "pk"),
         "newest": ("-created_at", "-id"),
     }
 
     q = forms.CharField(required=False, max_length=63, label="Name contains")
-    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, empty_label="All teams")
-    state = forms.ChoiceField(required=False)
-    host = forms.ModelChoiceField(queryset=Host.objects.all(), required=False, empty_label="All hosts")
-    sort = forms.ChoiceField(required=False, choices=[(key, key) for key in SORTS])
+    # The selects write their options in Python (``portal.widgets``): the list renders this form on every load.
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, empty_label="All teams", widget=Select)
+    state = forms.ChoiceField(required=False, widget=Select)
+    host = forms.ModelChoiceField(queryset=Host.objects.all(), required=False, empty_label="All hosts", widget=Select)
+    sort = forms.ChoiceField(required=False, choices=[(key, key) for key in SORTS], widget=Select)
 
     def __init__(self, *args: Any, user: User | AnonymousUser, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

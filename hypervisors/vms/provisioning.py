@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 
+from django.db import transaction
+
 from hypervisors.choices import NetworkKind
 from hypervisors.drivers import (
     CLEAN_TRAFFIC_FILTER,
@@ -78,13 +80,15 @@ def _load(job: Job) -> VirtualMachine | None:
 def _build(job: Job, vm: VirtualMachine) -> str:
     if vm.image is None:
         raise DriverError("The image chosen for this VM no longer exists.")
-    if vm.host is None:
-        job_step(job, "Choosing a host", 10)
-        vm.host = host_for(vm)
-        vm.save(update_fields=["host", "updated_at"])
-    # No call between these two steps: one write records both.
-    job_step(job, f"Placed on host {vm.host.name}", 15, save=False)
-    networks = _networks_of(vm)
+    # Placement and the VM's network cards are rows only (no host is called until the driver below),
+    # so they and their steps share one commit; the steps are written before the first host call.
+    with transaction.atomic():
+        if vm.host is None:
+            job_step(job, "Choosing a host", 10, save=False)
+            vm.host = host_for(vm)
+            vm.save(update_fields=["host", "updated_at"])
+        job_step(job, f"Placed on host {vm.host.name}", 15)
+        networks = _networks_of(vm)
     with driver_for(vm.host.uri) as driver:
         _networks_join(job, driver, networks)
         job_step(job, f"Preparing storage pool {vm.host.storage_pool}", 25)
@@ -98,9 +102,10 @@ def _build(job: Job, vm: VirtualMachine) -> str:
         driver.domain_start(str(vm.uuid))
         status = driver.domain_status(str(vm.uuid))
     vm.state = status.state
-    vm.save(update_fields=["state", "updated_at"])
-    if spec.interfaces:
-        vm.interfaces.update(attached=True)
+    with transaction.atomic():  # one commit for the VM's state and its cards
+        vm.save(update_fields=["state", "updated_at"])
+        if spec.interfaces:
+            vm.interfaces.update(attached=True)
     return f"The VM is {vm.get_state_display().lower()}"
 
 

@@ -323,6 +323,8 @@ def test_quota_lowered_after_approval_fails_cleanly(approve, conn, team):
     assert not VirtualMachine.objects.filter(pk=vm.pk).exists()
     assert_nothing_left(conn, str(vm.uuid))
     assert usage_of(team).committed.vcpus == 0
+    # The start shares the refused check's commit; the failure writes it.
+    assert job.started_at is not None and "Checking the team's quota" in messages(job)
 
 
 def test_vm_without_image_fails_before_touching_a_host(approve, conn):
