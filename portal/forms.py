@@ -81,3 +81,23 @@ class ResourceRequestForm(forms.Form):
     def spec(self, data: dict[str, Any]) -> dict[str, Any]:
         """The kind-specific rest of the ask, stored in the request as JSON."""
         raise NotImplementedError
+
+
+#: The largest id a database row can have (a signed 64-bit column); beyond it a lookup is a database error.
+MAX_ROW_ID = 2**63 - 1
+
+
+class RowsField(forms.ModelMultipleChoiceField):
+    """A choice of several rows by id that refuses ids no row can have before the database sees them.
+
+    A hand-made POST with an id past 64 bits would otherwise make the ``IN`` query fail (a 500).
+    """
+
+    def _check_values(self, value: Any) -> Any:
+        for item in value:
+            text = str(item).strip()
+            if not text.isdigit() or int(text) > MAX_ROW_ID:
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": text}
+                )
+        return super()._check_values(value)  # type: ignore[misc]

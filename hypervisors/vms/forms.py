@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from hypervisors.choices import HypervisorKind, NetworkState, VMState
 from hypervisors.models import MIN_VM_MEMORY_MIB, Host, Image, VirtualMachine, VirtualNetwork
 from hypervisors.vms.selectors import images_offered
-from portal.forms import ResourceNameField, ResourceRequestForm
+from portal.forms import ResourceNameField, ResourceRequestForm, RowsField
 from portal.models import Team
 from portal.selectors import teams_for
 from portal.widgets import Select
@@ -34,10 +34,10 @@ class VMRequestForm(ResourceRequestForm):
         label="Memory (MiB)", min_value=MIN_VM_MEMORY_MIB, max_value=MAX_MEMORY_MIB, initial=128
     )
     disk_gib = forms.IntegerField(label="Disk (GiB)", min_value=1, max_value=MAX_DISK_GIB, initial=1)
-    networks = forms.ModelMultipleChoiceField(
+    networks = RowsField(
         queryset=VirtualNetwork.objects.none(),
         required=False,
-        help_text="Shared networks or your team's; empty: the host's default network.",
+        help_text="Shared networks or your team's; empty: your team's own network on the VM's host.",
     )
     field_order = ("name", "team", "image", "vcpus", "memory_mib", "disk_gib", "networks", "justification")
 

@@ -187,3 +187,16 @@ def test_full_form_disables_submit_when_over_quota(client_for, member, data, tea
     response = client_for(member).get("/vms/new/")
     assert "disabled" in submit_button(response)
     assert "Virtual machines: over quota by 1" in text(response)
+
+
+@pytest.mark.parametrize("network", ["9223372036854775808", "99999999999999999999999", "-1", "x"])
+def test_a_network_id_no_row_can_have_is_a_field_error_not_a_500(client_for, member, team, image, network):
+    """A hand-made POST: ids past 64 bits used to reach the database's IN list and fail there."""
+    response = csrf_post(
+        client_for(member),
+        "/vms/new/",
+        {"name": "web", "team": team.pk, "image": image.pk, "vcpus": 1, "memory_mib": 128, "disk_gib": 1,
+         "networks": [network], "justification": "tests"},
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert "is not a valid value" in response.content.decode()
