@@ -4,10 +4,8 @@ Run from the repository root:
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal .venv/bin/python bench/bench_pages.py
 
-It works in its own throwaway database (``portal_bench`` on the server of
-DATABASE_URL), on Redis database 14 and in its own storage pool, and removes all
-of them at the end, even on failure. It prints figures; it asserts nothing about
-timings. See bench/README.md for what each figure means.
+It works in its own throwaway database (``portal_bench``), Redis database 14 and storage pool, removed
+at the end even on failure. It prints figures, asserts nothing on timings; see bench/README.md.
 """
 
 from __future__ import annotations
@@ -28,6 +26,7 @@ from common import (
     Worker,
     approve_and_wait,
     bench_database,
+    broker_purge,
     django_setup,
     fmt,
     interleaved_runs,
@@ -47,10 +46,7 @@ BENCH_POOL_PATH = "/var/lib/libvirt/images/portal-bench"
 GUEST_DIR = Path("/var/lib/libvirt/images/portal-guest")
 CONSOLE_LOG_DIR = Path("/var/log/libvirt/qemu")
 #: Rows of the page benchmark.
-VM_ROWS = 1000
-SMALL_VM_ROWS = 10
-REQUEST_ROWS = 200
-JOB_ROWS = 300
+VM_ROWS, SMALL_VM_ROWS, REQUEST_ROWS, JOB_ROWS = 1000, 10, 200, 300
 #: Seconds one build may take before the run is called failed.
 BUILD_TIMEOUT = 180.0
 
@@ -395,15 +391,7 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             if not args.skip_libvirt:
                 host_clean(cleanup, final=True)
-                _broker_purge()
-
-
-def _broker_purge() -> None:
-    """Empty the bench's broker queue (Redis database 14) of anything a failed run left."""
-    with contextlib.suppress(Exception):
-        from config.celery import app
-
-        app.control.purge()
+                broker_purge()
 
 
 if __name__ == "__main__":

@@ -16,20 +16,19 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
-import dataclasses
 import functools
 import io
 import pstats
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
 from typing import Any
 
 from common import bench_database, django_setup, ms, versions
-from reconcile_host import MANAGED, VANISHED, node_write, seed
+from reconcile_host import MANAGED, VANISHED, counters_reported, node_write, seed
 
 BENCH_DB = "portal_bench_reconcile"
 DOMAINS = 5_000
@@ -159,41 +158,6 @@ class Phases:
         current["domains_stats"] = current.get("domains_stats", 0.0) - current.get("libvirt open", 0.0)
         current["other (host row, sample, commit)"] = total_ms - sum(current.values())
         return current
-
-
-@contextlib.contextmanager
-def counters_reported() -> Iterator[None]:
-    """Make ``domains_stats`` return counters for running domains, as a real host does.
-
-    The test driver reports only ``state.*``, so without this the reconcile writes no
-    VMStatSample rows. Only used for the rows labelled "with counters".
-    """
-    from hypervisors.drivers.libvirt_driver import LibvirtDriver
-
-    original = LibvirtDriver.domains_stats
-
-    def with_counters(self: Any, **kwargs: Any) -> Any:
-        stats = original(self, **kwargs)
-        return [
-            dataclasses.replace(
-                s,
-                cpu_time_ns=10**9,
-                memory_used_kib=65536,
-                disk_read_bytes=1,
-                disk_write_bytes=1,
-                net_rx_bytes=1,
-                net_tx_bytes=1,
-            )
-            if s.state == "running"
-            else s
-            for s in stats
-        ]
-
-    LibvirtDriver.domains_stats = with_counters  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        LibvirtDriver.domains_stats = original  # type: ignore[method-assign]
 
 
 @dataclass

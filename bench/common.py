@@ -372,3 +372,11 @@ def provisioning_report(
         f"ratio portal / raw (medians): x{portal_median / raw_median:.2f}  "
         f"(portal overhead {portal_median - raw_median:.0f} ms)"
     )
+
+
+def broker_purge() -> None:
+    """Empty the bench's broker queue of anything a failed run left."""
+    with contextlib.suppress(Exception):
+        from config.celery import app
+
+        app.control.purge()

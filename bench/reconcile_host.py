@@ -1,12 +1,16 @@
-"""The host of the reconcile benchmark: libvirt's test driver loaded from a generated ``<node>`` file, and its rows.
+"""The host of the reconcile benchmark: libvirt's test driver loaded from a generated ``<node>`` file, its rows,
+and the counters a real host would report.
 
 The file is built with ElementTree; the rows are bulk-inserted. See ``bench_reconcile.py``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -101,3 +105,38 @@ def seed(uri: str, domains: list[Domain]) -> tuple[Any, list[Any]]:
     vms = VirtualMachine.objects.bulk_create(rows, batch_size=2000)
     analyze()
     return host, vms
+
+
+@contextlib.contextmanager
+def counters_reported() -> Iterator[None]:
+    """Make ``domains_stats`` return counters for running domains, as a real host does.
+
+    The test driver reports only ``state.*``, so without this the reconcile writes no
+    VMStatSample rows. Only used for the rows labelled "with counters".
+    """
+    from hypervisors.drivers.libvirt_driver import LibvirtDriver
+
+    original = LibvirtDriver.domains_stats
+
+    def with_counters(self: Any, **kwargs: Any) -> Any:
+        stats = original(self, **kwargs)
+        return [
+            dataclasses.replace(
+                s,
+                cpu_time_ns=10**9,
+                memory_used_kib=65536,
+                disk_read_bytes=1,
+                disk_write_bytes=1,
+                net_rx_bytes=1,
+                net_tx_bytes=1,
+            )
+            if s.state == "running"
+            else s
+            for s in stats
+        ]
+
+    LibvirtDriver.domains_stats = with_counters  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        LibvirtDriver.domains_stats = original  # type: ignore[method-assign]

@@ -15,7 +15,6 @@ from portal.services import request_approve, request_reject
 from tests.factories import (
     DockerHostFactory,
     HostFactory,
-    ResourceRequestFactory,
     UserFactory,
     VirtualMachineFactory,
 )
@@ -38,23 +37,6 @@ def states(*requests) -> list[str]:
 
 
 @pytest.fixture
-def admin_client(client_for, staff):
-    return client_for(staff)
-
-
-@pytest.fixture
-def ask(team, member, image):
-    """A pending ask of the member's team, as the form leaves it."""
-
-    def make(name="web", **sizes):
-        return ResourceRequestFactory(
-            team=team, requested_by=member, name=name, spec={"image_id": image.pk, "image": image.name}, **sizes
-        )
-
-    return make
-
-
-@pytest.fixture
 def clerk(db):
     """Staff who may read and change requests in admin but lacks the permission to decide them."""
     user = UserFactory(username="clerk", is_staff=True)
@@ -67,6 +49,11 @@ def clerk(db):
 
 
 # --- bulk approve ---
+
+
+@pytest.fixture
+def admin_client(client_for, staff):
+    return client_for(staff)
 
 
 def test_bulk_approve(admin_client, staff, ask, django_capture_on_commit_callbacks):
@@ -381,28 +368,3 @@ def test_admin_decisions_never_contact_a_hypervisor(no_hypervisor, admin_client,
     csrf_post(admin_client, f"{CHANGELIST}{second.pk}/approve/")
     csrf_post(admin_client, f"{CHANGELIST}{third.pk}/reject/", {"reason": "no"})
     assert states(first, second, third) == [RequestState.APPROVED, RequestState.APPROVED, RequestState.REJECTED]
-
-
-def test_host_probe_is_queued_not_run(no_hypervisor, admin_client, django_capture_on_commit_callbacks):
-    host = HostFactory(uri="qemu+ssh://root@unreachable/system", is_reachable=False)
-    with django_capture_on_commit_callbacks() as callbacks:
-        response = csrf_post(
-            admin_client,
-            "/admin/hypervisors/host/",
-            {"action": "probe_selected", "index": "0", "_selected_action": [str(host.pk)]},
-            follow=True,
-        )
-    assert response.status_code == 200
-    assert "Probing 1 host(s); refresh in a few seconds." in text(response)
-    assert len(callbacks) == 1, "the probe is a task sent after commit"
-    host.refresh_from_db()
-    assert host.is_reachable is False
-    assert host.last_probed_at is None
-
-
-def test_request_list_shows_whole_vcpus_for_vms_and_its_kind_by_name(admin_client, ask):
-    ask("web")
-    page = text(admin_client.get(CHANGELIST))
-    assert "1 vCPU · " in page
-    assert "1.00" not in page
-    assert "Virtual machine" in page
