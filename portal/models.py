@@ -31,6 +31,9 @@ from portal.kinds import (
     resource_url,
 )
 
+# Models of the base's subpackages belong to this app: importing them here registers them.
+from portal.notifications.models import EmailOptOut, Notification  # noqa: F401
+
 
 class Team(models.Model):
     """A group of people who share resources and a quota. Every VM and container belongs to one."""
