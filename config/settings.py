@@ -192,11 +192,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "containers.tasks.docker_hosts_reconcile",
         "schedule": float(os.environ.get("PORTAL_RECONCILE_INTERVAL", "60")),
     },
+    "comparison-refresh": {"task": "overview.tasks.comparison_refresh", "schedule": 3600.0},
     "hosts-reconcile": {
         "task": "hypervisors.tasks.hosts_reconcile",
         "schedule": float(os.environ.get("PORTAL_RECONCILE_INTERVAL", "60")),
     },
 }
+
+# The "KVM or Docker?" page looks at the builds of this many days.
+PORTAL_COMPARISON_DAYS = int(os.environ.get("PORTAL_COMPARISON_DAYS", "30"))
 
 # Where the demo and the provisioning code find the locally built guest image.
 PORTAL_GUEST_IMAGE_DIR = Path(os.environ.get("PORTAL_GUEST_IMAGE_DIR", "/var/lib/libvirt/images/portal-guest"))
