@@ -192,7 +192,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "containers.tasks.docker_hosts_reconcile",
         "schedule": float(os.environ.get("PORTAL_RECONCILE_INTERVAL", "60")),
     },
-    "comparison-refresh": {"task": "overview.tasks.comparison_refresh", "schedule": 3600.0},
+    "comparison-refresh": {"task": "overview.tasks.comparison_refresh", "schedule": 900.0},
     "hosts-reconcile": {
         "task": "hypervisors.tasks.hosts_reconcile",
         "schedule": float(os.environ.get("PORTAL_RECONCILE_INTERVAL", "60")),
