@@ -150,6 +150,7 @@ STATICFILES_DIRS = [
     ("vendor/xterm/lib", BASE_DIR / "node_modules" / "@xterm" / "xterm" / "lib"),
     ("vendor/xterm/css", BASE_DIR / "node_modules" / "@xterm" / "xterm" / "css"),
     ("vendor/xterm-addon-fit", BASE_DIR / "node_modules" / "@xterm" / "addon-fit" / "lib"),
+    ("vendor/uplot", BASE_DIR / "node_modules" / "uplot" / "dist"),
 ]
 
 # E-mail: SMTP from the environment in production; the console backend prints mails locally.
@@ -192,6 +193,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "containers.tasks.docker_hosts_reconcile",
         "schedule": float(os.environ.get("PORTAL_RECONCILE_INTERVAL", "60")),
     },
+    "history-compact": {"task": "portal.tasks.history_compact", "schedule": 300.0},
     "comparison-refresh": {"task": "overview.tasks.comparison_refresh", "schedule": 900.0},
     "hosts-reconcile": {
         "task": "hypervisors.tasks.hosts_reconcile",
@@ -221,8 +223,11 @@ PORTAL_HOST_QUEUES = env_bool("PORTAL_HOST_QUEUES", False)
 # Seconds a guest has to power off after an ACPI shutdown before the job gives up
 # (and the page offers to force it off).
 PORTAL_SHUTDOWN_TIMEOUT = int(os.environ.get("PORTAL_SHUTDOWN_TIMEOUT", "60"))
-# How long VM and host load samples are kept, in hours.
-PORTAL_STATS_RETENTION_HOURS = int(os.environ.get("PORTAL_STATS_RETENTION_HOURS", "24"))
+# Load history (portal.history): every reading for this many minutes, then minute averages for this
+# many days, then hour averages for this many days, then nothing.
+PORTAL_HISTORY_RAW_MINUTES = int(os.environ.get("PORTAL_HISTORY_RAW_MINUTES", "60"))
+PORTAL_HISTORY_MINUTE_DAYS = int(os.environ.get("PORTAL_HISTORY_MINUTE_DAYS", "7"))
+PORTAL_HISTORY_HOUR_DAYS = int(os.environ.get("PORTAL_HISTORY_HOUR_DAYS", "90"))
 # A host that does not answer: retry its job this many times, waiting this many
 # seconds before the first retry and twice as long before each next one.
 PORTAL_RETRY_LIMIT = int(os.environ.get("PORTAL_RETRY_LIMIT", "5"))

@@ -12,11 +12,14 @@ class ContainersConfig(AppConfig):
     def ready(self) -> None:
         from containers.choices import EngineJobAction
         from containers.containers.kind import CONTAINER_KIND
+        from containers.models import ContainerStatSample
         from containers.networks.kind import DOCKER_NETWORK_KIND
+        from portal.history import SampleSpec, history_register
         from portal.kinds import job_actions_register, kind_register
 
         kind_register(CONTAINER_KIND)
         kind_register(DOCKER_NETWORK_KIND)
         job_actions_register(dict(EngineJobAction.choices))
+        history_register(SampleSpec(ContainerStatSample, "container", gauges=("cpu_percent", "memory_used_kib")))
         # Register the app's Celery tasks in every process (web included), so a job can be sent by name.
         import containers.tasks  # noqa: F401

@@ -163,7 +163,7 @@ class Container(TeamResource):
 
 
 class ContainerStatSample(models.Model):
-    """One reading of a container's CPU and memory, taken by the reconcile; old samples are pruned."""
+    """One reading of a container's CPU and memory, taken by the reconcile; rolled up later (``portal.history``)."""
 
     container = models.ForeignKey(
         Container, verbose_name="container", on_delete=models.CASCADE, related_name="stat_samples"
@@ -171,11 +171,16 @@ class ContainerStatSample(models.Model):
     taken_at = models.DateTimeField("taken")
     cpu_percent = models.FloatField("CPU (% of its limit)", null=True)
     memory_used_kib = models.PositiveBigIntegerField("memory in use (KiB)", null=True)
+    #: Seconds of readings the row stands for: 0 for one reading, 60 or 3600 once rolled up (``portal.history``).
+    period_seconds = models.PositiveSmallIntegerField("period (s)", default=0, editable=False)
 
     class Meta:
         ordering = ("container", "taken_at")
         verbose_name = "container stats sample"
-        indexes = [models.Index(fields=("container", "taken_at"), name="ctrstat_container_time")]
+        indexes = [
+            models.Index(fields=("container", "taken_at"), name="ctrstat_container_time"),
+            models.Index(fields=("period_seconds", "taken_at"), name="ctrstat_period_time"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.container} at {self.taken_at:%H:%M:%S}"

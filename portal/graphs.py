@@ -88,3 +88,38 @@ def svg_graph(series: Series, start: datetime, end: datetime, ceiling: float | N
 def svg_graphs(series: Sequence[Series], end: datetime, window: timedelta) -> list[tuple[Series, str]]:
     """Each series with its graph over ``window`` up to ``end``; percentages are drawn out of 100."""
     return [(s, svg_graph(s, end - window, end, ceiling=100.0 if s.unit == "%" else None)) for s in series]
+
+
+#: The windows a history chart offers: query value -> (span, button label).
+HISTORY_WINDOWS: dict[str, tuple[timedelta, str]] = {
+    "1h": (timedelta(hours=1), "1 hour"),
+    "24h": (timedelta(hours=24), "24 hours"),
+    "7d": (timedelta(days=7), "7 days"),
+    "90d": (timedelta(days=90), "90 days"),
+}
+
+
+def history_window_choices() -> list[tuple[str, str]]:
+    """The window buttons of a history chart: (query value, label)."""
+    return [(name, label) for name, (_, label) in HISTORY_WINDOWS.items()]
+
+
+def series_payload(series: Sequence[Series], start: datetime, end: datetime) -> dict[str, Any]:
+    """Series as one JSON document for the charts: a shared time axis (Unix seconds) and a column per series.
+
+    A series with no point at a moment has ``null`` there, which a chart draws as a gap.
+    """
+    moments = sorted({moment for line in series for moment, _ in line.points})
+    index = {moment: position for position, moment in enumerate(moments)}
+    columns: list[list[float | None]] = []
+    for line in series:
+        column: list[float | None] = [None] * len(moments)
+        for moment, value in line.points:
+            column[index[moment]] = round(value, 3)
+        columns.append(column)
+    return {
+        "start": int(start.timestamp()),
+        "end": int(end.timestamp()),
+        "series": [{"label": line.label, "unit": line.unit, "key": line.css_class} for line in series],
+        "data": [[int(moment.timestamp()) for moment in moments], *columns],
+    }

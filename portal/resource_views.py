@@ -8,17 +8,20 @@ scopes the read, the service checks the role; a template only hides buttons.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views import View
 
+from portal.graphs import HISTORY_WINDOWS, Series, series_payload
 from portal.htmx import fragment_with_trigger, gone_redirect, is_htmx
 
 
@@ -100,3 +103,24 @@ class ResourceActionView(ResourceStatusMixin, View):
         else:
             messages.success(request, self.success_message)
         return redirect(self.detail_url(obj))
+
+
+class ResourceHistoryView(ResourceStatusMixin, View):
+    """A resource's load history as JSON for the page's charts: ``?window=1h|24h|7d|90d``.
+
+    Read from the sample rows (rolled up with age by ``portal.history``), never from a host.
+    """
+
+    def series(self, obj: models.Model, since: datetime) -> list[Series]:
+        """The resource's series from its samples taken since ``since``."""
+        raise NotImplementedError
+
+    def get(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        obj = self.get_object(request, kwargs[self.lookup_kwarg])
+        name = request.GET.get("window", "1h")
+        if name not in HISTORY_WINDOWS:
+            choices = ", ".join(HISTORY_WINDOWS)
+            return JsonResponse({"error": f"Unknown window {name[:20]!r}: choose one of {choices}."}, status=400)
+        end = timezone.now()
+        start = end - HISTORY_WINDOWS[name][0]
+        return JsonResponse(series_payload(self.series(obj, start), start, end))

@@ -7,6 +7,7 @@ from typing import Any
 
 from celery import Task, shared_task
 
+from portal.history import history_compact as compact
 from portal.notifications.services import notification_email_send as send_one
 
 
@@ -21,3 +22,9 @@ from portal.notifications.services import notification_email_send as send_one
 def notification_email_send(self: Task[Any, Any], notification_id: int) -> None:
     """E-mail one notification; a mail server that fails is tried again later (the row is kept)."""
     send_one(notification_id)
+
+
+@shared_task(name="portal.tasks.history_compact")
+def history_compact() -> dict[str, int]:
+    """Roll up and expire load samples of every kind (a beat task, every 5 minutes)."""
+    return compact()

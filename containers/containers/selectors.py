@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from containers.choices import ContainerKind
-from containers.models import Container, ContainerImage, DockerHost
+from containers.models import Container, ContainerImage, ContainerStatSample, DockerHost
 from portal.choices import ACTIVE_REQUEST_STATES
 from portal.models import ResourceRequest, Team
 
@@ -22,6 +24,11 @@ def containers_for(user: AnyUser) -> QuerySet[Container]:
 def container_get(user: AnyUser, container_id: int) -> Container:
     """One container of the user's teams, or 404."""
     return get_object_or_404(containers_for(user), pk=container_id)
+
+
+def container_samples_since(container: Container, since: datetime) -> list[ContainerStatSample]:
+    """The container's load samples from ``since`` on (a little before, as for VMs), oldest first."""
+    return list(container.stat_samples.filter(taken_at__gte=since - timedelta(minutes=5)).order_by("taken_at"))
 
 
 def images_offered_to(teams: QuerySet[Team]) -> QuerySet[ContainerImage]:

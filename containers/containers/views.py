@@ -6,7 +6,7 @@ Redis; nothing here talks to an engine.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -22,20 +22,21 @@ from containers.choices import ContainerState
 from containers.containers import logs
 from containers.containers.actions import ACTIONS, BUTTONS
 from containers.containers.forms import ContainerNetworkForm, ContainerRequestForm
-from containers.containers.selectors import container_get, containers_for
+from containers.containers.selectors import container_get, container_samples_since, containers_for
 from containers.containers.services import (
     container_action_request,
     container_logs_follow_request,
     container_network_request,
 )
+from containers.graphs import container_series
 from containers.models import Container
 from containers.networks.selectors import networks_joinable_by, networks_of_team
 from portal.actions import ActionRefused, actions_allowed, resource_busy
 from portal.choices import Role
-from portal.graphs import Series, gauge_series, svg_graphs
+from portal.graphs import Series, history_window_choices, svg_graphs
 from portal.permissions import role_at_least, role_in
 from portal.request_views import ResourceRequestCreateView, ResourceRequestPreviewView
-from portal.resource_views import ResourceActionView, ResourceDetailView, ResourceStatusMixin
+from portal.resource_views import ResourceActionView, ResourceDetailView, ResourceHistoryView, ResourceStatusMixin
 from portal.selectors import jobs_for
 
 GRAPH_WINDOW = timedelta(hours=1)
@@ -105,16 +106,20 @@ class ContainerDetailView(ContainerPageMixin, ResourceDetailView):
     def page_context(self, request: HttpRequest, obj: models.Model) -> dict[str, Any]:
         assert isinstance(obj, Container)
         now = timezone.now()
-        samples = list(obj.stat_samples.filter(taken_at__gte=now - GRAPH_WINDOW))
-        series = [
-            gauge_series(samples, lambda s: s.cpu_percent, Series("CPU (of its limit)", "%", "cpu")),
-            gauge_series(
-                samples,
-                lambda s: s.memory_used_kib / 1024 if s.memory_used_kib is not None else None,
-                Series("Memory in use", "MiB", "memory"),
-            ),
-        ]
-        return {"graphs": svg_graphs(series, now, GRAPH_WINDOW), **logs_context(obj)}
+        series = container_series(container_samples_since(obj, now - GRAPH_WINDOW))
+        return {
+            "graphs": svg_graphs(series, now, GRAPH_WINDOW),
+            "history_windows": history_window_choices(),
+            **logs_context(obj),
+        }
+
+
+class ContainerHistoryView(ContainerPageMixin, ResourceHistoryView):
+    """The container's load history as JSON, for the charts of its page."""
+
+    def series(self, obj: models.Model, since: datetime) -> list[Series]:
+        assert isinstance(obj, Container)
+        return container_series(container_samples_since(obj, since))
 
 
 class ContainerActionView(ContainerPageMixin, ResourceActionView):

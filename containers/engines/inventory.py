@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -77,8 +76,6 @@ def docker_host_reconcile(*, docker_host_id: int) -> EngineReconcileReport:
         _reconcile_images(docker_host, images, now, report)
         ContainerStatSample.objects.bulk_create(samples)
         report.samples = len(samples)
-        cutoff = now - timedelta(hours=settings.PORTAL_STATS_RETENTION_HOURS)
-        ContainerStatSample.objects.filter(container__docker_host=docker_host, taken_at__lt=cutoff).delete()
     return report
 
 

@@ -12,7 +12,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -31,6 +30,7 @@ from hypervisors.models import (
 from hypervisors.vms.operations import vm_state_record
 from portal.audit import audit_record
 from portal.choices import AuditResult
+from portal.history import RAW
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +103,6 @@ def host_reconcile(*, host_id: int) -> ReconcileReport:
             memory_free_kib=usage.memory_free_kib,
             running_domains=sum(1 for stats in domains if stats.state == VMState.RUNNING),
         )
-        _prune(host, now)
     return report
 
 
@@ -207,13 +206,13 @@ def _samples_write(samples: list[tuple[int, DomainStats]], now: datetime) -> Non
     arrays = [[pk for pk, _stats in samples]] + [
         [getattr(stats, name) for _pk, stats in samples] for name in SAMPLE_COUNTERS
     ]
-    names = ", ".join(column[name] for name in ("vm", *SAMPLE_COUNTERS, "taken_at"))  # the SELECT's order
+    names = ", ".join(column[name] for name in ("vm", *SAMPLE_COUNTERS, "taken_at", "period_seconds"))  # the SELECT's
     with connection.cursor() as cursor:
         # Only the model's own table and column names are formatted in; every value is a parameter.
         cursor.execute(
             f"INSERT INTO {quote(meta.db_table)} ({names}) "  # noqa: S608
-            f"SELECT *, %s FROM unnest({', '.join(['%s::bigint[]'] * len(arrays))})",
-            [now, *arrays],
+            f"SELECT *, %s, %s FROM unnest({', '.join(['%s::bigint[]'] * len(arrays))})",
+            [now, RAW, *arrays],
         )
 
 
@@ -334,10 +333,3 @@ def _reconcile_networks(host: Host, networks: dict[str, NetworkStatus], leases: 
             card.ip_addresses = addresses
             cards.append(card)
     VMInterface.objects.bulk_update(cards, ["ip_addresses"])
-
-
-def _prune(host: Host, now: datetime) -> None:
-    """Drop samples older than the retention, so the series stays bounded."""
-    cutoff = now - timedelta(hours=settings.PORTAL_STATS_RETENTION_HOURS)
-    VMStatSample.objects.filter(vm__host=host, taken_at__lt=cutoff).delete()
-    HostStatSample.objects.filter(host=host, taken_at__lt=cutoff).delete()

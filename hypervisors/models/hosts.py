@@ -81,7 +81,7 @@ class Host(RemoteEndpoint):
 
 
 class HostStatSample(models.Model):
-    """One reading of a host's counters, taken by the reconcile; old samples are pruned."""
+    """One reading of a host's counters, taken by the reconcile; old ones are rolled up (``portal.history``)."""
 
     host = models.ForeignKey(Host, verbose_name="host", on_delete=models.CASCADE, related_name="stat_samples")
     taken_at = models.DateTimeField("taken")
@@ -90,11 +90,16 @@ class HostStatSample(models.Model):
     memory_total_kib = models.PositiveBigIntegerField("memory (KiB)", null=True)
     memory_free_kib = models.PositiveBigIntegerField("memory free (KiB)", null=True)
     running_domains = models.PositiveIntegerField("running domains")
+    #: Seconds of readings the row stands for: 0 for one reading, 60 or 3600 once rolled up (``portal.history``).
+    period_seconds = models.PositiveSmallIntegerField("period (s)", default=0, editable=False)
 
     class Meta:
         ordering = ("host", "taken_at")
         verbose_name = "host stats sample"
-        indexes = [models.Index(fields=("host", "taken_at"), name="hoststat_host_time")]
+        indexes = [
+            models.Index(fields=("host", "taken_at"), name="hoststat_host_time"),
+            models.Index(fields=("period_seconds", "taken_at"), name="hoststat_period_time"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.host} at {self.taken_at:%H:%M:%S}"

@@ -180,7 +180,7 @@ class Snapshot(models.Model):
 
 
 class VMStatSample(models.Model):
-    """One reading of a VM's counters, taken by the reconcile; old samples are pruned.
+    """One reading of a VM's counters, taken by the reconcile; old ones are rolled up (``portal.history``).
 
     Counters are cumulative as the host reports them (CPU time, bytes moved);
     rates come from two neighbouring samples when a graph is drawn, so a sample
@@ -195,14 +195,16 @@ class VMStatSample(models.Model):
     disk_write_bytes = models.PositiveBigIntegerField("disk written (bytes)", null=True)
     net_rx_bytes = models.PositiveBigIntegerField("network received (bytes)", null=True)
     net_tx_bytes = models.PositiveBigIntegerField("network sent (bytes)", null=True)
+    #: Seconds of readings the row stands for: 0 for one reading, 60 or 3600 once rolled up (``portal.history``).
+    period_seconds = models.PositiveSmallIntegerField("period (s)", default=0, editable=False)
 
     class Meta:
         ordering = ("vm", "taken_at")
         verbose_name = "VM stats sample"
-        # taken_at alone serves the pruning of old samples across all VMs of a host.
+        # (period, time) finds what the history compaction rolls up or expires.
         indexes = [
             models.Index(fields=("vm", "taken_at"), name="vmstat_vm_time"),
-            models.Index(fields=("taken_at",), name="vmstat_time"),
+            models.Index(fields=("period_seconds", "taken_at"), name="vmstat_period_time"),
         ]
 
     def __str__(self) -> str:

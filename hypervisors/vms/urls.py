@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", views.VMRequestCreateView.as_view(), name="vm-request"),
     path("new/preview/", views.VMRequestPreviewView.as_view(), name="vm-request-preview"),
     path("<uuid:vm_uuid>/", views.VMDetailView.as_view(), name="vm-detail"),
+    path("<uuid:vm_uuid>/history/", views.VMHistoryView.as_view(), name="vm-history"),
     path("<uuid:vm_uuid>/actions/<slug:slug>/", views.VMActionView.as_view(), name="vm-action"),
     path("<uuid:vm_uuid>/resize/", views.VMResizeView.as_view(), name="vm-resize"),
     path("<uuid:vm_uuid>/snapshots/<slug:slug>/", views.VMSnapshotView.as_view(), name="vm-snapshot"),

@@ -7,7 +7,7 @@ those rows true. Every POST checks scope, role and state on the server through a
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -22,7 +22,7 @@ from django.views import View
 from django.views.generic import ListView
 
 from hypervisors.choices import VMState
-from hypervisors.graphs import svg_graphs, vm_series
+from hypervisors.graphs import Series, svg_graphs, vm_series
 from hypervisors.models import VirtualMachine
 from hypervisors.networks.selectors import networks_usable_by
 from hypervisors.vms.forms import InterfaceForm, SnapshotForm, VMFilterForm, VMRequestForm, VMResizeForm
@@ -30,12 +30,13 @@ from hypervisors.vms.selectors import vm_actions_for, vm_get, vm_latest_job, vm_
 from hypervisors.vms.services import vm_action_request, vm_interface_request, vm_resize_request, vm_snapshot_request
 from portal.choices import Role
 from portal.forms import form_add_quota_errors
+from portal.graphs import history_window_choices
 from portal.htmx import is_htmx
 from portal.pagination import COUNT_CAP, count_capped, keyset_page
 from portal.permissions import role_at_least, role_in
 from portal.quotas import QuotaExceeded
 from portal.request_views import ResourceRequestCreateView, ResourceRequestPreviewView
-from portal.resource_views import ResourceActionView, ResourceDetailView, ResourceStatusMixin
+from portal.resource_views import ResourceActionView, ResourceDetailView, ResourceHistoryView, ResourceStatusMixin
 
 #: How far back the VM page's graphs go.
 GRAPH_WINDOW = timedelta(hours=1)
@@ -154,11 +155,20 @@ class VMDetailView(VMPageMixin, ResourceDetailView):
         series = vm_series(vm_samples_since(obj, now - GRAPH_WINDOW), obj.vcpus)
         return {
             "graphs": svg_graphs(series, now, GRAPH_WINDOW),
+            "history_windows": history_window_choices(),
             "resize_form": VMResizeForm(
                 initial={"vcpus": obj.size_target[0], "memory_mib": obj.size_target[1]}, vm=obj
             ),
             "snapshot_form": SnapshotForm(),
         }
+
+
+class VMHistoryView(VMPageMixin, ResourceHistoryView):
+    """The VM's load history as JSON, for the charts of its page."""
+
+    def series(self, obj: models.Model, since: datetime) -> list[Series]:
+        assert isinstance(obj, VirtualMachine)
+        return vm_series(vm_samples_since(obj, since), obj.vcpus)
 
 
 class VMActionView(VMPageMixin, ResourceActionView):

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from hypervisors.drivers import DomainSpec, driver_for
 from hypervisors.hosts.inventory import host_reconcile, vm_state_observed
-from hypervisors.models import Host, HostStatSample, UnmanagedDomain, VirtualMachine, VMStatSample
+from hypervisors.models import Host, HostStatSample, UnmanagedDomain, VirtualMachine
 from portal.choices import AuditResult
 from portal.models import AuditEvent
 from tests.factories import HostFactory, VirtualMachineFactory
@@ -228,28 +228,6 @@ def test_a_host_sample_is_taken(host, conn, managed):
 
     host_reconcile(host_id=host.pk)
     assert HostStatSample.objects.filter(host=host).count() == 2
-
-
-def test_old_samples_are_pruned(host, conn, managed, settings):
-    settings.PORTAL_STATS_RETENTION_HOURS = 2
-    vm = managed()
-    now = timezone.now()
-    elsewhere = HostFactory(name="elsewhere", uri=UNREACHABLE_URI)
-    for hours in (3, 1):
-        HostStatSample.objects.create(host=host, taken_at=now - timedelta(hours=hours), running_domains=1)
-        HostStatSample.objects.create(host=elsewhere, taken_at=now - timedelta(hours=hours), running_domains=1)
-        VMStatSample.objects.create(vm=vm, taken_at=now - timedelta(hours=hours), cpu_time_ns=hours)
-
-    host_reconcile(host_id=host.pk)
-
-    kept = HostStatSample.objects.filter(host=host).order_by("taken_at")
-    assert kept.count() == 2, "the 1 h old sample and the new one"
-    assert all(now - sample.taken_at < timedelta(hours=2) for sample in kept)
-    assert list(VMStatSample.objects.filter(vm=vm).values_list("cpu_time_ns", flat=True)) == [1]
-    assert HostStatSample.objects.filter(host=elsewhere).count() == 2, "other hosts prune in their own reconcile"
-
-
-# --- reachability ---
 
 
 def test_unreachable_host_is_marked_and_its_vms_keep_their_state(managed, host, conn):
