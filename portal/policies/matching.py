@@ -90,7 +90,8 @@ def _daily_limit_reached(policy: AutoApprovalPolicy, user_id: int) -> bool:
     """
     if policy.max_asks_per_user_per_day is None:
         return False
-    list(AutoApprovalPolicy.objects.select_for_update().filter(pk=policy.pk).values_list("pk", flat=True))
+    locked = AutoApprovalPolicy.objects.select_for_update(of=("self",)).filter(pk=policy.pk).order_by()
+    list(locked.values_list("pk", flat=True))
     return approvals_today(policy, user_id) >= policy.max_asks_per_user_per_day
 
 
