@@ -24,6 +24,7 @@ from django.utils.html import format_html
 from portal.admin_audit import AuditedAdminMixin
 from portal.choices import ACTIVE_REQUEST_STATES
 from portal.models import AuditEvent, Job, Membership, Quota, ResourceRequest, Team
+from portal.policies import admin as policies_admin  # noqa: F401 (registers the policies' admin)
 from portal.quotas import QuotaExceeded
 from portal.services import request_approve, request_reject
 
@@ -110,7 +111,8 @@ class ResourceRequestAdmin(admin.ModelAdmin[ResourceRequest]):
     exclude = ("spec",)  # shown masked, read-only (spec_shown)
     readonly_fields = (
         "team", "kind", "name", "spec_shown", "vcpus", "memory_mib", "disk_gib", "justification", "state",
-        "requested_by", "decided_by", "decision_reason", "failure_reason", "created_at", "decided_at", "finished_at",
+        "requested_by", "decided_by", "approval_policy", "decision_reason", "failure_reason", "created_at",
+        "decided_at", "finished_at",
     )  # fmt: skip
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -255,10 +257,15 @@ class JobAdmin(admin.ModelAdmin[Job]):
 class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
     """The audit trail is append-only."""
 
-    list_display = ("created_at", "actor", "action", "target_repr", "team", "result")
+    list_display = ("created_at", "actor_shown", "action", "target_repr", "team", "result", "detail")
     list_filter = ("result", "action", "team")
-    search_fields = ("target_repr", "actor__username", "detail")
+    search_fields = ("target_repr", "actor__username", "actor_label", "detail")
     list_select_related = ("actor", "team")
+
+    @admin.display(description="actor", ordering="actor__username")
+    def actor_shown(self, obj: AuditEvent) -> str:
+        """The person, or what acted for the system ("policy small-vms")."""
+        return obj.actor_shown
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

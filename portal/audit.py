@@ -18,10 +18,13 @@ def audit_record(
     team: Team | None = None,
     result: str = AuditResult.SUCCESS,
     detail: str = "",
+    actor_label: str = "",
 ) -> AuditEvent:
-    """Write one audit event. ``actor`` None means the system (a worker, the reconciler)."""
+    """Write one audit event. ``actor`` None means the system (a worker, the reconciler), or what
+    ``actor_label`` names when something acted for the system ("policy small-vms")."""
     return AuditEvent.objects.create(
         actor=actor if actor is not None and actor.is_authenticated else None,
+        actor_label=actor_label,
         action=action,
         team=team,
         target_type=ContentType.objects.get_for_model(target) if target is not None else None,

@@ -59,6 +59,12 @@ class KindHandler:
     extra_usage: Callable[[Sequence[int]], dict[int, Amounts]] | None = None
     #: Live rows that no quota counts (a team's own network, made by the portal rather than asked for).
     uncounted: Q | None = None
+    #: The model of the image an ask of this kind names in ``spec["image_id"]``; None when it names none.
+    #: Auto-approval policies offer its rows on their image allowlist.
+    image_model: type[models.Model] | None = None
+    #: The model of the networks an ask of this kind names in ``spec["network_ids"]``; None when it
+    #: names none (the resource joins its team's own network). Policies offer its rows on their network allowlist.
+    network_model: type[models.Model] | None = None
 
     @property
     def request_related(self) -> str:
@@ -91,6 +97,17 @@ class KindHandler:
             for team_id, extra in self.extra_usage(team_ids).items():
                 usage[team_id] = usage.get(team_id, Amounts()) + extra
         return usage
+
+    def request_image_id(self, request: ResourceRequest) -> int | None:
+        """The image an ask names, for a policy's image allowlist; None when the kind has no image."""
+        value = request.spec.get("image_id") if self.image_model is not None else None
+        return int(value) if value is not None else None
+
+    def request_network_ids(self, request: ResourceRequest) -> list[int]:
+        """The networks an ask names, for a policy's network allowlist; empty when it joins its team's own."""
+        if self.network_model is None:
+            return []
+        return [int(value) for value in request.spec.get("network_ids") or []]
 
     def name_in_use(self, team: Team, name: str) -> bool:
         """Whether the team already has a live resource of this kind with this name."""

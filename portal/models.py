@@ -133,6 +133,15 @@ class ResourceRequest(models.Model):
         related_name="decided_requests",
     )
     decision_reason = models.TextField("decision reason", blank=True)
+    approval_policy = models.ForeignKey(
+        "portal.AutoApprovalPolicy",
+        verbose_name="approved by policy",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="approved_requests",
+        help_text="The policy that approved this ask at submission; empty when a person decided.",
+    )
     failure_reason = models.TextField("failure reason", blank=True)
     created_at = models.DateTimeField("submitted", auto_now_add=True)
     decided_at = models.DateTimeField("decided", null=True, blank=True)
@@ -261,6 +270,12 @@ class AuditEvent(models.Model):
         blank=True,
         related_name="audit_events",
     )
+    actor_label = models.CharField(
+        "acted as",
+        max_length=120,
+        blank=True,
+        help_text="Who acted when no person did, e.g. “policy small-vms” for an approval by a policy.",
+    )
     action = models.CharField("action", max_length=60, db_index=True)
     team = models.ForeignKey(
         Team, verbose_name="team", on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_events"
@@ -279,7 +294,14 @@ class AuditEvent(models.Model):
         verbose_name = "audit event"
 
     def __str__(self) -> str:
-        return f"{self.actor} {self.action} {self.target_repr}: {self.result}"
+        return f"{self.actor_shown} {self.action} {self.target_repr}: {self.result}"
+
+    @property
+    def actor_shown(self) -> str:
+        """Who acted, as pages show it: the person, else what acted for them ("policy small-vms"), else the system."""
+        if self.actor_id is not None:
+            return str(self.actor)
+        return self.actor_label or "system"
 
 
 class ConsoleTicket(models.Model):
@@ -315,3 +337,7 @@ class ConsoleTicket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ticket of {self.user} ({self.target_type_id}:{self.target_id})"
+
+
+# Auto-approval policies live in a package of their own and belong to this app.
+from portal.policies.models import AutoApprovalPolicy as AutoApprovalPolicy  # noqa: E402

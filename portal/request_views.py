@@ -17,6 +17,7 @@ from django.views import View
 
 from portal.choices import Role
 from portal.forms import ResourceRequestForm, form_add_quota_errors
+from portal.models import ResourceRequest
 from portal.quotas import QuotaExceeded, demand_of, quota_bars, shortfalls, teams_usage
 from portal.selectors import teams_for
 from portal.services import request_submit
@@ -40,6 +41,14 @@ def quota_preview(form: ResourceRequestForm) -> dict[str, Any]:
     }
 
 
+def submitted_message(asked: ResourceRequest) -> str:
+    """What the person reads after asking: sent for approval, or approved at once and by which policy."""
+    if asked.approval_policy is not None:
+        policy = asked.approval_policy.name
+        return f"Your request for {asked.name} was approved automatically by policy {policy}; it is being built."
+    return f"Your request for {asked.name} was sent for approval."
+
+
 class ResourceRequestCreateView(LoginRequiredMixin, View):
     """Ask for a resource. Errors, quota ones included, are shown next to the field they are about."""
 
@@ -61,7 +70,7 @@ class ResourceRequestCreateView(LoginRequiredMixin, View):
             preview = quota_preview(form)
             vcpus, memory_mib, disk_gib = form.sizes(data)
             try:
-                request_submit(
+                asked = request_submit(
                     actor=request.user,
                     team=data["team"],
                     kind=form.kind,
@@ -80,7 +89,7 @@ class ResourceRequestCreateView(LoginRequiredMixin, View):
             except PermissionDenied as error:
                 form.add_error("team", str(error))
             else:
-                messages.success(request, f"Your request for {data['name']} was sent for approval.")
+                messages.success(request, submitted_message(asked))
                 return redirect("request-list")
         return self._render(request, form, status=400)
 

@@ -24,7 +24,9 @@ def teams_for(user: AnyUser, minimum_role: str = Role.VIEWER) -> QuerySet[Team]:
 
 def requests_for(user: AnyUser) -> QuerySet[ResourceRequest]:
     """Requests of the user's teams, newest first."""
-    return ResourceRequest.objects.filter(team__in=teams_for(user)).select_related("team", "requested_by", "decided_by")
+    return ResourceRequest.objects.filter(team__in=teams_for(user)).select_related(
+        "team", "requested_by", "decided_by", "approval_policy"
+    )
 
 
 def request_get(user: AnyUser, request_id: int) -> ResourceRequest:

@@ -18,8 +18,9 @@ from portal.audit import audit_record
 from portal.choices import ACTIVE_REQUEST_STATES, AuditResult, RequestState, Role
 from portal.jobs import job_create, job_enqueue
 from portal.kinds import kind_handler
-from portal.models import Job, ResourceRequest, Team
+from portal.models import AutoApprovalPolicy, Job, ResourceRequest, Team
 from portal.permissions import has_role, require_decider, require_role
+from portal.policies.matching import policy_matching
 from portal.quotas import QuotaExceeded, demand_of, quota_check, request_demand, team_lock
 
 AnyUser = User | AnonymousUser
@@ -75,6 +76,11 @@ def request_submit(
 ) -> ResourceRequest:
     """Ask for a resource. Needs the member role; the ask must fit next to everything already asked.
 
+    An ask that an enabled auto-approval policy covers (the team's own first, then the global
+    ones) is approved at once, by the same code as an administrator's approval, in this
+    transaction and under this team lock: the quota was checked first, so a policy never
+    approves past it. Anything else stays pending.
+
     Raises ``PermissionDenied``, ``QuotaExceeded`` or ``ValidationError`` (name taken).
     """
     require_role(actor, team, Role.MEMBER)
@@ -103,7 +109,34 @@ def request_submit(
         requested_by=actor,
     )
     audit_record(actor=actor, action="request.submit", target=request, team=locked_team)
+    policy = policy_matching(request)
+    if policy is not None:
+        _request_approve_by_policy(request, policy)
     return request
+
+
+def _request_approve_by_policy(request: ResourceRequest, policy: AutoApprovalPolicy) -> None:
+    """Approve a just-submitted ask by a policy, in the submission's transaction and under its team lock.
+
+    A savepoint keeps the ask when its resource cannot be made now (a host in maintenance,
+    no room on the host of its networks): it stays pending for an administrator, and the
+    refusal is audited under the policy's name.
+    """
+    decider = f"policy {policy.name}"
+    try:
+        with transaction.atomic():
+            _approve_locked(request, actor=None, policy=policy, reason=f"approved by {decider}")
+    except (QuotaExceeded, ValidationError) as exc:
+        request.refresh_from_db()
+        audit_record(
+            actor=None,
+            actor_label=decider,
+            action="request.approve",
+            target=request,
+            team=request.team,
+            result=AuditResult.FAILURE,
+            detail=" ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc),
+        )
 
 
 def request_approve(*, actor: AnyUser, request_id: int, reason: str = "") -> Job:
@@ -132,20 +165,40 @@ def request_approve(*, actor: AnyUser, request_id: int, reason: str = "") -> Job
 
 @transaction.atomic
 def _request_approve(*, actor: AnyUser, request_id: int, reason: str) -> Job:
-    request = _locked_request(request_id)
+    return _approve_locked(_locked_request(request_id), actor=actor, policy=None, reason=reason)
+
+
+def _approve_locked(
+    request: ResourceRequest, *, actor: AnyUser | None, policy: AutoApprovalPolicy | None, reason: str
+) -> Job:
+    """The one approval, by a person (``actor``) or by a policy: check the quota, make the resource row,
+    create its job and queue it after commit. The caller holds the team's and the request's locks.
+    """
     _move(request, RequestState.APPROVED)
     quota_check(team=request.team, demand=request_demand(request), include_pending=False, exclude_request_id=request.pk)
-    request.decided_by = actor  # type: ignore[assignment]
+    request.decided_by = actor if policy is None else None  # type: ignore[assignment]
+    request.approval_policy = policy
     request.decided_at = timezone.now()
     request.decision_reason = reason
-    request.save(update_fields=["state", "decided_by", "decided_at", "decision_reason"])
+    request.save(update_fields=["state", "decided_by", "approval_policy", "decided_at", "decision_reason"])
     handler = kind_handler(request.kind)
     resource = handler.resource_create(request)
     job = job_create(
-        action=handler.provision_action, team=request.team, requested_by=actor, target=resource, request=request
+        action=handler.provision_action,
+        team=request.team,
+        requested_by=actor if policy is None else request.requested_by,
+        target=resource,
+        request=request,
     )
     job_enqueue(job, handler.provision_task)
-    audit_record(actor=actor, action="request.approve", target=request, team=request.team, detail=reason)
+    audit_record(
+        actor=actor if policy is None else None,
+        actor_label=f"policy {policy.name}" if policy is not None else "",
+        action="request.approve",
+        target=request,
+        team=request.team,
+        detail=reason,
+    )
     return job
 
 

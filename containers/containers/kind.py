@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from containers.choices import ContainerJobAction, ContainerKind
-from containers.models import Container, DockerHost
+from containers.models import Container, ContainerImage, DockerHost
 from containers.secrets import environment_seal_plain
 from portal.kinds import KindHandler
 from portal.models import ResourceRequest
@@ -45,4 +45,5 @@ CONTAINER_KIND = KindHandler(
     resource_url=lambda container: reverse("container-detail", args=[container.pk]),
     job_actions=dict(ContainerJobAction.choices),
     status_template="containers/_container_status.html",
+    image_model=ContainerImage,
 )

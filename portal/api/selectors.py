@@ -17,7 +17,7 @@ def requests_for_decider(user: AnyUser) -> QuerySet[ResourceRequest]:
     """Every team's requests, for a portal administrator (staff with the decide permission); none for others."""
     if not is_decider(user):
         return ResourceRequest.objects.none()
-    return ResourceRequest.objects.select_related("team", "requested_by", "decided_by")
+    return ResourceRequest.objects.select_related("team", "requested_by", "decided_by", "approval_policy")
 
 
 def requests_pending_for_decider(user: AnyUser) -> QuerySet[ResourceRequest]:

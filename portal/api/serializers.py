@@ -65,14 +65,17 @@ class RequestSerializer(serializers.ModelSerializer[ResourceRequest]):
     decided_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
+    approval_policy: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="name", read_only=True, allow_null=True, help_text="The policy that approved the ask at submission."
+    )
     spec = serializers.SerializerMethodField()
 
     class Meta:
         model = ResourceRequest
         fields = (
             "id", "kind", "name", "team", "state", "vcpus", "memory_mib", "disk_gib", "spec", "justification",
-            "requested_by", "decided_by", "decision_reason", "failure_reason", "created_at", "decided_at",
-            "finished_at",
+            "requested_by", "decided_by", "approval_policy", "decision_reason", "failure_reason", "created_at",
+            "decided_at", "finished_at",
         )  # fmt: skip
 
     def get_spec(self, request: ResourceRequest) -> dict[str, Any]:
@@ -118,8 +121,8 @@ class AuditEventSerializer(serializers.ModelSerializer[AuditEvent]):
 
     class Meta:
         model = AuditEvent
-        fields = ("id", "actor", "action", "team", "target_type", "target_id", "target_repr", "result", "detail",
-                  "created_at")  # fmt: skip
+        fields = ("id", "actor", "actor_label", "action", "team", "target_type", "target_id", "target_repr", "result",
+                  "detail", "created_at")  # fmt: skip
 
 
 class TokenSerializer(serializers.ModelSerializer[ApiToken]):

@@ -21,6 +21,7 @@ from tests.factories.hypervisors import (
 )
 from tests.factories.portal import (
     AuditEventFactory,
+    AutoApprovalPolicyFactory,
     JobFactory,
     MembershipFactory,
     QuotaFactory,
@@ -32,6 +33,7 @@ from tests.factories.portal import (
 __all__ = [
     "AddressPoolFactory",
     "AuditEventFactory",
+    "AutoApprovalPolicyFactory",
     "ContainerFactory",
     "ContainerImageFactory",
     "ContainerStatSampleFactory",

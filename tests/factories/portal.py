@@ -10,7 +10,7 @@ from django.contrib.contenttypes.models import ContentType
 
 from hypervisors.choices import HostJobAction, HypervisorKind
 from portal.choices import Role
-from portal.models import AuditEvent, Job, Membership, Quota, ResourceRequest, Team
+from portal.models import AuditEvent, AutoApprovalPolicy, Job, Membership, Quota, ResourceRequest, Team
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -91,3 +91,14 @@ class AuditEventFactory(factory.django.DjangoModelFactory):
     action = "request.submit"
     team = factory.SubFactory(TeamFactory)
     target_repr = "blue/web"
+
+
+class AutoApprovalPolicyFactory(factory.django.DjangoModelFactory):
+    """A global policy for VMs with no limit; pass ``team=`` for a team's own, and the limits to test."""
+
+    class Meta:
+        model = AutoApprovalPolicy
+
+    name = factory.Sequence(lambda n: f"policy{n}")
+    team = None
+    kinds = factory.LazyFunction(lambda: [HypervisorKind.VM.value])

@@ -13,6 +13,7 @@ from portal.choices import RequestState
 from portal.models import Job, ResourceRequest
 from portal.quotas import QuotaExceeded
 from portal.services import request_approve, request_submit
+from tests.support.threads import run_at_once
 
 pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks"),
@@ -21,29 +22,6 @@ pytestmark = [
 
 THREADS = 20
 FITS = 5
-
-
-def run_at_once(work, count=THREADS):
-    """Run ``work(i)`` in ``count`` threads released together; return ({i: result}, {i: exception})."""
-    barrier = threading.Barrier(count)
-    results, errors = {}, {}
-
-    def runner(i):
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except BaseException as error:
-            errors[i] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung (deadlock?)"
-    return results, errors
 
 
 def submit(actor, team, name, vcpus=1):
@@ -88,7 +66,7 @@ def test_parallel_submissions_stop_at_the_quota(team, member, limit, vcpus_each)
         setattr(quota, field, value)
     quota.save()
 
-    results, errors = run_at_once(lambda i: submit(member, team, f"vm{i}", vcpus=vcpus_each))
+    results, errors = run_at_once(lambda i: submit(member, team, f"vm{i}", vcpus=vcpus_each), THREADS)
 
     assert len(results) == FITS
     assert len(errors) == THREADS - FITS
@@ -104,7 +82,7 @@ def test_parallel_approvals_stop_at_the_quota(team, member, staff, sent):
     quota.vm_count = FITS  # lowered after people asked: approvals must obey it
     quota.save()
 
-    results, errors = run_at_once(lambda i: request_approve(actor=staff, request_id=request_ids[i]))
+    results, errors = run_at_once(lambda i: request_approve(actor=staff, request_id=request_ids[i]), THREADS)
 
     assert len(results) == FITS
     assert all(isinstance(error, QuotaExceeded) for error in errors.values()), errors
