@@ -33,18 +33,21 @@ class KindHandler:
     kind: str
     #: How people call it ("Virtual machine").
     label: str
-    #: The model of the live resource; a :class:`portal.models.TeamResource`.
-    model: type[models.Model]
-    #: The quota field that counts resources of this kind ("vm_count").
+    #: The model of the live resource; a :class:`portal.models.TeamResource`. None for a kind
+    #: that leaves no resource of its own behind (a quota change).
+    model: type[models.Model] | None
+    #: The quota field that counts resources of this kind ("vm_count"); "" when it counts against no quota.
     count_field: str
     #: Which quota amounts a live resource takes, as ``{amount field: model field}``.
     sizes: dict[str, str]
     #: Called inside the approval transaction: creates the resource row the job
     #: will build (so its page exists at once) and returns it as the job's target.
+    #: For a kind ``applied_at_approval`` it makes the whole change (raising
+    #: ``ValidationError`` to refuse the approval).
     resource_create: Callable[[ResourceRequest], models.Model]
-    #: The job action of the provisioning job.
+    #: The job action of the provisioning job ("" when no job runs).
     provision_action: str
-    #: Name of the Celery task that provisions; it takes the job id.
+    #: Name of the Celery task that provisions; it takes the job id ("" when no job runs).
     provision_task: str
     #: The address of a resource's page.
     resource_url: Callable[[models.Model], str]
@@ -59,10 +62,18 @@ class KindHandler:
     extra_usage: Callable[[Sequence[int]], dict[int, Amounts]] | None = None
     #: Live rows that no quota counts (a team's own network, made by the portal rather than asked for).
     uncounted: Q | None = None
+    #: The change is made at approval, in the approval transaction under the team lock: no job runs
+    #: and the request is fulfilled at once (nothing slow or remote to do, as for a quota change).
+    applied_at_approval: bool = False
+    #: Called inside the transaction of an approval or rejection, after the request row says which:
+    #: tells the people the kind's decision concerns (the requester is not the only one who cares).
+    on_decision: Callable[[ResourceRequest], None] | None = None
 
     @property
     def request_related(self) -> str:
-        """The name under which a request reaches its resource (the reverse of ``TeamResource.request``)."""
+        """How a request reaches its resource (the reverse of ``TeamResource.request``); "" for a kind without one."""
+        if self.model is None:
+            return ""
         return self.model._meta.get_field("request").remote_field.related_name  # type: ignore[union-attr,return-value]
 
     def live_usage(self, team_ids: Sequence[int]) -> dict[int, Amounts]:
@@ -74,6 +85,8 @@ class KindHandler:
         """
         from portal.choices import RequestState
 
+        if self.model is None or not self.count_field:
+            return {}
         sums = {amount: Sum(column) for amount, column in self.sizes.items()}
         live = self.model._default_manager.filter(team_id__in=team_ids).filter(
             Q(request__isnull=True) | Q(request__state=RequestState.FULFILLED)
@@ -94,10 +107,14 @@ class KindHandler:
 
     def name_in_use(self, team: Team, name: str) -> bool:
         """Whether the team already has a live resource of this kind with this name."""
+        if self.model is None:
+            return False
         return self.model._default_manager.filter(team=team, name=name).exists()
 
     def resource_of(self, request: ResourceRequest) -> models.Model | None:
         """The resource a request made, if any."""
+        if self.model is None:
+            return None
         try:
             resource: models.Model = getattr(request, self.request_related)
         except ObjectDoesNotExist:
@@ -163,7 +180,7 @@ def job_action_validate(action: str) -> None:
 
 def request_resources_related() -> list[str]:
     """The names to ``select_related`` so that a list of requests reaches every resource without more queries."""
-    return [handler.request_related for handler in _handlers.values()]
+    return [handler.request_related for handler in _handlers.values() if handler.model is not None]
 
 
 def resource_of_request(request: ResourceRequest) -> models.Model | None:
