@@ -13,6 +13,7 @@ from portal.choices import RequestState
 from portal.models import Job, ResourceRequest
 from portal.quotas import QuotaExceeded
 from portal.services import request_approve, request_submit
+from tests.support.threads import run_at_once as threads_at_once
 
 pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks"),
@@ -25,25 +26,7 @@ FITS = 5
 
 def run_at_once(work, count=THREADS):
     """Run ``work(i)`` in ``count`` threads released together; return ({i: result}, {i: exception})."""
-    barrier = threading.Barrier(count)
-    results, errors = {}, {}
-
-    def runner(i):
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except BaseException as error:
-            errors[i] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung (deadlock?)"
-    return results, errors
+    return threads_at_once(work, count)
 
 
 def submit(actor, team, name, vcpus=1):
