@@ -21,7 +21,7 @@ from portal.amounts import RESOURCES
 from portal.choices import Role
 from portal.htmx import is_htmx
 from portal.models import Team
-from portal.permissions import role_at_least, role_in
+from portal.permissions import require_role, role_at_least, role_in
 from portal.quota_requests.limits import limits_from_spec, limits_summary
 from portal.quota_requests.services import quota_change_submit
 from portal.quotas import quota_bars, quota_limits, teams_usage
@@ -38,6 +38,16 @@ def quota_form_initial(team: Team) -> dict[str, Any]:
     """Today's limits, so the form shows what changes."""
     limits = quota_limits(getattr(team, "quota", None))
     return {resource.field: limits.get(resource.field) for resource in RESOURCES}
+
+
+def managed_team(request: HttpRequest, slug: str) -> Team:
+    """The team, for its team admins: 404 for outsiders, 403 for the other roles before any input is read.
+
+    Checked before the form too, so that no one else learns from its errors who has an account.
+    """
+    team = team_get(request.user, slug)
+    require_role(request.user, team, Role.TEAM_ADMIN)
+    return team
 
 
 def team_context(request: HttpRequest, team: Team, **overrides: Any) -> dict[str, Any]:
@@ -88,7 +98,7 @@ class MemberAddView(LoginRequiredMixin, View):
     """A team admin adds an existing user with a role."""
 
     def post(self, request: HttpRequest, slug: str) -> HttpResponse:
-        team = team_get(request.user, slug)
+        team = managed_team(request, slug)
         form = MemberAddForm(request.POST, actor_role=role_in(request.user, team))
         notice = ""
         if form.is_valid():
@@ -112,7 +122,7 @@ class MemberRoleView(LoginRequiredMixin, View):
     """A team admin changes a member's role."""
 
     def post(self, request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-        team = team_get(request.user, slug)
+        team = managed_team(request, slug)
         membership = membership_get(team, pk)
         form = MemberRoleForm(request.POST, actor_role=role_in(request.user, team))
         error, notice = "", ""
@@ -135,7 +145,7 @@ class MemberRemoveView(LoginRequiredMixin, View):
     """A team admin removes a member (themselves included, unless they are the last team admin)."""
 
     def post(self, request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-        team = team_get(request.user, slug)
+        team = managed_team(request, slug)
         membership = membership_get(team, pk)
         try:
             membership_remove(actor=request.user, team=team, membership_id=membership.pk)
@@ -155,7 +165,7 @@ class QuotaChangeRequestView(LoginRequiredMixin, View):
     """A team admin asks for new quota limits; an administrator decides in Django admin."""
 
     def post(self, request: HttpRequest, slug: str) -> HttpResponse:
-        team = team_get(request.user, slug)
+        team = managed_team(request, slug)
         form = QuotaChangeForm(request.POST, initial=quota_form_initial(team))
         notice = ""
         if form.is_valid():
