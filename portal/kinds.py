@@ -68,6 +68,8 @@ class KindHandler:
     #: Called inside the transaction of an approval or rejection, after the request row says which:
     #: tells the people the kind's decision concerns (the requester is not the only one who cares).
     on_decision: Callable[[ResourceRequest], None] | None = None
+    #: How an ask of this kind reads in lists when sizes do not say it ("vCPUs 8; Memory 4096 MiB").
+    ask_text: Callable[[ResourceRequest], str] | None = None
 
     @property
     def request_related(self) -> str:
@@ -197,8 +199,13 @@ def resource_url(request: ResourceRequest) -> str:
 
 
 def request_sizes_text(request: ResourceRequest) -> str:
-    """The sizes a request asks for, in its kind's units: "1 vCPU · 64 MiB · 1 GiB"; "" when it asks for none."""
+    """The sizes a request asks for, in its kind's units: "1 vCPU · 64 MiB · 1 GiB"; "" when it asks for none.
+
+    A kind whose ask is not sizes (a quota change) says it with its own ``ask_text``.
+    """
     handler = _handlers.get(request.kind)
+    if handler is not None and handler.ask_text is not None:
+        return handler.ask_text(request)
     parts = []
     if request.vcpus:
         cpus = request.vcpus

@@ -69,4 +69,5 @@ QUOTA_CHANGE_KIND = KindHandler(
     resource_url=lambda quota: "",
     applied_at_approval=True,
     on_decision=quota_change_decided,
+    ask_text=lambda request: limits_summary(limits_from_spec(request.spec)),
 )

@@ -22,7 +22,6 @@ from portal.choices import Role
 from portal.htmx import is_htmx
 from portal.models import Team
 from portal.permissions import require_role, role_at_least, role_in
-from portal.quota_requests.limits import limits_from_spec, limits_summary
 from portal.quota_requests.services import quota_change_submit
 from portal.quotas import quota_bars, quota_limits, teams_usage
 from portal.teams.forms import MemberAddForm, MemberRoleForm, QuotaChangeForm
@@ -54,7 +53,6 @@ def team_context(request: HttpRequest, team: Team, **overrides: Any) -> dict[str
     """Everything the page and its sections show; ``overrides`` carries bound forms with their errors."""
     role = role_in(request.user, team)
     can_manage = role_at_least(role, Role.TEAM_ADMIN)
-    waiting = quota_change_waiting(team)
     context: dict[str, Any] = {
         "team": team,
         "role_label": Role(role).label if role else "",
@@ -63,8 +61,7 @@ def team_context(request: HttpRequest, team: Team, **overrides: Any) -> dict[str
         "role_form": MemberRoleForm(actor_role=role),
         "add_form": MemberAddForm(actor_role=role) if can_manage else None,
         "bars": quota_bars(teams_usage([team])[team.pk]),
-        "waiting": waiting,
-        "waiting_text": limits_summary(limits_from_spec(waiting.spec)) if waiting else "",
+        "waiting": quota_change_waiting(team),
         "decided": quota_changes_decided(team),
         "quota_form": QuotaChangeForm(initial=quota_form_initial(team)) if can_manage else None,
         "member_errors": {},

@@ -60,3 +60,8 @@ def test_the_api_approves_with_the_request_as_answer(change, staff, team, token_
     assert response.status_code == 200
     assert response.json()["state"] == RequestState.FULFILLED
     assert Quota.objects.get(team=team).vm_count == 4
+
+
+def test_lists_say_what_a_change_asks_for(admin_client, client_for, team_admin, change):
+    assert "vCPUs 8; Virtual machines 4" in text(admin_client.get(CHANGELIST))
+    assert "vCPUs 8; Virtual machines 4" in text(client_for(team_admin).get("/requests/"))
