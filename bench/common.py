@@ -301,6 +301,7 @@ def approve_and_wait(
     start = time.perf_counter()
     job = request_approve(actor=admin, request_id=request.pk)
     approved = time.perf_counter()
+    assert job is not None, "a VM's approval queues its build"
     deadline = approved + timeout
     while True:
         state = Job.objects.filter(pk=job.pk).values_list("state", flat=True).get()

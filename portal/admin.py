@@ -151,16 +151,18 @@ class ResourceRequestAdmin(admin.ModelAdmin[ResourceRequest]):
 
     @admin.action(description="Approve selected requests", permissions=["decide"])
     def approve_selected(self, request: HttpRequest, queryset: QuerySet[ResourceRequest]) -> None:
-        approved = 0
+        queued = applied = 0
         for resource_request in queryset:
             try:
-                request_approve(actor=request.user, request_id=resource_request.pk)
+                job = request_approve(actor=request.user, request_id=resource_request.pk)
             except (QuotaExceeded, ValidationError, PermissionDenied) as error:
                 _report(request, resource_request, error)
             else:
-                approved += 1
-        if approved:
-            messages.success(request, f"Approved {approved} request(s); provisioning has been queued.")
+                queued, applied = (queued + 1, applied) if job is not None else (queued, applied + 1)
+        if queued:
+            messages.success(request, f"Approved {queued} request(s); provisioning has been queued.")
+        if applied:
+            messages.success(request, f"Approved {applied} request(s); the change is made.")
 
     @admin.action(description="Reject selected requests…", permissions=["decide"])
     def reject_selected(self, request: HttpRequest, queryset: QuerySet[ResourceRequest]) -> HttpResponse | None:
@@ -205,11 +207,12 @@ class ResourceRequestAdmin(admin.ModelAdmin[ResourceRequest]):
         if request.method != "POST":
             return HttpResponseRedirect(change_url)
         try:
-            request_approve(actor=request.user, request_id=pk)
+            job = request_approve(actor=request.user, request_id=pk)
         except (QuotaExceeded, ValidationError, PermissionDenied) as error:
             _report(request, resource_request, error)
         else:
-            messages.success(request, f"Approved {resource_request}; provisioning has been queued.")
+            done = "provisioning has been queued" if job is not None else "the change is made"
+            messages.success(request, f"Approved {resource_request}; {done}.")
         return HttpResponseRedirect(change_url)
 
     def reject_view(self, request: HttpRequest, pk: int) -> HttpResponse:

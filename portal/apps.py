@@ -11,5 +11,9 @@ class PortalConfig(AppConfig):
 
     def ready(self) -> None:
         from portal.admin_audit import connect_lockout_audit
+        from portal.kinds import kind_register
+        from portal.quota_requests.kind import QUOTA_CHANGE_KIND
 
         connect_lockout_audit()
+        # The base's own kind: quota changes go through the same pipeline as every ask.
+        kind_register(QUOTA_CHANGE_KIND)

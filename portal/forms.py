@@ -40,18 +40,35 @@ def form_add_quota_errors(form: forms.Form, error: QuotaExceeded) -> None:
         form.add_error(field if field in form.fields else None, str(shortfall))
 
 
-class ResourceRequestForm(forms.Form):
-    """Base of the forms that ask for a resource: name, team, justification, plus the kind's fields.
+class AllowlistForm(forms.Form):
+    """A form that refuses posted fields it does not declare.
 
-    A subclass names its ``kind``, the sizes its fields ask for, and the rest of
-    the spec. Fields a subclass does not declare are refused when posted: a form
-    is the allowlist of what a user may ask for, and a hand-made POST with more
+    A form is the allowlist of what a user may send: a hand-made POST with more
     (``privileged``, a bind mount...) gets a clear error instead of being ignored.
     """
 
-    kind: str = ""
     #: Posted keys that are not fields but are expected (the CSRF token).
     ALWAYS_ALLOWED = frozenset({"csrfmiddlewaretoken"})
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.is_bound:
+            unknown = sorted(set(self.data) - set(self.fields) - self.ALWAYS_ALLOWED)
+            if unknown:
+                raise ValidationError(
+                    f"These options cannot be asked for here: {', '.join(unknown)}.", code="unknown_fields"
+                )
+        return cleaned
+
+
+class ResourceRequestForm(AllowlistForm):
+    """Base of the forms that ask for a resource: name, team, justification, plus the kind's fields.
+
+    A subclass names its ``kind``, the sizes its fields ask for, and the rest of
+    the spec. Fields a subclass does not declare are refused when posted (``AllowlistForm``).
+    """
+
+    kind: str = ""
 
     name = ResourceNameField(help_text="A DNS label, unique in the team: lowercase letters, digits, hyphens.")
     team = forms.ModelChoiceField(queryset=Team.objects.none(), empty_label=None)
@@ -63,16 +80,6 @@ class ResourceRequestForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
         self.fields["team"].queryset = teams_for(user, Role.MEMBER)  # type: ignore[attr-defined]
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        if self.is_bound:
-            unknown = sorted(set(self.data) - set(self.fields) - self.ALWAYS_ALLOWED)
-            if unknown:
-                raise ValidationError(
-                    f"These options cannot be asked for here: {', '.join(unknown)}.", code="unknown_fields"
-                )
-        return cleaned
 
     def sizes(self, data: dict[str, Any]) -> tuple[Decimal | int, int, int]:
         """(vCPUs, memory MiB, disk GiB) the form's data asks for; zero for what is not filled in yet."""

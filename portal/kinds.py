@@ -33,18 +33,21 @@ class KindHandler:
     kind: str
     #: How people call it ("Virtual machine").
     label: str
-    #: The model of the live resource; a :class:`portal.models.TeamResource`.
-    model: type[models.Model]
-    #: The quota field that counts resources of this kind ("vm_count").
+    #: The model of the live resource; a :class:`portal.models.TeamResource`. None for a kind
+    #: that leaves no resource of its own behind (a quota change).
+    model: type[models.Model] | None
+    #: The quota field that counts resources of this kind ("vm_count"); "" when it counts against no quota.
     count_field: str
     #: Which quota amounts a live resource takes, as ``{amount field: model field}``.
     sizes: dict[str, str]
     #: Called inside the approval transaction: creates the resource row the job
     #: will build (so its page exists at once) and returns it as the job's target.
+    #: For a kind ``applied_at_approval`` it makes the whole change (raising
+    #: ``ValidationError`` to refuse the approval).
     resource_create: Callable[[ResourceRequest], models.Model]
-    #: The job action of the provisioning job.
+    #: The job action of the provisioning job ("" when no job runs).
     provision_action: str
-    #: Name of the Celery task that provisions; it takes the job id.
+    #: Name of the Celery task that provisions; it takes the job id ("" when no job runs).
     provision_task: str
     #: The address of a resource's page.
     resource_url: Callable[[models.Model], str]
@@ -66,9 +69,20 @@ class KindHandler:
     #: names none (the resource joins its team's own network). Policies offer its rows on their network allowlist.
     network_model: type[models.Model] | None = None
 
+    #: The change is made at approval, in the approval transaction under the team lock: no job runs
+    #: and the request is fulfilled at once (nothing slow or remote to do, as for a quota change).
+    applied_at_approval: bool = False
+    #: Called inside the transaction of an approval or rejection, after the request row says which:
+    #: tells the people the kind's decision concerns (the requester is not the only one who cares).
+    on_decision: Callable[[ResourceRequest], None] | None = None
+    #: How an ask of this kind reads in lists when sizes do not say it ("vCPUs 8; Memory 4096 MiB").
+    ask_text: Callable[[ResourceRequest], str] | None = None
+
     @property
     def request_related(self) -> str:
-        """The name under which a request reaches its resource (the reverse of ``TeamResource.request``)."""
+        """How a request reaches its resource (the reverse of ``TeamResource.request``); "" for a kind without one."""
+        if self.model is None:
+            return ""
         return self.model._meta.get_field("request").remote_field.related_name  # type: ignore[union-attr,return-value]
 
     def live_usage(self, team_ids: Sequence[int]) -> dict[int, Amounts]:
@@ -80,6 +94,8 @@ class KindHandler:
         """
         from portal.choices import RequestState
 
+        if self.model is None or not self.count_field:
+            return {}
         sums = {amount: Sum(column) for amount, column in self.sizes.items()}
         live = self.model._default_manager.filter(team_id__in=team_ids).filter(
             Q(request__isnull=True) | Q(request__state=RequestState.FULFILLED)
@@ -111,10 +127,14 @@ class KindHandler:
 
     def name_in_use(self, team: Team, name: str) -> bool:
         """Whether the team already has a live resource of this kind with this name."""
+        if self.model is None:
+            return False
         return self.model._default_manager.filter(team=team, name=name).exists()
 
     def resource_of(self, request: ResourceRequest) -> models.Model | None:
         """The resource a request made, if any."""
+        if self.model is None:
+            return None
         try:
             resource: models.Model = getattr(request, self.request_related)
         except ObjectDoesNotExist:
@@ -180,7 +200,7 @@ def job_action_validate(action: str) -> None:
 
 def request_resources_related() -> list[str]:
     """The names to ``select_related`` so that a list of requests reaches every resource without more queries."""
-    return [handler.request_related for handler in _handlers.values()]
+    return [handler.request_related for handler in _handlers.values() if handler.model is not None]
 
 
 def resource_of_request(request: ResourceRequest) -> models.Model | None:
@@ -197,8 +217,13 @@ def resource_url(request: ResourceRequest) -> str:
 
 
 def request_sizes_text(request: ResourceRequest) -> str:
-    """The sizes a request asks for, in its kind's units: "1 vCPU · 64 MiB · 1 GiB"; "" when it asks for none."""
+    """The sizes a request asks for, in its kind's units: "1 vCPU · 64 MiB · 1 GiB"; "" when it asks for none.
+
+    A kind whose ask is not sizes (a quota change) says it with its own ``ask_text``.
+    """
     handler = _handlers.get(request.kind)
+    if handler is not None and handler.ask_text is not None:
+        return handler.ask_text(request)
     parts = []
     if request.vcpus:
         cpus = request.vcpus

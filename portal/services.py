@@ -1,7 +1,8 @@
 """Services that move resource requests through their life; every move is guarded, locked and audited.
 
 pending -> approved | rejected | cancelled;  approved -> provisioning -> fulfilled | failed.
-The same functions serve the self-service pages, Django admin and the workers.
+A kind applied at approval (``KindHandler.applied_at_approval``) goes approved -> fulfilled in
+the approval transaction, with no job. The same functions serve the self-service pages, Django admin and the workers.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ AnyUser = User | AnonymousUser
 #: The moves a request may make; anything else is refused with a clear error.
 ALLOWED_MOVES: dict[str, set[str]] = {
     RequestState.PENDING: {RequestState.APPROVED, RequestState.REJECTED, RequestState.CANCELLED},
-    RequestState.APPROVED: {RequestState.PROVISIONING, RequestState.FAILED},
+    # Fulfilled straight from approved only by a kind applied at approval, inside that transaction.
+    RequestState.APPROVED: {RequestState.PROVISIONING, RequestState.FULFILLED, RequestState.FAILED},
     RequestState.PROVISIONING: {RequestState.FULFILLED, RequestState.FAILED},
 }
 
@@ -139,18 +141,18 @@ def _request_approve_by_policy(request: ResourceRequest, policy: AutoApprovalPol
         )
 
 
-def request_approve(*, actor: AnyUser, request_id: int, reason: str = "") -> Job:
-    """Approve a pending request and queue its provisioning job after commit.
+def request_approve(*, actor: AnyUser, request_id: int, reason: str = "") -> Job | None:
+    """Approve a pending request and queue its provisioning job after commit; None for a kind applied at approval.
 
     The quota is checked again under the team lock against what is already
     approved or live, so parallel approvals never overshoot. A refused approval
-    is audited too. Raises ``PermissionDenied``, ``InvalidTransition`` or
-    ``QuotaExceeded``.
+    is audited too. Raises ``PermissionDenied``, ``InvalidTransition``,
+    ``QuotaExceeded`` or the kind's own ``ValidationError``.
     """
     require_decider(actor)
     try:
         return _request_approve(actor=actor, request_id=request_id, reason=reason)
-    except (QuotaExceeded, InvalidTransition) as exc:
+    except (QuotaExceeded, ValidationError) as exc:
         request = ResourceRequest.objects.select_related("team").get(pk=request_id)
         audit_record(
             actor=actor,
@@ -164,15 +166,16 @@ def request_approve(*, actor: AnyUser, request_id: int, reason: str = "") -> Job
 
 
 @transaction.atomic
-def _request_approve(*, actor: AnyUser, request_id: int, reason: str) -> Job:
+def _request_approve(*, actor: AnyUser, request_id: int, reason: str) -> Job | None:
     return _approve_locked(_locked_request(request_id), actor=actor, policy=None, reason=reason)
 
 
 def _approve_locked(
     request: ResourceRequest, *, actor: AnyUser | None, policy: AutoApprovalPolicy | None, reason: str
-) -> Job:
+) -> Job | None:
     """The one approval, by a person (``actor``) or by a policy: check the quota, make the resource row,
-    create its job and queue it after commit. The caller holds the team's and the request's locks.
+    create its job and queue it after commit (none for a kind applied at approval). The caller holds the
+    team's and the request's locks.
     """
     _move(request, RequestState.APPROVED)
     quota_check(team=request.team, demand=request_demand(request), include_pending=False, exclude_request_id=request.pk)
@@ -183,6 +186,17 @@ def _approve_locked(
     request.save(update_fields=["state", "decided_by", "approval_policy", "decided_at", "decision_reason"])
     handler = kind_handler(request.kind)
     resource = handler.resource_create(request)
+    decider_label = f"policy {policy.name}" if policy is not None else ""
+    if handler.applied_at_approval:
+        _move(request, RequestState.FULFILLED)
+        request.finished_at = timezone.now()
+        request.save(update_fields=["state", "finished_at"])
+        audit_record(
+            actor=actor, actor_label=decider_label, action="request.approve", target=request, team=request.team,
+            detail=reason,
+        )  # fmt: skip
+        _decision_tell(request)
+        return None
     job = job_create(
         action=handler.provision_action,
         team=request.team,
@@ -193,13 +207,21 @@ def _approve_locked(
     job_enqueue(job, handler.provision_task)
     audit_record(
         actor=actor if policy is None else None,
-        actor_label=f"policy {policy.name}" if policy is not None else "",
+        actor_label=decider_label,
         action="request.approve",
         target=request,
         team=request.team,
         detail=reason,
     )
+    _decision_tell(request)
     return job
+
+
+def _decision_tell(request: ResourceRequest) -> None:
+    """Let the kind tell whom its decision concerns, in the deciding transaction."""
+    handler = kind_handler(request.kind)
+    if handler.on_decision is not None:
+        handler.on_decision(request)
 
 
 @transaction.atomic
@@ -215,6 +237,7 @@ def request_reject(*, actor: AnyUser, request_id: int, reason: str) -> ResourceR
     request.decision_reason = reason.strip()
     request.save(update_fields=["state", "decided_by", "decided_at", "decision_reason"])
     audit_record(actor=actor, action="request.reject", target=request, team=request.team, detail=reason)
+    _decision_tell(request)
     return request
 
 

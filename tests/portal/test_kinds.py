@@ -25,6 +25,7 @@ from portal.kinds import (
     resource_url,
 )
 from portal.models import ResourceRequest
+from portal.quota_requests.kind import QUOTA_CHANGE
 from tests.factories import (
     ContainerFactory,
     ResourceRequestFactory,
@@ -37,10 +38,11 @@ KINDS = {
     HypervisorKind.NETWORK: "VM network",
     ContainerKind.CONTAINER: "Container",
     ContainerKind.CONTAINER_NETWORK: "Container network",
+    QUOTA_CHANGE: "Quota change",
 }
 
 
-def test_every_kind_of_both_apps_is_registered_with_its_label():
+def test_every_kind_of_both_apps_and_the_base_is_registered_with_its_label():
     assert dict(kind_choices()) == KINDS
     assert {handler.kind for handler in kind_handlers()} == set(KINDS)
     for kind, label in KINDS.items():
@@ -84,9 +86,9 @@ def test_an_unregistered_job_action_is_refused_and_reads_as_stored():
 
 
 def test_every_kind_reaches_its_resource_from_the_request():
-    """The names to select_related are real relations of a request, one per kind."""
+    """The names to select_related are real relations of a request, one per kind that leaves a resource."""
     related = request_resources_related()
-    assert len(related) == len(KINDS)
+    assert len(related) == len(KINDS) - 1, "a quota change leaves no resource behind"
     for name in related:
         assert ResourceRequest._meta.get_field(name).one_to_one
 
