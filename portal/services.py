@@ -19,6 +19,7 @@ from portal.choices import ACTIVE_REQUEST_STATES, AuditResult, RequestState, Rol
 from portal.jobs import job_create, job_enqueue
 from portal.kinds import kind_handler
 from portal.models import Job, ResourceRequest, Team
+from portal.notifications.pipeline import tell_ask_decided, tell_ask_submitted, tell_build_finished
 from portal.permissions import has_role, require_decider, require_role
 from portal.quotas import QuotaExceeded, demand_of, quota_check, request_demand, team_lock
 
@@ -103,6 +104,7 @@ def request_submit(
         requested_by=actor,
     )
     audit_record(actor=actor, action="request.submit", target=request, team=locked_team)
+    tell_ask_submitted(request, actor=actor)
     return request
 
 
@@ -146,6 +148,7 @@ def _request_approve(*, actor: AnyUser, request_id: int, reason: str) -> Job:
     )
     job_enqueue(job, handler.provision_task)
     audit_record(actor=actor, action="request.approve", target=request, team=request.team, detail=reason)
+    tell_ask_decided(request, actor=actor, approved=True)
     return job
 
 
@@ -162,6 +165,7 @@ def request_reject(*, actor: AnyUser, request_id: int, reason: str) -> ResourceR
     request.decision_reason = reason.strip()
     request.save(update_fields=["state", "decided_by", "decided_at", "decision_reason"])
     audit_record(actor=actor, action="request.reject", target=request, team=request.team, detail=reason)
+    tell_ask_decided(request, actor=actor, approved=False)
     return request
 
 
@@ -201,6 +205,7 @@ def request_fulfill(*, request_id: int, team_id: int | None = None) -> ResourceR
     request.finished_at = timezone.now()
     request.save(update_fields=["state", "finished_at"])
     audit_record(actor=None, action="request.fulfill", target=request, team=request.team)
+    tell_build_finished(request, succeeded=True)
     return request
 
 
@@ -217,4 +222,5 @@ def request_fail(*, request_id: int, reason: str) -> ResourceRequest:
     audit_record(
         actor=None, action="request.fail", target=request, team=request.team, result=AuditResult.FAILURE, detail=reason
     )
+    tell_build_finished(request, succeeded=False)
     return request

@@ -1,6 +1,6 @@
-"""Routes of the shared pages: requests and jobs of every kind."""
+"""Routes of the shared pages: requests and jobs of every kind, and the user's notifications."""
 
-from django.urls import path
+from django.urls import include, path
 
 from portal import views
 
@@ -8,4 +8,5 @@ urlpatterns = [
     path("requests/", views.RequestListView.as_view(), name="request-list"),
     path("requests/<int:pk>/cancel/", views.RequestCancelView.as_view(), name="request-cancel"),
     path("jobs/<int:pk>/", views.JobDetailView.as_view(), name="job-detail"),
+    path("notifications/", include("portal.notifications.urls")),
 ]

@@ -27,7 +27,12 @@ class Notification(models.Model):
     class Meta:
         ordering = ("-created_at", "-id")
         verbose_name = "notification"
-        indexes = [models.Index(fields=["user", "read_at"], name="notification_user_unread")]
+        indexes = [
+            # The header's unread count: (user, read IS NULL).
+            models.Index(fields=["user", "read_at"], name="notification_user_unread"),
+            # The list, newest first, paged by keyset on (created, id).
+            models.Index(fields=["user", "-created_at", "-id"], name="notification_user_newest"),
+        ]
 
     def __str__(self) -> str:
         return self.subject
