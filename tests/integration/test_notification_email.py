@@ -13,7 +13,6 @@ import pytest
 from portal.notifications.models import Notification
 from portal.services import request_reject
 from tests.factories import ResourceRequestFactory, UserFactory
-from tests.support.smtp import refusing_smtp_server, smtp_server  # noqa: F401
 from tests.support.stack import wait_until
 
 pytestmark = [pytest.mark.integration]
