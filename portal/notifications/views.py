@@ -56,7 +56,7 @@ class NotificationReadView(LoginRequiredMixin, View):
         notifications_mark_read(user=request.user, notification_ids=[notification.pk])
         if not is_htmx(request):
             return redirect("notification-list")
-        notification = notification_get(request.user, pk)
+        notification.refresh_from_db(fields=["read_at"])
         return fragment_with_trigger(request, ROW_FRAGMENT, {"notification": notification}, CHANGED_EVENT)
 
 
