@@ -25,7 +25,7 @@ def notification_get(user: AnyUser, notification_id: int) -> Notification:
 
 
 def unread_count(user: AnyUser) -> int:
-    """How many of the user's notifications are unread (one count on the (user, read) index)."""
+    """How many of the user's notifications are unread: one count on the partial index of unread rows."""
     if not user.is_authenticated:
         return 0
     return Notification.objects.filter(user_id=user.pk, read_at__isnull=True).count()
