@@ -131,3 +131,20 @@ def test_a_rolled_back_event_sends_nothing_and_leaves_no_row(smtp_server, member
     with transaction.atomic():
         tell([member], subject="committed")
     assert [message["Subject"] for message in smtp_server.messages] == ["committed"]
+
+
+def test_a_new_ask_mails_the_administrators_a_link_to_it_in_admin(
+    smtp_server, team, member, staff, image, django_capture_on_commit_callbacks
+):
+    from hypervisors.choices import HypervisorKind
+    from portal.services import request_submit
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ask = request_submit(
+            actor=member, team=team, kind=HypervisorKind.VM, name="web", vcpus=1, memory_mib=128, disk_gib=1,
+            justification="CI runners", spec={"image_id": image.pk},
+        )  # fmt: skip
+    [message] = smtp_server.messages
+    assert smtp_server.recipients == [["admin@example.org"]]
+    assert message["Subject"] == "New request waiting for a decision: virtual machine web for team blue"
+    assert f"https://portal.example.org/admin/portal/resourcerequest/{ask.pk}/change/" in message.get_content()
