@@ -19,6 +19,10 @@ if not os.environ.get("ALLOWED_HOSTS", "").strip():
     # The development default (localhost) would serve any Host header routed here; name the real ones.
     raise ImproperlyConfigured("ALLOWED_HOSTS must name the portal's host names (comma-separated).")
 
+if EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend" and not os.environ.get("PORTAL_BASE_URL"):  # noqa: F405
+    # Links in e-mails are built from it; the development default would point every reader at their own machine.
+    raise ImproperlyConfigured("PORTAL_BASE_URL must be the portal's public address when e-mail is sent by SMTP.")
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))

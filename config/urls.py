@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from portal.api.profile_views import ProfileView, TokenCreateView, TokenRevokeView
+from portal.notifications.views import EmailCategoriesView
 
 urlpatterns = [
     path("", include("overview.urls")),
@@ -21,6 +22,7 @@ urlpatterns = [
     path("profile/", ProfileView.as_view(), name="profile"),
     path("profile/tokens/", TokenCreateView.as_view(), name="token-create"),
     path("profile/tokens/<int:pk>/revoke/", TokenRevokeView.as_view(), name="token-revoke"),
+    path("profile/email/", EmailCategoriesView.as_view(), name="email-categories"),
     path("api/v1/", include("portal.api.urls")),
     path("api/v1/", include("hypervisors.api.urls")),
     path("api/v1/", include("containers.api.urls")),

@@ -17,3 +17,7 @@ class PortalConfig(AppConfig):
         connect_lockout_audit()
         # The base's own kind: quota changes go through the same pipeline as every ask.
         kind_register(QUOTA_CHANGE_KIND)
+
+        # Register the base's Celery tasks in every process (web included), so a notification's e-mail can be
+        # sent by name after commit; without it only the worker (which autodiscovers) would know the task.
+        import portal.tasks  # noqa: F401

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 
 from portal.choices import Role, roles_at_least
 from portal.models import Membership, Team
@@ -12,6 +13,8 @@ AnyUser = User | AnonymousUser
 
 #: The Django permission that lets staff approve and reject requests.
 DECIDE_PERMISSION = "portal.decide_resourcerequest"
+#: The backend whose permissions decide (the other one, django-axes, grants none).
+PERMISSION_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def role_in(user: AnyUser, team: Team | int) -> str | None:
@@ -52,3 +55,10 @@ def require_decider(user: AnyUser) -> None:
     """Raise ``PermissionDenied`` unless the user may approve and reject requests."""
     if not is_decider(user):
         raise PermissionDenied("Only portal administrators may approve or reject requests.")
+
+
+def deciders() -> QuerySet[User]:
+    """Everyone :func:`is_decider` accepts: active staff holding the decide permission (directly, by group, or as
+    superusers). Who is told of a new ask waiting for a decision."""
+    with_permission = User.objects.with_perm(DECIDE_PERMISSION, is_active=True, backend=PERMISSION_BACKEND)
+    return with_permission.filter(is_staff=True)

@@ -20,6 +20,7 @@ from portal.choices import ACTIVE_REQUEST_STATES, AuditResult, RequestState, Rol
 from portal.jobs import job_create, job_enqueue
 from portal.kinds import kind_handler
 from portal.models import AutoApprovalPolicy, Job, ResourceRequest, Team
+from portal.notifications.pipeline import tell_ask_decided, tell_ask_submitted, tell_build_finished
 from portal.permissions import has_role, require_decider, require_role
 from portal.policies.matching import policy_matching
 from portal.quotas import QuotaExceeded, demand_of, quota_check, request_demand, team_lock
@@ -114,6 +115,9 @@ def request_submit(
     policy = policy_matching(request)
     if policy is not None:
         _request_approve_by_policy(request, policy)
+    if request.state == RequestState.PENDING:
+        # Approvers hear of asks that wait for them; one a policy approved already was told of as decided.
+        tell_ask_submitted(request, actor=actor)
     return request
 
 
@@ -195,7 +199,7 @@ def _approve_locked(
             actor=actor, actor_label=decider_label, action="request.approve", target=request, team=request.team,
             detail=reason,
         )  # fmt: skip
-        _decision_tell(request)
+        _decision_tell(request, actor=actor, approved=True)
         return None
     job = job_create(
         action=handler.provision_action,
@@ -213,15 +217,17 @@ def _approve_locked(
         team=request.team,
         detail=reason,
     )
-    _decision_tell(request)
+    _decision_tell(request, actor=actor, approved=True)
     return job
 
 
-def _decision_tell(request: ResourceRequest) -> None:
-    """Let the kind tell whom its decision concerns, in the deciding transaction."""
+def _decision_tell(request: ResourceRequest, *, actor: AnyUser | None, approved: bool) -> None:
+    """Tell whom a decision concerns, in the deciding transaction: the kind when it says whom, else the asker."""
     handler = kind_handler(request.kind)
     if handler.on_decision is not None:
         handler.on_decision(request)
+    else:
+        tell_ask_decided(request, actor=actor, approved=approved)
 
 
 @transaction.atomic
@@ -237,7 +243,7 @@ def request_reject(*, actor: AnyUser, request_id: int, reason: str) -> ResourceR
     request.decision_reason = reason.strip()
     request.save(update_fields=["state", "decided_by", "decided_at", "decision_reason"])
     audit_record(actor=actor, action="request.reject", target=request, team=request.team, detail=reason)
-    _decision_tell(request)
+    _decision_tell(request, actor=actor, approved=False)
     return request
 
 
@@ -277,6 +283,7 @@ def request_fulfill(*, request_id: int, team_id: int | None = None) -> ResourceR
     request.finished_at = timezone.now()
     request.save(update_fields=["state", "finished_at"])
     audit_record(actor=None, action="request.fulfill", target=request, team=request.team)
+    tell_build_finished(request, succeeded=True)
     return request
 
 
@@ -293,4 +300,5 @@ def request_fail(*, request_id: int, reason: str) -> ResourceRequest:
     audit_record(
         actor=None, action="request.fail", target=request, team=request.team, result=AuditResult.FAILURE, detail=reason
     )
+    tell_build_finished(request, succeeded=False)
     return request

@@ -1,4 +1,4 @@
-"""Routes of the shared pages: requests and jobs of every kind, and the team pages."""
+"""Routes of the shared pages: requests and jobs of every kind, the team pages and the user's notifications."""
 
 from django.urls import include, path
 
@@ -9,4 +9,5 @@ urlpatterns = [
     path("requests/<int:pk>/cancel/", views.RequestCancelView.as_view(), name="request-cancel"),
     path("jobs/<int:pk>/", views.JobDetailView.as_view(), name="job-detail"),
     path("teams/", include("portal.teams.urls")),
+    path("notifications/", include("portal.notifications.urls")),
 ]

@@ -36,12 +36,12 @@ class Migration(migrations.Migration):
                 ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
                 ('read_at', models.DateTimeField(blank=True, null=True, verbose_name='read')),
                 ('emailed_at', models.DateTimeField(blank=True, null=True, verbose_name='e-mailed')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                ('user', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to=settings.AUTH_USER_MODEL, verbose_name='user')),
             ],
             options={
                 'verbose_name': 'notification',
                 'ordering': ('-created_at', '-id'),
-                'indexes': [models.Index(fields=['user', 'read_at'], name='notification_user_unread')],
+                'indexes': [models.Index(condition=models.Q(('read_at__isnull', True)), fields=['user'], name='notification_user_unread'), models.Index(fields=['user', '-created_at', '-id'], name='notification_user_newest')],
             },
         ),
     ]

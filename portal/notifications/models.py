@@ -11,8 +11,13 @@ from portal.notifications.categories import NotificationCategory
 class Notification(models.Model):
     """One thing one person is told: shown in the portal, and e-mailed unless they opted out."""
 
+    #: No index of its own: both indexes below begin with the user.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="user", on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        verbose_name="user",
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        db_index=False,
     )
     category = models.CharField("category", max_length=30, choices=NotificationCategory.choices)
     subject = models.CharField("subject", max_length=200)
@@ -27,7 +32,12 @@ class Notification(models.Model):
     class Meta:
         ordering = ("-created_at", "-id")
         verbose_name = "notification"
-        indexes = [models.Index(fields=["user", "read_at"], name="notification_user_unread")]
+        indexes = [
+            # The header's unread count, on every page: only unread rows are in it, so it stays small.
+            models.Index(fields=["user"], condition=models.Q(read_at__isnull=True), name="notification_user_unread"),
+            # The list, newest first, paged by keyset on (created, id).
+            models.Index(fields=["user", "-created_at", "-id"], name="notification_user_newest"),
+        ]
 
     def __str__(self) -> str:
         return self.subject

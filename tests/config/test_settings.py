@@ -66,6 +66,26 @@ def test_production_profile_requires_allowed_hosts():
     assert "ALLOWED_HOSTS must name" in result.stderr
 
 
+def test_production_profile_sending_email_requires_the_public_address():
+    environment = {k: v for k, v in os.environ.items() if k != "PORTAL_BASE_URL"}
+    environment.update(
+        DJANGO_SETTINGS_MODULE="config.settings_production",
+        SECRET_KEY=secrets.token_urlsafe(60),
+        ALLOWED_HOSTS="portal.example.org",
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+    )
+
+    def check(**env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "manage.py", "check"], cwd=ROOT, env={**environment, **env},
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+
+    refused = check()
+    assert refused.returncode != 0 and "PORTAL_BASE_URL must be" in refused.stderr
+    assert check(PORTAL_BASE_URL="https://portal.example.org").returncode == 0
+
+
 def test_the_demo_runs_with_debug_off_and_its_own_kept_key():
     script = (ROOT / "bin" / "run").read_text()
     assert ".state/secret-key" in script and "token_urlsafe" in script
