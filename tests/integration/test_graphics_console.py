@@ -98,7 +98,7 @@ def graphics_element(vm: VirtualMachine, *flags: str) -> ET.Element:
     return element
 
 
-def test_the_vnc_display_listens_on_loopback_and_relays_rfb_to_a_framebuffer_update(running_vm, live_member):
+def test_the_vnc_display_listens_on_loopback_and_relays_rfb_to_a_framebuffer_update(running_vm, live_member):  # noqa: F811
     vm = running_vm
     element = graphics_element(vm)
     listen = element.find("listen")
