@@ -30,7 +30,7 @@ from hypervisors.drivers.base import DriverError, HostUnreachable
 from hypervisors.drivers.console import ConsoleNotRunning
 from hypervisors.drivers.domain_xml import VNC_LISTEN, VNC_PASSWORD_LENGTH
 from hypervisors.drivers.libvirt_common import error_translate, is_local_uri
-from hypervisors.drivers.rfb import ClientGreeting, RfbError, server_authenticate
+from hypervisors.drivers.rfb import ClientGreeting, RfbError, RfbRefused, server_authenticate
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,8 @@ PASSWORD_SECONDS = 30
 #: Seconds to connect to the display and finish its handshake.
 CONNECT_TIMEOUT = 10
 CHUNK = 64 * 1024
+#: Tries of one session to set a password and authenticate with it (see ``_display_connect``).
+AUTH_ATTEMPTS = 2
 
 #: Sessions of one process set a password and authenticate one at a time, so none spends another's password.
 _opening = threading.Lock()
@@ -136,21 +138,13 @@ def _password_set(domain: libvirt.virDomain, element: ET.Element, password: str)
     domain.updateDeviceFlags(ET.tostring(element, encoding="unicode"), libvirt.VIR_DOMAIN_AFFECT_LIVE)
 
 
-def graphics_open(
-    uri: str, uuid: str, *, output: Callable[[bytes], None], ended: Callable[[str], None]
-) -> GraphicsRelay:
-    """Open a session on a running domain's display.
+def _display_connect(conn: libvirt.virConnect, uuid: str) -> socket.socket:
+    """Set a session password, connect to the display and authenticate; a socket at ClientInit.
 
-    Raises ``GraphicsUnavailable`` (no display, a remote host, a display not on the loopback, a
-    refused handshake), ``ConsoleNotRunning``, ``DomainNotFound``, ``HostUnreachable``.
+    Another web process may set its own password between this one's setting and using it: the
+    display then refuses, and the session tries once more with a fresh password.
     """
-    if not graphics_reachable(uri):
-        raise GraphicsUnavailable("Graphical consoles reach only VMs on the portal's own host.")
-    try:
-        conn = libvirt.open(uri)
-    except libvirt.libvirtError as error:
-        raise HostUnreachable(error.get_error_message() or str(error)) from error
-    try:
+    for attempt in range(AUTH_ATTEMPTS):
         with _opening:
             domain = conn.lookupByUUIDString(uuid)
             if not domain.isActive():
@@ -166,9 +160,34 @@ def graphics_open(
             sock = socket.create_connection(address, timeout=CONNECT_TIMEOUT)
             try:
                 server_authenticate(sock, password)
+            except RfbRefused:
+                sock.close()
+                if attempt + 1 == AUTH_ATTEMPTS:
+                    raise
+                continue
             except (RfbError, OSError):
                 sock.close()
                 raise
+            return sock
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def graphics_open(
+    uri: str, uuid: str, *, output: Callable[[bytes], None], ended: Callable[[str], None]
+) -> GraphicsRelay:
+    """Open a session on a running domain's display.
+
+    Raises ``GraphicsUnavailable`` (no display, a remote host, a display not on the loopback, a
+    refused handshake), ``ConsoleNotRunning``, ``DomainNotFound``, ``HostUnreachable``.
+    """
+    if not graphics_reachable(uri):
+        raise GraphicsUnavailable("Graphical consoles reach only VMs on the portal's own host.")
+    try:
+        conn = libvirt.open(uri)
+    except libvirt.libvirtError as error:
+        raise HostUnreachable(error.get_error_message() or str(error)) from error
+    try:
+        sock = _display_connect(conn, uuid)
     except libvirt.libvirtError as error:
         raise error_translate(error) from error
     except (RfbError, OSError) as error:

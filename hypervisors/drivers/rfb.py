@@ -32,6 +32,10 @@ class RfbError(Exception):
     """The other side did not speak RFB as expected, or refused the authentication."""
 
 
+class RfbRefused(RfbError):
+    """The display refused the password."""
+
+
 def vnc_auth_response(challenge: bytes, password: str) -> bytes:
     """The answer to a VNC authentication challenge: the challenge DES-encrypted with the password as key.
 
@@ -81,7 +85,7 @@ def server_authenticate(sock: socket.socket, password: str) -> None:
         raise RfbError(f"The display offers no security type the relay speaks ({sorted(offered)}).")
     (result,) = struct.unpack(">I", _receive(sock, 4))
     if result != 0:
-        raise RfbError(f"The display refused the authentication: {_reason(sock)}")
+        raise RfbRefused(f"The display refused the authentication: {_reason(sock)}")
 
 
 class ClientGreeting:

@@ -66,8 +66,8 @@ class RfbReader:
         return next(m for m in self.messages if m["type"] == message_type)
 
 
-async def rfb_open(reader: RfbReader) -> tuple[int, int]:
-    """The client's side of the opening up to ServerInit; the display's width and height."""
+async def rfb_open(reader: RfbReader) -> tuple[int, int, int]:
+    """The client's side of the opening up to ServerInit; the display's width, height and bytes per pixel."""
     socket = reader.socket
     assert await reader.take(12) == b"RFB 003.008\n"
     await socket.send_to(bytes_data=b"RFB 003.008\n")
@@ -80,15 +80,24 @@ async def rfb_open(reader: RfbReader) -> tuple[int, int]:
     (name_length,) = struct.unpack(">I", await reader.take(4))
     await reader.take(name_length)
     assert width > 0 and height > 0 and bits_per_pixel in (8, 16, 32)
-    return width, height
+    return width, height, bits_per_pixel // 8
 
 
-async def framebuffer_update(reader: RfbReader, width: int, height: int) -> int:
-    """Ask for the whole screen (not incremental) and return how many rectangles the first update brings."""
+async def framebuffer_update(reader: RfbReader, width: int, height: int, pixel_bytes: int) -> int:
+    """Ask for the whole screen (not incremental) and read the update; how many pixels it brought.
+
+    The client announced no encodings, so the display sends raw rectangles only (RFC 6143, 7.7.1).
+    """
     await reader.socket.send_to(bytes_data=struct.pack(">BBHHHH", 3, 0, 0, 0, width, height))
     message_type, _padding, rectangles = struct.unpack(">BBH", await reader.take(4))
     assert message_type == 0, f"expected a FramebufferUpdate, got message type {message_type}"
-    return rectangles
+    pixels = 0
+    for _ in range(rectangles):
+        _x, _y, w, h, encoding = struct.unpack(">HHHHi", await reader.take(12))
+        assert encoding == 0, f"expected a raw rectangle, got encoding {encoding}"
+        await reader.take(w * h * pixel_bytes)
+        pixels += w * h
+    return pixels
 
 
 def graphics_element(vm: VirtualMachine, *flags: str) -> ET.Element:
@@ -114,25 +123,27 @@ def test_the_vnc_display_listens_on_loopback_and_relays_rfb_to_a_framebuffer_upd
 
     async def body() -> None:
         assert (await first.connect())[0]
-        reader = RfbReader(first)
-        await reader.message("open")
-        width, height = await rfb_open(reader)
-        assert await framebuffer_update(reader, width, height) >= 1
-        await first.disconnect()
+        one = RfbReader(first)
+        await one.message("open")
+        width, height, pixel_bytes = await rfb_open(one)
+        assert await framebuffer_update(one, width, height, pixel_bytes) > 0
         # The session's password was set through libvirt with an end: it opens the display for seconds only.
         assert graphics_element(vm, "--security-info").get("passwdValidTo")
 
-        # Each session sets a password of its own: a second one opens just as well.
+        # Each session sets a password of its own; a second one opens, and the first one stays.
         assert (await second.connect())[0]
-        reader = RfbReader(second)
-        await reader.message("open")
-        await rfb_open(reader)
+        two = RfbReader(second)
+        await two.message("open")
+        await rfb_open(two)
+        assert await framebuffer_update(one, width, height, pixel_bytes) > 0
+
         virsh("destroy", str(vm.uuid))
-        ended = await reader.message("ended")
-        assert ended["reason"] == "stopped"
-        await second.disconnect()
+        for reader in (one, two):
+            ended = await reader.message("ended")
+            assert ended["reason"] == "stopped"
+            await reader.socket.disconnect()
 
     run(body)
     events = list(AuditEvent.objects.filter(action="console.graphical").order_by("id"))
-    assert [event.detail.split("reason=")[1] for event in events] == ["closed", "stopped"]
+    assert [event.detail.split("reason=")[1] for event in events] == ["stopped", "stopped"]
     assert all("bytes_in=0 " not in event.detail and "bytes_out=0 " not in event.detail for event in events)
