@@ -86,6 +86,8 @@ class GraphicsRelay:
 
     def start(self) -> GraphicsRelay:
         self._sock.settimeout(None)
+        # Keys and pointer moves are small writes that must leave at once, not wait for an ACK (Nagle).
+        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._greeting.start()
         self._reader.start()
         return self
