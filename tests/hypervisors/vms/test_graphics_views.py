@@ -1,5 +1,5 @@
 """The graphical console tab and its ticket POST: only VMs of a graphical image have them, members and team
-admins only, other teams 404, a stopped VM or a remote host says why, and no secret is on the page."""
+admins only, other teams 404, a stopped VM or a remote host says why, no secret on the page; admin sets it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import pytest
 from django.utils.html import escape
 
 from hypervisors.choices import VMState
+from hypervisors.models import Image
 from hypervisors.vms.graphics import REMOTE_HOST
+from hypervisors.vms.provisioning import domain_spec
 from portal.choices import ConsoleKind
 from portal.models import ConsoleTicket
 from tests.factories import HostFactory, ImageFactory, VirtualMachineFactory
@@ -81,3 +83,23 @@ def test_a_vm_on_a_remote_host_explains_why_there_is_no_display(client_for, memb
     assert "data-graphics " not in page.content.decode()
     response = ticket_post(client, vm)
     assert response.status_code == 409 and response.json() == {"message": REMOTE_HOST}
+
+
+def test_an_admin_declares_an_image_graphical_and_its_vms_get_a_display(admin_client, settings, tmp_path, team):
+    settings.PORTAL_GUEST_IMAGE_DIR = tmp_path
+    (tmp_path / "vmlinuz").write_bytes(b"kernel")
+    response = admin_client.post(
+        "/admin/hypervisors/image/add/",
+        {
+            "name": "desktop", "os_name": "x", "boot_source": "kernel", "kernel_path": str(tmp_path / "vmlinuz"),
+            "initrd_path": "", "kernel_cmdline": "", "min_memory_mib": 64, "min_disk_gib": 1, "is_active": "on",
+            "graphical_console": "on",
+        },
+    )  # fmt: skip
+    assert response.status_code == 302
+    image = Image.objects.get(name="desktop")
+    assert image.graphical_console
+    vm = VirtualMachineFactory(team=team, image=image, host=HostFactory())
+    assert domain_spec(vm, "/var/lib/libvirt/images/disk.qcow2").graphics is True
+    vm.image = ImageFactory()
+    assert domain_spec(vm, "/var/lib/libvirt/images/disk.qcow2").graphics is False
