@@ -152,6 +152,9 @@ STATICFILES_DIRS = [
     ("vendor/xterm/css", BASE_DIR / "node_modules" / "@xterm" / "xterm" / "css"),
     ("vendor/xterm-addon-fit", BASE_DIR / "node_modules" / "@xterm" / "addon-fit" / "lib"),
     ("vendor/uplot", BASE_DIR / "node_modules" / "uplot" / "dist"),
+    # noVNC ships ES modules that import each other by relative path: its core/ and vendor/ keep their places.
+    ("vendor/novnc/core", BASE_DIR / "node_modules" / "@novnc" / "novnc" / "core"),
+    ("vendor/novnc/vendor", BASE_DIR / "node_modules" / "@novnc" / "novnc" / "vendor"),
 ]
 
 # E-mail: SMTP from the environment in production; the console backend prints mails locally.

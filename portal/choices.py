@@ -63,6 +63,7 @@ class ConsoleKind(models.TextChoices):
 
     SERIAL = "serial", "Serial console"
     SHELL = "shell", "Shell"
+    GRAPHICAL = "graphical", "Graphical console"
 
 
 class ConsoleEnd(models.TextChoices):

@@ -108,6 +108,11 @@ class TerminalConsumer(AsyncWebsocketConsumer):
         """Why the terminal ended by itself, in ``ConsoleEnd`` values; kinds refine what the terminal saw."""
         return reason
 
+    def is_input(self, data: bytes) -> bool:
+        """Whether a frame from the page is a person's input (it keeps the console from idling); kinds whose
+        client also talks by itself (a VNC viewer asking for screen updates) say which frames are not."""
+        return True
+
     # -- websocket ----------------------------------------------------------------------------
 
     async def connect(self) -> None:
@@ -180,7 +185,8 @@ class TerminalConsumer(AsyncWebsocketConsumer):
         if self.finished or self.terminal is None or self.session is None:
             return
         if bytes_data:
-            self.last_input = asyncio.get_running_loop().time()
+            if self.is_input(bytes_data):
+                self.last_input = asyncio.get_running_loop().time()
             self.session.bytes_in += len(bytes_data)
             await asyncio.to_thread(self.terminal.send, bytes_data)
         elif text_data:

@@ -104,4 +104,4 @@ class HostSampleSerializer(serializers.ModelSerializer[HostStatSample]):
 class ImageSerializer(serializers.ModelSerializer[Image]):
     class Meta:
         model = Image
-        fields = ("id", "name", "os_name", "min_memory_mib", "min_disk_gib")
+        fields = ("id", "name", "os_name", "min_memory_mib", "min_disk_gib", "graphical_console")

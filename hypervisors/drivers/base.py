@@ -102,6 +102,8 @@ class DomainSpec:
     interfaces: tuple[InterfaceSpec, ...] = ()
     #: File on the host that keeps what the guest writes to its serial console.
     console_log: str = ""
+    #: Whether the domain gets a VNC display (listening on the host's loopback only) for a graphical console.
+    graphics: bool = False
     #: Free-form key/values recorded in the domain's metadata (team, owner...).
     metadata: dict[str, str] = field(default_factory=dict)
 

@@ -7,6 +7,7 @@ ElementTree escapes them, so no value can close a tag or open a new one.
 from __future__ import annotations
 
 import ipaddress
+import secrets
 import xml.etree.ElementTree as ET
 
 from hypervisors.drivers.base import DomainSpec, InterfaceSpec, NetworkSpec
@@ -65,7 +66,29 @@ def domain_xml(spec: DomainSpec) -> str:
     _sub(serial, "target", port="0")
     console = _sub(devices, "console", type="pty")
     _sub(console, "target", type="serial", port="0")
+    if spec.graphics:
+        devices.append(graphics_element(password=secrets.token_urlsafe(6)[:VNC_PASSWORD_LENGTH]))
     return ET.tostring(domain, encoding="unicode")
+
+
+#: Where a VNC display listens: the host's loopback only; the portal relays it, nobody else reaches it.
+VNC_LISTEN = "127.0.0.1"
+#: VNC authentication uses at most 8 characters of a password.
+VNC_PASSWORD_LENGTH = 8
+
+
+def graphics_element(*, password: str, valid_to: str = "") -> ET.Element:
+    """A VNC ``<graphics>`` device on the loopback with a password (and when that password stops working).
+
+    A domain is defined with a random password that nobody keeps, so even a local user of the host
+    cannot open the display; each console session sets a fresh one through libvirt (``valid_to``, UTC).
+    """
+    attributes = {"type": "vnc", "port": "-1", "autoport": "yes", "listen": VNC_LISTEN, "passwd": password}
+    if valid_to:
+        attributes["passwdValidTo"] = valid_to
+    graphics = ET.Element("graphics", attributes)
+    _sub(graphics, "listen", type="address", address=VNC_LISTEN)
+    return graphics
 
 
 def interface_element(card: InterfaceSpec) -> ET.Element:

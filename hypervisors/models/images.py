@@ -38,6 +38,11 @@ class Image(models.Model):
         "minimum memory (MiB)", default=64, validators=[MinValueValidator(MIN_VM_MEMORY_MIB)]
     )
     min_disk_gib = models.PositiveIntegerField("minimum disk (GiB)", default=1, validators=[MinValueValidator(1)])
+    graphical_console = models.BooleanField(
+        "graphical console",
+        default=False,
+        help_text="VMs of this image get a VNC display (on the host's 127.0.0.1 only) and a Graphical console tab.",
+    )
     is_active = models.BooleanField("offered", default=True)
 
     class Meta:

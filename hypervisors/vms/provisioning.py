@@ -60,6 +60,7 @@ def domain_spec(vm: VirtualMachine, disk_path: str) -> DomainSpec:
             for card in vm.interfaces.select_related("network")
         ),
         console_log=f"{CONSOLE_LOG_DIR}/{vm.domain_name}.console.log",
+        graphics=vm.image.graphical_console,
         metadata={"team": vm.team.slug, "name": vm.name, "owner": vm.owner.get_username() if vm.owner else ""},
     )
 

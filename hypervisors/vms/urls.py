@@ -16,4 +16,6 @@ urlpatterns = [
     path("<uuid:vm_uuid>/interfaces/<slug:slug>/", views.VMInterfaceView.as_view(), name="vm-interface"),
     path("<uuid:vm_uuid>/console/", console_views.VMConsoleView.as_view(), name="vm-console"),
     path("<uuid:vm_uuid>/console/ticket/", console_views.VMConsoleTicketView.as_view(), name="vm-console-ticket"),
+    path("<uuid:vm_uuid>/graphics/", console_views.VMGraphicsView.as_view(), name="vm-graphics"),
+    path("<uuid:vm_uuid>/graphics/ticket/", console_views.VMGraphicsTicketView.as_view(), name="vm-graphics-ticket"),
 ]

@@ -1,6 +1,6 @@
-"""Consoles in a real browser: xterm.js on the console tab talks to the real ASGI server (uvicorn, as in
-production) through its websocket, to a tiny guest's serial console on ``qemu:///system`` and to a shell in
-a container on the real Docker engine.
+"""Consoles in a real browser: xterm.js on the console tab and noVNC on the graphical one talk to the real ASGI
+server (uvicorn, as in production) through its websocket, to a tiny guest's serial console and display on
+``qemu:///system`` and to a shell in a container on the real Docker engine.
 
 Django's own live server speaks only HTTP, so the test starts uvicorn on a free port of 127.0.0.1 against
 the test database. What the terminal shows is read from xterm's rendered rows; every wait has a deadline.
@@ -112,6 +112,17 @@ def test_member_uses_vm_console_and_container_shell_viewer_cannot(
             )
             expect(member.locator(TERMINAL)).to_contain_text("console-42", timeout=ANSWER_TIMEOUT_MS)
 
+            # The guest's image declares a graphical console: its tab shows the display in noVNC, connected
+            # through the same origin's websocket, with no password anywhere in the page.
+            member.get_by_role("link", name="Graphical console", exact=True).click()
+            expect(member).to_have_url(f"{asgi_server}/vms/{vm.uuid}/graphics/")
+            expect(member.locator("[data-graphics]")).to_have_attribute(
+                "data-graphics-state", "connected", timeout=ANSWER_TIMEOUT_MS
+            )
+            expect(member.locator("[data-graphics-screen] canvas")).to_be_visible()
+            assert member.locator("[data-graphics-screen] canvas").evaluate("canvas => canvas.width") > 0
+            assert "passw" not in member.content().lower()
+
             # The container's shell tab runs ``id`` as the container's user.
             member.goto(f"/containers/{container.pk}/")
             member.get_by_role("link", name="Shell", exact=True).click()
@@ -126,6 +137,7 @@ def test_member_uses_vm_console_and_container_shell_viewer_cannot(
             viewer.goto(f"/vms/{vm.uuid}/")
             expect(viewer.get_by_role("heading", name=vm.name)).to_be_visible()
             expect(viewer.get_by_role("link", name="Console", exact=True)).to_have_count(0)
+            expect(viewer.get_by_role("link", name="Graphical console", exact=True)).to_have_count(0)
             assert viewer.goto(f"/vms/{vm.uuid}/console/").status == 403
             viewer.goto(f"/vms/{vm.uuid}/")
             token = json.loads(viewer.locator("body").get_attribute("hx-headers") or "{}")["X-CSRFToken"]

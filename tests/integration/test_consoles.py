@@ -37,7 +37,12 @@ ANSWER_TIMEOUT = 30
 
 @pytest.fixture
 def running_vm(qemu_host, guest_image, live_team, live_member) -> VirtualMachine:
-    """A tiny guest (96 MiB, 1 vCPU) defined and started straight through the driver, booted to its shell."""
+    """A tiny guest (96 MiB, 1 vCPU) defined and started straight through the driver, booted to its shell.
+
+    Its image declares a graphical console, so the same guest also serves the tests of the VNC relay.
+    """
+    guest_image.graphical_console = True
+    guest_image.save(update_fields=["graphical_console"])
     vm = VirtualMachineFactory(
         team=live_team,
         owner=live_member,

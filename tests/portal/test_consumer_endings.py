@@ -1,4 +1,5 @@
 """Why an open console ends, through the real ASGI application: idleness, a lost role, a stop, a delete.
+The same rules hold for each console of a VM: the serial console and the graphical one.
 
 The terminal stands in for the hypervisor's console stream (outside the project); everything
 else (routing, session, ticket, re-checks, audit) is the real thing.
@@ -13,7 +14,7 @@ from hypervisors.models import VirtualMachine
 from portal.choices import ConsoleKind, Role
 from portal.consoles import console_ticket_issue
 from portal.models import AuditEvent, Membership
-from tests.factories import VirtualMachineFactory
+from tests.factories import ImageFactory, VirtualMachineFactory
 from tests.support.websockets import communicator, next_json, run
 
 # Consumers reach the database through channels' database_sync_to_async, which closes connections
@@ -41,26 +42,38 @@ def terminal(monkeypatch, settings):
     settings.PORTAL_CONSOLE_CHECK_SECONDS = 0.05
     stub = StubTerminal()
     monkeypatch.setattr("hypervisors.vms.consumers.vm_console_open", lambda vm, **_options: stub)
+    monkeypatch.setattr("hypervisors.vms.consumers.vm_graphics_open", lambda vm, **_options: stub)
     monkeypatch.setattr("hypervisors.vms.consumers.vm_console_recent", lambda vm: b"login: ")
     return stub
 
 
+#: Each console kind of a VM and the last part of its websocket's path.
+VM_CONSOLES = {ConsoleKind.SERIAL: "console", ConsoleKind.GRAPHICAL: "graphics"}
+
+
+@pytest.fixture(params=sorted(VM_CONSOLES))
+def kind(request) -> str:
+    return request.param
+
+
 @pytest.fixture
 def vm(team, member):
-    return VirtualMachineFactory(team=team, owner=member, state=VMState.RUNNING)
+    image = ImageFactory(graphical_console=True)
+    return VirtualMachineFactory(team=team, owner=member, image=image, state=VMState.RUNNING)
 
 
-def session_end(vm, member, change) -> dict:
+def session_end(vm, member, change, kind=ConsoleKind.SERIAL) -> dict:
     socket = communicator(
-        f"/ws/vms/{vm.uuid}/console/",
+        f"/ws/vms/{vm.uuid}/{VM_CONSOLES[kind]}/",
         user=member,
-        ticket=console_ticket_issue(actor=member, target=vm, team=vm.team, kind=ConsoleKind.SERIAL),
+        ticket=console_ticket_issue(actor=member, target=vm, team=vm.team, kind=kind),
     )
 
     async def body():
         assert (await socket.connect())[0]
         assert (await next_json(socket))["type"] == "open"
-        assert (await socket.receive_output(5))["bytes"] == b"login: "
+        if kind == ConsoleKind.SERIAL:  # a display has no recent output to show first
+            assert (await socket.receive_output(5))["bytes"] == b"login: "
         await socket.send_to(bytes_data=b"root\r")
         await change()
         ended = await next_json(socket)
@@ -70,42 +83,43 @@ def session_end(vm, member, change) -> dict:
     return run(body)
 
 
-def test_idle_consoles_close(vm, member, terminal, settings):
+def test_idle_consoles_close(vm, member, terminal, settings, kind):
     settings.PORTAL_CONSOLE_IDLE_SECONDS = 0.2
 
     async def nothing():
         pass
 
-    ended = session_end(vm, member, nothing)
+    ended = session_end(vm, member, nothing, kind)
     assert ended["reason"] == "idle" and "without input" in ended["message"]
     assert terminal.sent == [b"root\r"] and terminal.closed
-    event = AuditEvent.objects.get(action="console.serial")
-    assert "bytes_in=5 bytes_out=7 reason=idle" in event.detail and "root" not in event.detail
+    event = AuditEvent.objects.get(action=f"console.{kind}")
+    shown = 7 if kind == ConsoleKind.SERIAL else 0
+    assert f"bytes_in=5 bytes_out={shown} reason=idle" in event.detail and "root" not in event.detail
 
 
-def test_losing_the_role_closes_the_console(vm, member, terminal):
+def test_losing_the_role_closes_the_console(vm, member, terminal, kind):
     from channels.db import database_sync_to_async
 
     async def demote():
         await database_sync_to_async(Membership.objects.filter(user=member).update)(role=Role.VIEWER)
 
-    assert session_end(vm, member, demote)["reason"] == "role_lost"
+    assert session_end(vm, member, demote, kind)["reason"] == "role_lost"
 
 
-def test_a_stopped_vm_closes_the_console(vm, member, terminal):
+def test_a_stopped_vm_closes_the_console(vm, member, terminal, kind):
     from channels.db import database_sync_to_async
 
     async def stop():
         await database_sync_to_async(VirtualMachine.objects.filter(pk=vm.pk).update)(state=VMState.SHUTOFF)
 
-    ended = session_end(vm, member, stop)
+    ended = session_end(vm, member, stop, kind)
     assert ended == {"type": "ended", "reason": "stopped", "message": "The machine stopped."}
 
 
-def test_a_deleted_vm_closes_the_console(vm, member, terminal):
+def test_a_deleted_vm_closes_the_console(vm, member, terminal, kind):
     from channels.db import database_sync_to_async
 
     async def delete():
         await database_sync_to_async(VirtualMachine.objects.filter(pk=vm.pk).delete)()
 
-    assert session_end(vm, member, delete)["reason"] == "deleted"
+    assert session_end(vm, member, delete, kind)["reason"] == "deleted"

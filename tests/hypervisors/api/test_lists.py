@@ -124,6 +124,7 @@ def test_hosts_members_see_where_their_vms_are_and_staff_see_capacity(member, te
 
 
 def test_images_offered_only(member, token_client):
-    ImageFactory(name="live")
+    ImageFactory(name="live", graphical_console=True)
     ImageFactory(name="retired", is_active=False)
-    assert [i["name"] for i in token_client(member).get("/api/v1/images/").json()["results"]] == ["live"]
+    listed = token_client(member).get("/api/v1/images/").json()["results"]
+    assert [(i["name"], i["graphical_console"]) for i in listed] == [("live", True)]

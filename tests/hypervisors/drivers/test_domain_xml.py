@@ -81,6 +81,15 @@ def test_serial_console_log_only_when_asked():
     assert log.attrib == {"file": "/var/log/libvirt/qemu/a&b.log", "append": "off"}
 
 
+def test_a_vnc_display_only_when_asked_on_loopback_with_a_random_password_nobody_keeps():
+    assert parse(domain_xml(spec())).find("devices/graphics") is None
+    first, second = (parse(domain_xml(spec(graphics=True))).find("devices/graphics") for _ in range(2))
+    assert first.get("type") == "vnc" and first.get("autoport") == "yes"
+    assert first.get("listen") == "127.0.0.1"
+    assert first.find("listen").attrib == {"type": "address", "address": "127.0.0.1"}
+    assert len(first.get("passwd")) == 8 and first.get("passwd") != second.get("passwd")
+
+
 @pytest.mark.parametrize("value", ["<", "&", "'", "]]>", '"', HOSTILE, "<!-- x -->", "<![CDATA[x]]>", "é ü 名前"])
 def test_hostile_values_are_escaped_and_round_trip(value):
     xml = domain_xml(
