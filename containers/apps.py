@@ -1,4 +1,4 @@
-"""App configuration; registers containers as a kind of resource in the request pipeline."""
+"""App configuration; registers containers as a kind of resource in the request pipeline, and their metrics."""
 
 from django.apps import AppConfig
 
@@ -12,11 +12,14 @@ class ContainersConfig(AppConfig):
     def ready(self) -> None:
         from containers.choices import EngineJobAction
         from containers.containers.kind import CONTAINER_KIND
+        from containers.metrics import ContainerCollector
         from containers.networks.kind import DOCKER_NETWORK_KIND
         from portal.kinds import job_actions_register, kind_register
+        from portal.metrics import metrics_collector_register
 
         kind_register(CONTAINER_KIND)
         kind_register(DOCKER_NETWORK_KIND)
         job_actions_register(dict(EngineJobAction.choices))
+        metrics_collector_register(ContainerCollector())
         # Register the app's Celery tasks in every process (web included), so a job can be sent by name.
         import containers.tasks  # noqa: F401

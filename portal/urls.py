@@ -1,11 +1,13 @@
-"""Routes of the shared pages: requests and jobs of every kind."""
+"""Routes of the shared pages: requests and jobs of every kind, and the Prometheus endpoint."""
 
 from django.urls import path
 
 from portal import views
+from portal.metrics_views import MetricsView
 
 urlpatterns = [
     path("requests/", views.RequestListView.as_view(), name="request-list"),
     path("requests/<int:pk>/cancel/", views.RequestCancelView.as_view(), name="request-cancel"),
     path("jobs/<int:pk>/", views.JobDetailView.as_view(), name="job-detail"),
+    path("metrics", MetricsView.as_view(), name="metrics"),
 ]

@@ -1,0 +1,103 @@
+"""Metrics for Prometheus: the registry the apps plug their collectors into, and the exposition.
+
+A scrape is built from database rows only, like a page: the rows the reconcile and the
+jobs keep true. Each collector yields whole metric families on each scrape (a custom
+``Collector``, one or a few aggregate queries per family, never a query per VM), into a
+``CollectorRegistry`` of the portal's own, so nothing another library registers in
+prometheus_client's global default registry leaks into the exposition.
+
+The base knows no kind of resource: an app that has hosts or engines registers its
+collector, and the Celery queues its jobs use, in its ``AppConfig.ready`` (as kinds
+register in ``portal.kinds``).
+
+Label sets stay bounded: a team's slug, a host's or engine's name, a resource's name,
+a state, a kind, a job action, a queue. Never a job, request or row id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db import models
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+from prometheus_client.exposition import generate_latest
+from prometheus_client.registry import Collector, CollectorRegistry
+
+#: A function that names Celery queues jobs may be sent to (each host's own queue...).
+QueueSource = Callable[[], Iterable[str]]
+
+_collectors: dict[str, Collector] = {}
+_queue_sources: dict[str, QueueSource] = {}
+
+
+def _key(named: Any) -> str:
+    """Where a class or function is defined: registering the same one again replaces it."""
+    return f"{named.__module__}.{named.__qualname__}"
+
+
+def metrics_collector_register(collector: Collector) -> None:
+    """Add a collector to every scrape; called from an app's ``ready()``. A second one of its class replaces it."""
+    _collectors[_key(type(collector))] = collector
+
+
+def metrics_queues_register(source: QueueSource) -> None:
+    """Add a source of queue names whose depth every scrape reports; registering it again replaces it."""
+    _queue_sources[_key(source)] = source
+
+
+def registered_queue_names() -> list[str]:
+    """The queues the apps named (asked at each scrape: hosts come and go)."""
+    return [name for source in _queue_sources.values() for name in source()]
+
+
+def metrics_registry() -> CollectorRegistry:
+    """A registry of the portal's own holding the base's collectors and every registered one.
+
+    ``auto_describe`` stays off: registering then asks no collector anything, so building the
+    registry costs no query; the families are collected only when the exposition is written.
+    """
+    from portal.metrics_collectors import PortalCollector
+    from portal.metrics_queues import QueueCollector
+
+    registry = CollectorRegistry(auto_describe=False)
+    for collector in (PortalCollector(), QueueCollector(), *_collectors.values()):
+        registry.register(collector)
+    return registry
+
+
+def metrics_exposition() -> bytes:
+    """Every family, in the Prometheus text format."""
+    return generate_latest(metrics_registry())
+
+
+# -- helpers the collectors share ------------------------------------------------------------------
+
+
+def latest_samples(
+    samples: type[models.Model], owner: str, owners: models.QuerySet[Any], fields: Iterable[str]
+) -> dict[int, dict[str, Any]]:
+    """The newest sample of each of ``owners``, by owner id, as plain values: one query.
+
+    ``samples`` is a model of readings with a foreign key ``owner`` and a ``taken_at``; each owner's
+    newest one is found through the (owner, taken_at) index, so the cost follows the number of owners,
+    not the number of samples kept.
+    """
+    manager = samples._default_manager
+    newest = manager.filter(**{owner: OuterRef("pk")}).order_by("-taken_at").values("pk")[:1]
+    wanted = owners.order_by().annotate(newest_sample=Subquery(newest)).values("newest_sample")
+    rows = manager.filter(pk__in=wanted).order_by().values(f"{owner}_id", *fields)
+    return {row[f"{owner}_id"]: row for row in rows}
+
+
+def age_seconds(moment: datetime | None, now: datetime | None = None) -> float | None:
+    """Seconds since ``moment``; None when it never happened."""
+    if moment is None:
+        return None
+    return max(0.0, ((now or timezone.now()) - moment).total_seconds())
+
+
+MIB = 1024**2
+KIB = 1024
