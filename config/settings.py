@@ -173,16 +173,18 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 # Following container logs holds a worker for minutes: those tasks get workers of their own.
 CELERY_TASK_ROUTES = {"containers.tasks.container_logs_follow": {"queue": "logs"}}
+# Seconds between two reconciles of every host and engine (rows corrected, load sampled).
+PORTAL_RECONCILE_INTERVAL = float(os.environ.get("PORTAL_RECONCILE_INTERVAL", "60"))
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "hosts-probe": {"task": "hypervisors.tasks.hosts_probe", "schedule": 300.0},
     "docker-hosts-probe": {"task": "containers.tasks.docker_hosts_probe", "schedule": 300.0},
     "docker-hosts-reconcile": {
         "task": "containers.tasks.docker_hosts_reconcile",
-        "schedule": float(os.environ.get("PORTAL_RECONCILE_INTERVAL", "60")),
+        "schedule": PORTAL_RECONCILE_INTERVAL,
     },
     "hosts-reconcile": {
         "task": "hypervisors.tasks.hosts_reconcile",
-        "schedule": float(os.environ.get("PORTAL_RECONCILE_INTERVAL", "60")),
+        "schedule": PORTAL_RECONCILE_INTERVAL,
     },
 }
 

@@ -1,8 +1,9 @@
 """Metric families of Docker engines and their containers, read from rows (see ``portal.metrics``).
 
 Per scrape: one query for the engines, one for the containers (with their teams), and one for
-the newest load sample of every running container. The reconcile samples a container's CPU (as
-a share of its CPU limit) and memory in use; the engine gives no disk or network counters there.
+the samples of the last few reconciles, of which each running container's newest counts. The
+reconcile samples a container's CPU (as a share of its CPU limit) and memory in use; the engine
+gives no disk or network counters there.
 
 Label sets: engines ``{engine}``; containers ``{team, engine, name}`` (team slug, engine name,
 container name: unique together) and ``state`` on ``portal_container_state``.
@@ -21,7 +22,7 @@ from prometheus_client.registry import Collector
 
 from containers.choices import ContainerState
 from containers.models import Container, ContainerStatSample, DockerHost
-from portal.metrics import KIB, MIB, age_seconds, latest_samples
+from portal.metrics import KIB, MIB, age_seconds, newest_samples, sample_window_start
 
 ENGINE = ["engine"]
 CONTAINER = ["team", "engine", "name"]
@@ -47,7 +48,7 @@ class ContainerCollector(Collector):
             )
         )
         yield from engine_families(engines, containers, now)
-        yield from container_families(containers)
+        yield from container_families(containers, now)
 
 
 def engine_families(engines: Rows, containers: Rows, now: Any) -> Iterator[Metric]:
@@ -86,7 +87,7 @@ def engine_families(engines: Rows, containers: Rows, now: Any) -> Iterator[Metri
     yield from (up, cpus, memory, given_cpus, given_memory, age)
 
 
-def container_families(containers: Rows) -> Iterator[Metric]:
+def container_families(containers: Rows, now: Any) -> Iterator[Metric]:
     """State and limits of every container, and the newest load of each running one."""
     state = GaugeMetricFamily(
         "portal_container_state", "1 for the state the container is in.", labels=[*CONTAINER, "state"]
@@ -96,16 +97,14 @@ def container_families(containers: Rows) -> Iterator[Metric]:
     labels_of: dict[int, list[str]] = {}
     for container in containers:
         labels = [container["team__slug"], container["docker_host__name"], container["name"]]
-        labels_of[container["pk"]] = labels
+        if container["state"] in ACTIVE_STATES:
+            labels_of[container["pk"]] = labels
         state.add_metric([*labels, container["state"]], 1)
         cpus.add_metric(labels, float(container["cpus"]))
         memory.add_metric(labels, container["memory_mib"] * MIB)
     yield from (state, cpus, memory)
-    samples = latest_samples(
-        ContainerStatSample,
-        "container",
-        Container.objects.filter(state__in=ACTIVE_STATES),
-        ("cpu_percent", "memory_used_kib"),
+    samples = newest_samples(
+        ContainerStatSample, "container", ("cpu_percent", "memory_used_kib"), sample_window_start(now)
     )
     cpu = GaugeMetricFamily(
         "portal_container_cpu_ratio", "CPU the container used, as a share of its CPU limit.", labels=CONTAINER

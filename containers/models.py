@@ -175,7 +175,11 @@ class ContainerStatSample(models.Model):
     class Meta:
         ordering = ("container", "taken_at")
         verbose_name = "container stats sample"
-        indexes = [models.Index(fields=("container", "taken_at"), name="ctrstat_container_time")]
+        # taken_at alone serves the metrics' read of the last few reconciles' samples.
+        indexes = [
+            models.Index(fields=("container", "taken_at"), name="ctrstat_container_time"),
+            models.Index(fields=("taken_at",), name="ctrstat_time"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.container} at {self.taken_at:%H:%M:%S}"

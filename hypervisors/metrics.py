@@ -1,8 +1,8 @@
 """Metric families of hypervisor hosts and their VMs, read from rows (see ``portal.metrics``).
 
 Per scrape: one query for the hosts, one for the VMs (with their teams), and one each for the
-newest load sample of every host and of every active VM, found through the (owner, taken_at)
-indexes. Sizes given to VMs are summed per host from the VM rows already read.
+hosts' and the VMs' samples of the last few reconciles (``portal.metrics.newest_samples``), of
+which each running VM's newest counts. Sizes given to VMs are summed per host from the VM rows.
 
 Label sets: hosts ``{host}``; VMs ``{team, host, name}`` (team slug, host name, VM name: unique
 together) and ``state`` on ``portal_vm_state``. The database holds no storage pool usage, so
@@ -21,7 +21,7 @@ from prometheus_client.registry import Collector
 
 from hypervisors.choices import VMState
 from hypervisors.models import Host, HostStatSample, VirtualMachine, VMStatSample
-from portal.metrics import KIB, MIB, age_seconds, latest_samples
+from portal.metrics import KIB, MIB, age_seconds, newest_samples, sample_window_start
 
 GIB = 1024**3
 HOST = ["host"]
@@ -63,7 +63,7 @@ class HypervisorCollector(Collector):
             )
         )
         yield from host_families(hosts, vms, now)
-        yield from vm_families(vms)
+        yield from vm_families(vms, now)
 
 
 def host_families(hosts: Rows, vms: Rows, now: Any) -> Iterator[Metric]:
@@ -95,17 +95,17 @@ def host_families(hosts: Rows, vms: Rows, now: Any) -> Iterator[Metric]:
         if (seconds := age_seconds(host["last_reconciled_at"], now)) is not None:
             age.add_metric([name], seconds)
     yield from (up, cpus, memory, vcpus, vm_memory, vm_disk, age)
-    yield from host_load_families(hosts)
+    yield from host_load_families(hosts, now)
 
 
-def host_load_families(hosts: Rows) -> Iterator[Metric]:
+def host_load_families(hosts: Rows, now: Any) -> Iterator[Metric]:
     """The newest load sample of each host: CPU busy time and memory in use."""
     names = {host["pk"]: host["name"] for host in hosts}
-    samples = latest_samples(
+    samples = newest_samples(
         HostStatSample,
         "host",
-        Host.objects.all(),
         ("cpu_busy_ns", "memory_total_kib", "memory_free_kib", "running_domains"),
+        sample_window_start(now),
     )
     busy = CounterMetricFamily("portal_host_cpu_busy_seconds", "CPU time the host spent busy, all CPUs.", labels=HOST)
     used = GaugeMetricFamily("portal_host_memory_used_bytes", "Memory in use on the host.", labels=HOST)
@@ -122,7 +122,7 @@ def host_load_families(hosts: Rows) -> Iterator[Metric]:
     yield from (busy, used, running)
 
 
-def vm_families(vms: Rows) -> Iterator[Metric]:
+def vm_families(vms: Rows, now: Any) -> Iterator[Metric]:
     """State and sizes of every VM, and the newest counters of each running or paused one."""
     state = GaugeMetricFamily("portal_vm_state", "1 for the state the VM is in.", labels=[*VM, "state"])
     vcpus = GaugeMetricFamily("portal_vm_vcpus", "vCPUs given to the VM.", labels=VM)
@@ -131,16 +131,15 @@ def vm_families(vms: Rows) -> Iterator[Metric]:
     labels_of: dict[int, list[str]] = {}
     for vm in vms:
         labels = [vm["team__slug"], vm["host_name"] or "", vm["name"]]
-        labels_of[vm["pk"]] = labels
+        if vm["state"] in ACTIVE_STATES:
+            labels_of[vm["pk"]] = labels
         state.add_metric([*labels, vm["state"]], 1)
         vcpus.add_metric(labels, vm["vcpus"])
         memory.add_metric(labels, vm["memory_mib"] * MIB)
         disk.add_metric(labels, vm["disk_gib"] * GIB)
     yield from (state, vcpus, memory, disk)
     columns = [column for column, *_ in VM_COUNTERS]
-    samples = latest_samples(
-        VMStatSample, "vm", VirtualMachine.objects.filter(state__in=ACTIVE_STATES), (*columns, "memory_used_kib")
-    )
+    samples = newest_samples(VMStatSample, "vm", (*columns, "memory_used_kib"), sample_window_start(now))
     counters = [
         (column, CounterMetricFamily(name, text, labels=VM), scale) for (column, name, text, scale) in VM_COUNTERS
     ]

@@ -17,13 +17,12 @@ a state, a kind, a job action, a queue. Never a job, request or row id.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import models
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
-from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
 
 #: A function that names Celery queues jobs may be sent to (each host's own queue...).
@@ -69,26 +68,35 @@ def metrics_registry() -> CollectorRegistry:
 
 
 def metrics_exposition() -> bytes:
-    """Every family, in the Prometheus text format."""
-    return generate_latest(metrics_registry())
+    """Every family, in the Prometheus text format (as ``generate_latest`` writes it; see ``portal.metrics_text``)."""
+    from portal.metrics_text import text_format
+
+    return text_format(metrics_registry().collect())
 
 
 # -- helpers the collectors share ------------------------------------------------------------------
 
 
-def latest_samples(
-    samples: type[models.Model], owner: str, owners: models.QuerySet[Any], fields: Iterable[str]
-) -> dict[int, dict[str, Any]]:
-    """The newest sample of each of ``owners``, by owner id, as plain values: one query.
+def sample_window_start(now: datetime) -> datetime:
+    """The oldest sample a scrape still reports: three reconcile intervals back.
 
-    ``samples`` is a model of readings with a foreign key ``owner`` and a ``taken_at``; each owner's
-    newest one is found through the (owner, taken_at) index, so the cost follows the number of owners,
-    not the number of samples kept.
+    A machine whose host or engine stopped answering gets no new samples; after this window its
+    usage series go away instead of repeating old values as if they were current (its reconcile
+    age keeps rising, which is what to alert on).
     """
-    manager = samples._default_manager
-    newest = manager.filter(**{owner: OuterRef("pk")}).order_by("-taken_at").values("pk")[:1]
-    wanted = owners.order_by().annotate(newest_sample=Subquery(newest)).values("newest_sample")
-    rows = manager.filter(pk__in=wanted).order_by().values(f"{owner}_id", *fields)
+    return now - timedelta(seconds=SAMPLE_WINDOW_INTERVALS * settings.PORTAL_RECONCILE_INTERVAL)
+
+
+def newest_samples(
+    samples: type[models.Model], owner: str, fields: Iterable[str], since: datetime
+) -> dict[int, dict[str, Any]]:
+    """The newest sample of each owner taken since ``since``, as plain values by owner id: one query.
+
+    ``samples`` is a model of readings with a foreign key ``owner`` and an indexed ``taken_at``: the
+    query reads only the window's samples (about two per machine), whatever the retention keeps.
+    Rows come oldest first, so each owner ends with its newest.
+    """
+    rows = samples._default_manager.filter(taken_at__gte=since).order_by("taken_at").values(f"{owner}_id", *fields)
     return {row[f"{owner}_id"]: row for row in rows}
 
 
@@ -99,5 +107,7 @@ def age_seconds(moment: datetime | None, now: datetime | None = None) -> float |
     return max(0.0, ((now or timezone.now()) - moment).total_seconds())
 
 
+#: How many reconcile intervals a sample stays current for a scrape.
+SAMPLE_WINDOW_INTERVALS = 3
 MIB = 1024**2
 KIB = 1024

@@ -94,7 +94,11 @@ class HostStatSample(models.Model):
     class Meta:
         ordering = ("host", "taken_at")
         verbose_name = "host stats sample"
-        indexes = [models.Index(fields=("host", "taken_at"), name="hoststat_host_time")]
+        # taken_at alone serves the metrics' read of the last few reconciles' samples.
+        indexes = [
+            models.Index(fields=("host", "taken_at"), name="hoststat_host_time"),
+            models.Index(fields=("taken_at",), name="hoststat_time"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.host} at {self.taken_at:%H:%M:%S}"

@@ -120,3 +120,16 @@ def test_the_scrape_costs_the_same_queries_for_few_vms_as_for_many(client, metri
         VMStatSampleFactory(vm=vm, taken_at=timezone.now() - timedelta(minutes=1))
     HostFactory(name="gamma", uri="test:///gamma")
     assert queries_of_a_scrape() == few
+
+
+def test_samples_older_than_three_reconciles_are_not_reported_as_current(client, metrics_token, host, settings):
+    settings.PORTAL_RECONCILE_INTERVAL = 60
+    fresh, stale = VirtualMachineFactory.create_batch(2, host=host)
+    VMStatSampleFactory(vm=fresh, taken_at=timezone.now() - timedelta(seconds=170))
+    VMStatSampleFactory(vm=stale, taken_at=timezone.now() - timedelta(seconds=190))
+    HostStatSampleFactory(host=host, taken_at=timezone.now() - timedelta(minutes=10))
+    families = scrape(client)
+    cpu = samples_of(families, "portal_vm_cpu_seconds", "portal_vm_cpu_seconds_total")
+    assert set(cpu) == {labels(team=fresh.team.slug, host="alpha", name=fresh.name)}
+    assert samples_of(families, "portal_host_memory_used_bytes") == {}
+    assert len(samples_of(families, "portal_vm_state")) == 2  # both VMs still have their state and sizes
