@@ -19,6 +19,10 @@ if not os.environ.get("ALLOWED_HOSTS", "").strip():
     # The development default (localhost) would serve any Host header routed here; name the real ones.
     raise ImproperlyConfigured("ALLOWED_HOSTS must name the portal's host names (comma-separated).")
 
+if 0 < len(os.environ.get("PORTAL_METRICS_TOKEN", "")) < 32:
+    # Anyone holding it reads every team's machine names; a guessable token is no lock.
+    raise ImproperlyConfigured("PORTAL_METRICS_TOKEN must be at least 32 random characters (or unset: metrics off).")
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
