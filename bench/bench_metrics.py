@@ -35,6 +35,9 @@ TEAMS, HOSTS, ENGINES = 8, 6, 2
 #: Containers seeded per VM, samples kept per running VM or container, finished jobs per VM.
 CONTAINERS_PER_VM = 0.2
 SAMPLES = 10
+#: Seconds between the seeded samples, as PORTAL_RECONCILE_INTERVAL for the run: long enough that the
+#: scrape's window (three intervals) holds the same two or three samples per machine for the whole run.
+INTERVAL = 600
 JOBS_PER_VM = 2
 BATCH = 5000
 TOKEN = uuid.uuid4().hex
@@ -73,8 +76,9 @@ def seed_world() -> World:
         for i in range(HOSTS)
     )  # fmt: skip
     HostStatSample.objects.bulk_create(
-        HostStatSample(host=host, taken_at=now - timedelta(minutes=k), cpu_busy_ns=10**12 - k, cpu_total_ns=10**13,
-                       memory_total_kib=512 * 1024**2, memory_free_kib=128 * 1024**2, running_domains=100)
+        HostStatSample(host=host, taken_at=now - timedelta(seconds=k * INTERVAL), cpu_busy_ns=10**12 - k,
+                       cpu_total_ns=10**13, memory_total_kib=512 * 1024**2, memory_free_kib=128 * 1024**2,
+                       running_domains=100)
         for host in hosts for k in range(SAMPLES)
     )  # fmt: skip
     engines = DockerHost.objects.bulk_create(
@@ -111,8 +115,9 @@ def seed(world: World, start: int, stop: int) -> None:
     )  # fmt: skip
     VMStatSample.objects.bulk_create(
         (
-            VMStatSample(vm=vm, taken_at=now - timedelta(minutes=k), cpu_time_ns=10**11 - k, memory_used_kib=65536,
-                         disk_read_bytes=10**8, disk_write_bytes=10**7, net_rx_bytes=10**6, net_tx_bytes=10**5)
+            VMStatSample(vm=vm, taken_at=now - timedelta(seconds=k * INTERVAL), cpu_time_ns=10**11 - k,
+                         memory_used_kib=65536, disk_read_bytes=10**8, disk_write_bytes=10**7, net_rx_bytes=10**6,
+                         net_tx_bytes=10**5)
             for vm in vms if vm.state in ("running", "paused") for k in range(SAMPLES)
         ),
         batch_size=BATCH,
@@ -129,7 +134,7 @@ def seed(world: World, start: int, stop: int) -> None:
     )  # fmt: skip
     ContainerStatSample.objects.bulk_create(
         (
-            ContainerStatSample(container=c, taken_at=now - timedelta(minutes=k), cpu_percent=12.5,
+            ContainerStatSample(container=c, taken_at=now - timedelta(seconds=k * INTERVAL), cpu_percent=12.5,
                                 memory_used_kib=4096)
             for c in containers if c.state == "running" for k in range(SAMPLES)
         ),
@@ -271,7 +276,9 @@ def main(argv: list[str] | None = None) -> None:
         django_setup(bench_url)
         from django.test.utils import override_settings
 
-        override_settings(ROOT_URLCONF=floor_urls(), PORTAL_METRICS_TOKEN=TOKEN).enable()
+        override_settings(
+            ROOT_URLCONF=floor_urls(), PORTAL_METRICS_TOKEN=TOKEN, PORTAL_RECONCILE_INTERVAL=INTERVAL
+        ).enable()
         print(versions(BENCH_DB))
         print(f"{TEAMS} teams, {HOSTS} hosts, {ENGINES} engines; {SAMPLES} samples kept per running VM and "
               f"container; {JOBS_PER_VM} finished jobs per VM; N={args.runs} timed scrapes after {args.warmup} "
@@ -286,6 +293,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"seeded {size:,} VMs in {time.perf_counter() - start:.1f} s")
             results[size] = measure(args.runs, args.warmup)
         report(results)
+        print("load average (1, 5, 15 min) at the end: " + ", ".join(f"{load:.1f}" for load in os.getloadavg()))
 
 
 if __name__ == "__main__":
