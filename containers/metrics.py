@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -51,7 +52,7 @@ class ContainerCollector(Collector):
         yield from container_families(containers, now)
 
 
-def engine_families(engines: Rows, containers: Rows, now: Any) -> Iterator[Metric]:
+def engine_families(engines: Rows, containers: Rows, now: datetime) -> Iterator[Metric]:
     """Reachability, size, what the containers were given and reconcile age of each engine."""
     given: dict[str, dict[str, Decimal]] = defaultdict(lambda: {"cpus": Decimal(0), "memory_mib": Decimal(0)})
     for container in containers:
@@ -87,7 +88,7 @@ def engine_families(engines: Rows, containers: Rows, now: Any) -> Iterator[Metri
     yield from (up, cpus, memory, given_cpus, given_memory, age)
 
 
-def container_families(containers: Rows, now: Any) -> Iterator[Metric]:
+def container_families(containers: Rows, now: datetime) -> Iterator[Metric]:
     """State and limits of every container, and the newest load of each running one."""
     state = GaugeMetricFamily(
         "portal_container_state", "1 for the state the container is in.", labels=[*CONTAINER, "state"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
@@ -66,7 +67,7 @@ class HypervisorCollector(Collector):
         yield from vm_families(vms, now)
 
 
-def host_families(hosts: Rows, vms: Rows, now: Any) -> Iterator[Metric]:
+def host_families(hosts: Rows, vms: Rows, now: datetime) -> Iterator[Metric]:
     """Reachability, size, what the VMs were given, newest load and reconcile age of each host."""
     given: dict[str, dict[str, int]] = defaultdict(lambda: {"vcpus": 0, "memory_mib": 0, "disk_gib": 0})
     for vm in vms:
@@ -98,7 +99,7 @@ def host_families(hosts: Rows, vms: Rows, now: Any) -> Iterator[Metric]:
     yield from host_load_families(hosts, now)
 
 
-def host_load_families(hosts: Rows, now: Any) -> Iterator[Metric]:
+def host_load_families(hosts: Rows, now: datetime) -> Iterator[Metric]:
     """The newest load sample of each host: CPU busy time and memory in use."""
     names = {host["pk"]: host["name"] for host in hosts}
     samples = newest_samples(
@@ -122,7 +123,7 @@ def host_load_families(hosts: Rows, now: Any) -> Iterator[Metric]:
     yield from (busy, used, running)
 
 
-def vm_families(vms: Rows, now: Any) -> Iterator[Metric]:
+def vm_families(vms: Rows, now: datetime) -> Iterator[Metric]:
     """State and sizes of every VM, and the newest counters of each running or paused one."""
     state = GaugeMetricFamily("portal_vm_state", "1 for the state the VM is in.", labels=[*VM, "state"])
     vcpus = GaugeMetricFamily("portal_vm_vcpus", "vCPUs given to the VM.", labels=VM)

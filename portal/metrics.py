@@ -1,10 +1,11 @@
 """Metrics for Prometheus: the registry the apps plug their collectors into, and the exposition.
 
-A scrape is built from database rows only, like a page: the rows the reconcile and the
-jobs keep true. Each collector yields whole metric families on each scrape (a custom
-``Collector``, one or a few aggregate queries per family, never a query per VM), into a
-``CollectorRegistry`` of the portal's own, so nothing another library registers in
-prometheus_client's global default registry leaks into the exposition.
+A scrape is built from database rows, like a page: the rows the reconcile and the jobs
+keep true (only the Celery queues' depth is read from the broker, ``portal.metrics_queues``).
+Each collector yields whole metric families on each scrape (a custom ``Collector``, one or
+a few aggregate queries per family, never a query per VM), into a ``CollectorRegistry`` of
+the portal's own, so nothing another library registers in prometheus_client's global
+default registry leaks into the exposition.
 
 The base knows no kind of resource: an app that has hosts or engines registers its
 collector, and the Celery queues its jobs use, in its ``AppConfig.ready`` (as kinds
@@ -24,6 +25,10 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from prometheus_client.registry import Collector, CollectorRegistry
+
+#: How many reconcile intervals a sample stays current for a scrape.
+SAMPLE_WINDOW_INTERVALS = 3
+KIB, MIB = 1024, 1024**2
 
 #: A function that names Celery queues jobs may be sent to (each host's own queue...).
 QueueSource = Callable[[], Iterable[str]]
@@ -105,9 +110,3 @@ def age_seconds(moment: datetime | None, now: datetime | None = None) -> float |
     if moment is None:
         return None
     return max(0.0, ((now or timezone.now()) - moment).total_seconds())
-
-
-#: How many reconcile intervals a sample stays current for a scrape.
-SAMPLE_WINDOW_INTERVALS = 3
-MIB = 1024**2
-KIB = 1024
