@@ -191,18 +191,20 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 # Following container logs holds a worker for minutes: those tasks get workers of their own.
 CELERY_TASK_ROUTES = {"containers.tasks.container_logs_follow": {"queue": "logs"}}
+# Seconds between two reconciles of every host and engine (rows corrected, load sampled).
+PORTAL_RECONCILE_INTERVAL = float(os.environ.get("PORTAL_RECONCILE_INTERVAL", "60"))
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "hosts-probe": {"task": "hypervisors.tasks.hosts_probe", "schedule": 300.0},
     "docker-hosts-probe": {"task": "containers.tasks.docker_hosts_probe", "schedule": 300.0},
     "docker-hosts-reconcile": {
         "task": "containers.tasks.docker_hosts_reconcile",
-        "schedule": float(os.environ.get("PORTAL_RECONCILE_INTERVAL", "60")),
+        "schedule": PORTAL_RECONCILE_INTERVAL,
     },
     "history-compact": {"task": "portal.tasks.history_compact", "schedule": 300.0},
     "comparison-refresh": {"task": "overview.tasks.comparison_refresh", "schedule": 900.0},
     "hosts-reconcile": {
         "task": "hypervisors.tasks.hosts_reconcile",
-        "schedule": float(os.environ.get("PORTAL_RECONCILE_INTERVAL", "60")),
+        "schedule": PORTAL_RECONCILE_INTERVAL,
     },
 }
 
@@ -246,6 +248,8 @@ PORTAL_SECRETS_KEY = os.environ.get("PORTAL_SECRETS_KEY", "")
 PORTAL_CONSOLE_TICKET_SECONDS = int(os.environ.get("PORTAL_CONSOLE_TICKET_SECONDS", "30"))
 PORTAL_CONSOLE_IDLE_SECONDS = int(os.environ.get("PORTAL_CONSOLE_IDLE_SECONDS", "900"))
 PORTAL_CONSOLE_CHECK_SECONDS = float(os.environ.get("PORTAL_CONSOLE_CHECK_SECONDS", "5"))
+# Prometheus scrapes /metrics with this bearer token; unset, the endpoint answers 404 (off).
+PORTAL_METRICS_TOKEN = os.environ.get("PORTAL_METRICS_TOKEN", "")
 MEDIA_ROOT = Path(os.environ.get("PORTAL_MEDIA_ROOT", BASE_DIR / ".state" / "media"))
 # Uploaded image tars can be large; Django streams them to disk past this size.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

@@ -23,6 +23,10 @@ if EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend" and not os.env
     # Links in e-mails are built from it; the development default would point every reader at their own machine.
     raise ImproperlyConfigured("PORTAL_BASE_URL must be the portal's public address when e-mail is sent by SMTP.")
 
+if 0 < len(os.environ.get("PORTAL_METRICS_TOKEN", "")) < 32:
+    # Anyone holding it reads every team's machine names; a guessable token is no lock.
+    raise ImproperlyConfigured("PORTAL_METRICS_TOKEN must be at least 32 random characters (or unset: metrics off).")
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))

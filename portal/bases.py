@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -66,6 +67,9 @@ class RemoteEndpoint(models.Model):
     last_probed_at = models.DateTimeField("last probed", null=True, blank=True)
     unreachable_since = models.DateTimeField("unreachable since", null=True, blank=True)
     last_error = models.TextField("last error", blank=True)
+    last_reconciled_at = models.DateTimeField(
+        "last reconciled", null=True, blank=True, help_text="When the periodic reconcile last read it whole."
+    )
 
     class Meta:
         abstract = True
@@ -85,3 +89,11 @@ class RemoteEndpoint(models.Model):
             self.unreachable_since = None
             self.last_error = ""
             self.save(update_fields=["is_reachable", "unreachable_since", "last_error"])
+
+    def mark_reconciled(self, at: datetime) -> None:
+        """Record a reconcile that read it whole (so it answers): how fresh its rows are, for metrics."""
+        self.is_reachable = True
+        self.unreachable_since = None
+        self.last_error = ""
+        self.last_reconciled_at = at
+        self.save(update_fields=["is_reachable", "unreachable_since", "last_error", "last_reconciled_at"])

@@ -1,8 +1,9 @@
-"""Routes of the shared pages: requests and jobs of every kind, the team pages and the user's notifications."""
+"""Routes of the shared pages: requests and jobs of every kind, the team pages, the user's notifications, metrics."""
 
 from django.urls import include, path
 
 from portal import views
+from portal.metrics_views import MetricsView
 
 urlpatterns = [
     path("requests/", views.RequestListView.as_view(), name="request-list"),
@@ -10,4 +11,5 @@ urlpatterns = [
     path("jobs/<int:pk>/", views.JobDetailView.as_view(), name="job-detail"),
     path("teams/", include("portal.teams.urls")),
     path("notifications/", include("portal.notifications.urls")),
+    path("metrics", MetricsView.as_view(), name="metrics"),
 ]

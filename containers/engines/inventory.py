@@ -71,7 +71,7 @@ def docker_host_reconcile(*, docker_host_id: int) -> EngineReconcileReport:
     now = timezone.now()
     report.containers = len(found)
     with transaction.atomic():
-        docker_host.mark_reachable()
+        docker_host.mark_reconciled(now)
         _reconcile_containers(docker_host, found, now, report)
         _reconcile_images(docker_host, images, now, report)
         ContainerStatSample.objects.bulk_create(samples)

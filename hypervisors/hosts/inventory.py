@@ -86,8 +86,8 @@ def host_reconcile(*, host_id: int) -> ReconcileReport:
         host.mark_unreachable(error)
         report.reachable = False
         return report
-    host.mark_reachable()
     now = timezone.now()
+    host.mark_reconciled(now)
     report.domains = len(domains)
     found = {stats.uuid.lower(): stats for stats in domains}
     with transaction.atomic():

@@ -28,6 +28,18 @@ def test_production_profile_refuses_weak_secret_key():
     assert "SECRET_KEY must be set" in result.stderr
 
 
+def test_production_profile_refuses_a_short_metrics_token():
+    result = run_manage(
+        "check",
+        SECRET_KEY=secrets.token_urlsafe(60),
+        ALLOWED_HOSTS="portal.example.org",
+        PORTAL_METRICS_TOKEN="tok-q7Zr",
+    )
+    assert result.returncode != 0
+    assert "PORTAL_METRICS_TOKEN must be at least 32" in result.stderr
+    assert "tok-q7Zr" not in result.stderr
+
+
 def run_default(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """manage.py under the default settings, without a SECRET_KEY from the caller's environment."""
     environment = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}

@@ -18,6 +18,7 @@ from tests.factories import DockerHostFactory, MembershipFactory, TeamFactory, U
 from tests.support import docker_engine as eng
 from tests.support.container_logs import log_store  # noqa: F401 (a fixture)
 from tests.support.container_rows import image_row
+from tests.support.metrics import metrics_token  # noqa: F401 (a fixture)
 
 
 @pytest.fixture

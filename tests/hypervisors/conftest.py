@@ -6,6 +6,7 @@ import pytest
 
 from hypervisors.models import AddressPool, Host
 from portal.models import Team
+from tests.support.metrics import metrics_token  # noqa: F401 (a fixture)
 
 
 @pytest.fixture

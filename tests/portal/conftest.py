@@ -3,6 +3,7 @@
 import pytest
 
 from tests.factories import ResourceRequestFactory
+from tests.support.metrics import metrics_token  # noqa: F401 (a fixture)
 
 
 @pytest.fixture
