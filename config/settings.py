@@ -196,7 +196,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "hypervisors.tasks.hosts_reconcile",
         "schedule": float(os.environ.get("PORTAL_RECONCILE_INTERVAL", "60")),
     },
+    "leases-scan": {
+        "task": "portal.tasks.leases_scan",
+        "schedule": float(os.environ.get("PORTAL_LEASE_SCAN_INTERVAL", "300")),
+    },
 }
+# Leases: days before a lease ends at which the owner and team admins are reminded (each once).
+PORTAL_LEASE_REMINDER_DAYS = [int(days) for days in os.environ.get("PORTAL_LEASE_REMINDER_DAYS", "7,1").split(",")]
 
 # Where the demo and the provisioning code find the locally built guest image.
 PORTAL_GUEST_IMAGE_DIR = Path(os.environ.get("PORTAL_GUEST_IMAGE_DIR", "/var/lib/libvirt/images/portal-guest"))

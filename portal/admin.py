@@ -23,6 +23,7 @@ from django.utils.html import format_html
 
 from portal.admin_audit import AuditedAdminMixin
 from portal.choices import ACTIVE_REQUEST_STATES
+from portal.leases import admin as leases_admin  # noqa: F401 - registers the lease policies
 from portal.models import AuditEvent, Job, Membership, Quota, ResourceRequest, Team
 from portal.quotas import QuotaExceeded
 from portal.services import request_approve, request_reject

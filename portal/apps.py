@@ -11,5 +11,8 @@ class PortalConfig(AppConfig):
 
     def ready(self) -> None:
         from portal.admin_audit import connect_lockout_audit
+        from portal.kinds import kind_register
+        from portal.leases.extensions import LEASE_EXTENSION
 
         connect_lockout_audit()
+        kind_register(LEASE_EXTENSION)

@@ -33,15 +33,16 @@ class KindHandler:
     kind: str
     #: How people call it ("Virtual machine").
     label: str
-    #: The model of the live resource; a :class:`portal.models.TeamResource`.
-    model: type[models.Model]
-    #: The quota field that counts resources of this kind ("vm_count").
+    #: The model of the live resource; a :class:`portal.models.TeamResource`. None for a kind that
+    #: changes an existing resource rather than making one (a lease extension).
+    model: type[models.Model] | None
+    #: The quota field that counts resources of this kind ("vm_count"); "" when it counts against none.
     count_field: str
     #: Which quota amounts a live resource takes, as ``{amount field: model field}``.
     sizes: dict[str, str]
     #: Called inside the approval transaction: creates the resource row the job
     #: will build (so its page exists at once) and returns it as the job's target.
-    resource_create: Callable[[ResourceRequest], models.Model]
+    resource_create: Callable[[ResourceRequest], models.Model] | None
     #: The job action of the provisioning job.
     provision_action: str
     #: Name of the Celery task that provisions; it takes the job id.
@@ -59,10 +60,26 @@ class KindHandler:
     extra_usage: Callable[[Sequence[int]], dict[int, Amounts]] | None = None
     #: Live rows that no quota counts (a team's own network, made by the portal rather than asked for).
     uncounted: Q | None = None
+    #: A kind whose approval is the whole change (no resource made, no job): called inside the
+    #: approval transaction, after the request's team is locked; the request is then fulfilled at once.
+    applied_at_approval: Callable[[ResourceRequest], None] | None = None
+    #: Leases: queue the job that stops a resource whose lease ended (as the system, through the
+    #: kind's own action service), and the one that deletes it after the grace period. Each takes
+    #: the resource's id and the audit detail, and returns the job, or None when there is nothing
+    #: to do (already stopped, already gone). A kind without them has no leases.
+    lease_stop: Callable[[int, str], models.Model | None] | None = None
+    lease_delete: Callable[[int, str], models.Model | None] | None = None
+
+    @property
+    def has_leases(self) -> bool:
+        """Whether resources of this kind can carry a lease (the kind knows how to stop and delete them)."""
+        return self.model is not None and self.lease_stop is not None and self.lease_delete is not None
 
     @property
     def request_related(self) -> str:
         """The name under which a request reaches its resource (the reverse of ``TeamResource.request``)."""
+        if self.model is None:
+            return ""
         return self.model._meta.get_field("request").remote_field.related_name  # type: ignore[union-attr,return-value]
 
     def live_usage(self, team_ids: Sequence[int]) -> dict[int, Amounts]:
@@ -74,6 +91,8 @@ class KindHandler:
         """
         from portal.choices import RequestState
 
+        if self.model is None:
+            return {}
         sums = {amount: Sum(column) for amount, column in self.sizes.items()}
         live = self.model._default_manager.filter(team_id__in=team_ids).filter(
             Q(request__isnull=True) | Q(request__state=RequestState.FULFILLED)
@@ -86,7 +105,8 @@ class KindHandler:
             amounts: dict[str, Any] = {amount: row[amount] or 0 for amount in self.sizes}
             if "vcpus" in amounts:
                 amounts["vcpus"] = Decimal(amounts["vcpus"])
-            usage[row["team_id"]] = Amounts(**amounts, **{self.count_field: row["count"]})
+            count = {self.count_field: row["count"]} if self.count_field else {}
+            usage[row["team_id"]] = Amounts(**amounts, **count)
         if self.extra_usage is not None:
             for team_id, extra in self.extra_usage(team_ids).items():
                 usage[team_id] = usage.get(team_id, Amounts()) + extra
@@ -94,10 +114,14 @@ class KindHandler:
 
     def name_in_use(self, team: Team, name: str) -> bool:
         """Whether the team already has a live resource of this kind with this name."""
+        if self.model is None:
+            return False
         return self.model._default_manager.filter(team=team, name=name).exists()
 
     def resource_of(self, request: ResourceRequest) -> models.Model | None:
         """The resource a request made, if any."""
+        if not self.request_related:
+            return None
         try:
             resource: models.Model = getattr(request, self.request_related)
         except ObjectDoesNotExist:
@@ -163,7 +187,7 @@ def job_action_validate(action: str) -> None:
 
 def request_resources_related() -> list[str]:
     """The names to ``select_related`` so that a list of requests reaches every resource without more queries."""
-    return [handler.request_related for handler in _handlers.values()]
+    return [handler.request_related for handler in _handlers.values() if handler.request_related]
 
 
 def resource_of_request(request: ResourceRequest) -> models.Model | None:

@@ -50,7 +50,8 @@ def request_demand(request: ResourceRequest) -> Amounts:
 
 def demand_of(*, kind: str, vcpus: Decimal | int, memory_mib: int, disk_gib: int) -> Amounts:
     """The amounts one resource of ``kind`` with these sizes takes from a quota."""
-    count = {kind_handler(kind).count_field: 1}
+    count_field = kind_handler(kind).count_field
+    count = {count_field: 1} if count_field else {}
     return Amounts(vcpus=Decimal(vcpus), memory_mib=memory_mib, disk_gib=disk_gib, **count)
 
 
@@ -74,7 +75,7 @@ def _requests_usage(
             vcpus=row["vcpus_sum"] or Decimal("0"),
             memory_mib=row["memory_sum"] or 0,
             disk_gib=row["disk_sum"] or 0,
-            **{count_field: row["count"]},
+            **({count_field: row["count"]} if count_field else {}),
         )
     return reserved, pending
 

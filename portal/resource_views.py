@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.views import View
 
 from portal.htmx import fragment_with_trigger, gone_redirect, is_htmx
+from portal.leases.selectors import lease_view
 
 
 class ResourceStatusMixin(LoginRequiredMixin):
@@ -68,6 +69,7 @@ class ResourceDetailView(ResourceStatusMixin, View):
         if is_htmx(request):
             return render(request, self.status_template, context)
         context.update(self.page_context(request, obj))
+        context["lease"] = lease_view(request.user, obj)
         return render(request, self.template_name, context)
 
 

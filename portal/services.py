@@ -6,6 +6,7 @@ The same functions serve the self-service pages, Django admin and the workers.
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +19,7 @@ from portal.audit import audit_record
 from portal.choices import ACTIVE_REQUEST_STATES, AuditResult, RequestState, Role
 from portal.jobs import job_create, job_enqueue
 from portal.kinds import kind_handler
+from portal.leases.policies import lease_day_check, lease_last_day, lease_terms
 from portal.models import Job, ResourceRequest, Team
 from portal.permissions import has_role, require_decider, require_role
 from portal.quotas import QuotaExceeded, demand_of, quota_check, request_demand, team_lock
@@ -27,7 +29,8 @@ AnyUser = User | AnonymousUser
 #: The moves a request may make; anything else is refused with a clear error.
 ALLOWED_MOVES: dict[str, set[str]] = {
     RequestState.PENDING: {RequestState.APPROVED, RequestState.REJECTED, RequestState.CANCELLED},
-    RequestState.APPROVED: {RequestState.PROVISIONING, RequestState.FAILED},
+    # Straight to fulfilled only for a kind applied at approval (no job builds anything).
+    RequestState.APPROVED: {RequestState.PROVISIONING, RequestState.FAILED, RequestState.FULFILLED},
     RequestState.PROVISIONING: {RequestState.FULFILLED, RequestState.FAILED},
 }
 
@@ -72,10 +75,12 @@ def request_submit(
     disk_gib: int,
     justification: str,
     spec: dict[str, Any],
+    lease_ends_at: datetime | None = None,
 ) -> ResourceRequest:
     """Ask for a resource. Needs the member role; the ask must fit next to everything already asked.
 
-    Raises ``PermissionDenied``, ``QuotaExceeded`` or ``ValidationError`` (name taken).
+    ``lease_ends_at`` is the lease asked for (``portal.leases``), within the team's maximum for the kind.
+    Raises ``PermissionDenied``, ``QuotaExceeded`` or ``ValidationError`` (name taken, lease too long).
     """
     require_role(actor, team, Role.MEMBER)
     assert isinstance(actor, User)  # require_role refused anonymous users
@@ -89,6 +94,10 @@ def request_submit(
     )
     if name_taken:
         raise ValidationError({"name": f"The team already has or is asking for a resource named {name!r}."})
+    if handler.has_leases:
+        lease_day_check(terms=lease_terms(locked_team.pk, kind), kind=kind, day=lease_last_day(lease_ends_at))
+    elif lease_ends_at is not None:
+        raise ValidationError(f"{handler.label} resources have no leases.")
     demand = demand_of(kind=kind, vcpus=vcpus, memory_mib=memory_mib, disk_gib=disk_gib)
     quota_check(team=locked_team, demand=demand, include_pending=True)
     request = ResourceRequest.objects.create(
@@ -101,13 +110,16 @@ def request_submit(
         justification=justification,
         spec=spec,
         requested_by=actor,
+        lease_ends_at=lease_ends_at,
     )
     audit_record(actor=actor, action="request.submit", target=request, team=locked_team)
     return request
 
 
-def request_approve(*, actor: AnyUser, request_id: int, reason: str = "") -> Job:
+def request_approve(*, actor: AnyUser, request_id: int, reason: str = "") -> Job | None:
     """Approve a pending request and queue its provisioning job after commit.
+
+    A kind applied at approval (a lease extension) makes its change now and has no job: None.
 
     The quota is checked again under the team lock against what is already
     approved or live, so parallel approvals never overshoot. A refused approval
@@ -131,16 +143,27 @@ def request_approve(*, actor: AnyUser, request_id: int, reason: str = "") -> Job
 
 
 @transaction.atomic
-def _request_approve(*, actor: AnyUser, request_id: int, reason: str) -> Job:
+def _request_approve(*, actor: AnyUser | None, request_id: int, reason: str) -> Job | None:
     request = _locked_request(request_id)
     _move(request, RequestState.APPROVED)
     quota_check(team=request.team, demand=request_demand(request), include_pending=False, exclude_request_id=request.pk)
-    request.decided_by = actor  # type: ignore[assignment]
+    request.decided_by = actor if isinstance(actor, User) else None
     request.decided_at = timezone.now()
     request.decision_reason = reason
     request.save(update_fields=["state", "decided_by", "decided_at", "decision_reason"])
     handler = kind_handler(request.kind)
+    if handler.applied_at_approval is not None:
+        handler.applied_at_approval(request)
+        _move(request, RequestState.FULFILLED)
+        request.finished_at = timezone.now()
+        request.save(update_fields=["state", "finished_at"])
+        audit_record(actor=actor, action="request.approve", target=request, team=request.team, detail=reason)
+        return None
+    assert handler.resource_create is not None, f"{handler.kind} makes neither a resource nor a change at approval"
     resource = handler.resource_create(request)
+    if request.lease_ends_at is not None and handler.has_leases:
+        grace_days = lease_terms(request.team_id, request.kind).grace_days
+        resource.save(update_fields=resource.lease_set(ends_at=request.lease_ends_at, grace_days=grace_days))  # type: ignore[attr-defined]
     job = job_create(
         action=handler.provision_action, team=request.team, requested_by=actor, target=resource, request=request
     )

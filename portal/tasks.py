@@ -7,6 +7,7 @@ from typing import Any
 
 from celery import Task, shared_task
 
+from portal.leases.scan import lease_scan
 from portal.notifications.services import notification_email_send as send_one
 
 
@@ -21,3 +22,9 @@ from portal.notifications.services import notification_email_send as send_one
 def notification_email_send(self: Task[Any, Any], notification_id: int) -> None:
     """E-mail one notification; a mail server that fails is tried again later (the row is kept)."""
     send_one(notification_id)
+
+
+@shared_task(name="portal.tasks.leases_scan")
+def leases_scan() -> None:
+    """Beat: remind, stop and delete what leases say is due (safe when two runs overlap)."""
+    lease_scan()

@@ -111,7 +111,10 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
         """Approve: the quota is checked again and the provisioning job starts (202, poll the job)."""
         reason = str(request.data.get("reason", "")) if isinstance(request.data, dict) else ""
         resource_request = self._decidable(request, pk)
-        return job_accepted(request_approve(actor=request.user, request_id=resource_request.pk, reason=reason))
+        job = request_approve(actor=request.user, request_id=resource_request.pk, reason=reason)
+        if job is None:  # applied at approval (a lease extension): done, nothing to poll
+            return Response(RequestSerializer(self._decidable(request, pk)).data)
+        return job_accepted(job)
 
     @action(detail=True, methods=["post"])
     @idempotent
