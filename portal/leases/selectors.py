@@ -55,7 +55,7 @@ def lease_text(resource: Any, now: datetime | None = None) -> str:
     if ends_at is None:
         return "no lease"
     if ends_at > now:
-        return f"expires in {timeuntil(ends_at, now)}"
+        return f"expires in {timeuntil(ends_at, now, depth=1)}".replace("\xa0", " ")
     if resource.lease_deleted_at is not None:
         return "expired, being deleted"
     return f"expired, will be deleted on {timezone.localdate(resource.lease_deletes_at).isoformat()}"
