@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -43,6 +44,15 @@ def form_add_quota_errors(form: forms.Form, error: QuotaExceeded) -> None:
         form.add_error(field if field in form.fields else None, str(shortfall))
 
 
+class DayField(forms.DateField):
+    """A date typed as text (or sent as a JSON string); anything else sent through the API is a field error."""
+
+    def to_python(self, value: Any) -> Any:
+        if value is not None and not isinstance(value, str | date):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
 class ResourceRequestForm(forms.Form):
     """Base of the forms that ask for a resource: name, team, justification, plus the kind's fields.
 
@@ -69,14 +79,14 @@ class ResourceRequestForm(forms.Form):
         if self.kind and kind_handler(self.kind).has_leases:
             self.fields[LEASE_FIELD] = self._lease_field()
 
-    def _lease_field(self) -> forms.DateField:
+    def _lease_field(self) -> DayField:
         """The lease's last day, prefilled with the default of the team offered first."""
         team = self.fields["team"].queryset.first()  # type: ignore[attr-defined]
         terms = lease_terms(team.pk, self.kind) if team is not None else None
         today = timezone.localdate()
         last_allowed = terms.last_allowed_day(today) if terms else None
         limit = f" At most {terms.max_days} days ({last_allowed.isoformat()})." if terms and last_allowed else ""
-        return forms.DateField(
+        return DayField(
             label="Lease until",
             required=False,
             initial=terms.default_day(today) if terms else None,

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.views import View
 
 from portal.choices import RequestState
+from portal.forms import DayField
 from portal.kinds import kind_handler
 from portal.leases.extensions import lease_extension_submit
 from portal.leases.policies import LEASE_FIELD
@@ -19,7 +20,7 @@ from portal.leases.selectors import leased_resource_get
 class LeaseExtendForm(forms.Form):
     """The new last day of the lease."""
 
-    lease_ends_on = forms.DateField(label="New last day", widget=forms.DateInput(attrs={"type": "date"}))
+    lease_ends_on = DayField(label="New last day", widget=forms.DateInput(attrs={"type": "date"}))
 
 
 class LeaseExtendView(LoginRequiredMixin, View):
