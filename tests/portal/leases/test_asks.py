@@ -108,8 +108,10 @@ def test_the_service_refuses_beyond_the_maximum_too(member, team, image, vm_poli
 def test_approval_copies_the_lease_to_the_vm(member, team, image, vm_policy, staff, today, sent):
     HostFactory()
     ends = lease_end_of(today + timedelta(days=10))
-    request = request_submit(actor=member, team=team, kind=HypervisorKind.VM, name="web", vcpus=1, memory_mib=128,
-                             disk_gib=1, justification="x", spec={"image_id": image.pk}, lease_ends_at=ends)  # fmt: skip
+    request = request_submit(
+        actor=member, team=team, kind=HypervisorKind.VM, name="web", vcpus=1, memory_mib=128, disk_gib=1,
+        justification="x", spec={"image_id": image.pk}, lease_ends_at=ends,
+    )  # fmt: skip
     request_approve(actor=staff, request_id=request.pk)
     vm = VirtualMachine.objects.get(request=request)
     assert vm.lease_ends_at == ends

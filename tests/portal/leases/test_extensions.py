@@ -62,6 +62,22 @@ def test_beyond_the_maximum_it_waits_and_approval_moves_the_date(vm, member, sta
     assert vm.lease_deletes_at == vm.lease_ends_at + timedelta(days=7)
 
 
+def test_an_administrator_approves_a_long_extension_in_django_admin(vm, member, staff, today):
+    from django.test import Client
+
+    asked = extend(member, vm, today, 200)
+    admin = Client()
+    admin.force_login(staff)
+    response = admin.post(
+        "/admin/portal/resourcerequest/", {"action": "approve_selected", "_selected_action": [asked.pk]}
+    )
+    assert response.status_code == 302
+    asked.refresh_from_db()
+    assert asked.state == RequestState.FULFILLED and asked.decided_by == staff
+    vm.refresh_from_db()
+    assert lease_last_day(vm.lease_ends_at) == today + timedelta(days=200)
+
+
 def test_a_second_pending_extension_is_refused(vm, member, today):
     extend(member, vm, today, 200)
     with pytest.raises(ValidationError):
