@@ -91,11 +91,14 @@ def _claim_each(handler: KindHandler, due: Q, act: Callable[[Any], bool], done: 
     assert handler.model is not None
     manager = handler.model._default_manager
     for pk, team_id in manager.filter(due).order_by("lease_ends_at").values_list("pk", "team_id"):
-        with transaction.atomic():
-            team_lock(team_id)
-            resource = manager.select_for_update(skip_locked=True, of=("self",)).filter(due, pk=pk).first()
-            if resource is not None and act(resource):
-                done.append(pk)
+        try:
+            with transaction.atomic():
+                team_lock(team_id)
+                resource = manager.select_for_update(skip_locked=True, of=("self",)).filter(due, pk=pk).first()
+                if resource is not None and act(resource):
+                    done.append(pk)
+        except Exception:  # one resource that fails must not hold up every other lease
+            logger.exception("lease scan: %s %s failed; it is tried again at the next scan", handler.kind, pk)
 
 
 def _remind(handler: KindHandler, now: datetime, done: list[int]) -> None:
