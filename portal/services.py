@@ -29,8 +29,7 @@ AnyUser = User | AnonymousUser
 #: The moves a request may make; anything else is refused with a clear error.
 ALLOWED_MOVES: dict[str, set[str]] = {
     RequestState.PENDING: {RequestState.APPROVED, RequestState.REJECTED, RequestState.CANCELLED},
-    # Straight to fulfilled only for a kind applied at approval (no job builds anything).
-    RequestState.APPROVED: {RequestState.PROVISIONING, RequestState.FAILED, RequestState.FULFILLED},
+    RequestState.APPROVED: {RequestState.PROVISIONING, RequestState.FAILED},
     RequestState.PROVISIONING: {RequestState.FULFILLED, RequestState.FAILED},
 }
 
@@ -154,6 +153,8 @@ def _request_approve(*, actor: AnyUser | None, request_id: int, reason: str) -> 
     handler = kind_handler(request.kind)
     if handler.applied_at_approval is not None:
         handler.applied_at_approval(request)
+        # Applied in full now: through provisioning to fulfilled in this transaction, with no job.
+        _move(request, RequestState.PROVISIONING)
         _move(request, RequestState.FULFILLED)
         request.finished_at = timezone.now()
         request.save(update_fields=["state", "finished_at"])
