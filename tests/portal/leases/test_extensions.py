@@ -126,3 +126,14 @@ def test_outsiders_get_404_and_bad_dates_an_error(client_for, vm, member, outsid
     assert csrf_post(client_for(member), "/leases/nope/1/extend/", {"lease_ends_on": "2099-01-01"}).status_code == 404
     response = csrf_post(client_for(member), f"/leases/vm/{vm.pk}/extend/", {"lease_ends_on": "soon"}, follow=True)
     assert "Lease not extended" in text(response)
+
+
+def test_a_containers_page_shows_its_lease_too(client_for, team, member):
+    from django.utils import timezone
+
+    from tests.factories import ContainerFactory
+
+    container = ContainerFactory(team=team, owner=member)
+    container.save(update_fields=container.lease_set(ends_at=timezone.now() + timedelta(days=5, hours=1), grace_days=7))
+    page = text(client_for(member).get(f"/containers/{container.pk}/"))
+    assert "Expires in 5 days" in page and f"/leases/container/{container.pk}/extend/" in page

@@ -110,3 +110,12 @@ def test_a_vm_without_a_lease_is_never_touched(team, member, sent):
     result = lease_scan(now=NOW + timedelta(days=3650))
     assert result.stopped["vm"] == [] and result.deleted["vm"] == []
     assert not Job.objects.exists()
+
+
+def test_the_reminder_days_come_from_the_settings(vm, member, settings):
+    settings.PORTAL_LEASE_REMINDER_DAYS = [3]
+    lease_scan(now=NOW + timedelta(days=5))
+    assert subjects(member) == [], "no 7-day reminder when the settings ask for 3 days only"
+    lease_scan(now=NOW + timedelta(days=8))
+    lease_scan(now=NOW + timedelta(days=9, hours=12))
+    assert len(subjects(member)) == 1
