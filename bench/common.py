@@ -300,6 +300,7 @@ def approve_and_wait(
 
     start = time.perf_counter()
     job = request_approve(actor=admin, request_id=request.pk)
+    assert job is not None, "a kind that builds something has a job"
     approved = time.perf_counter()
     assert job is not None, "a VM's approval queues its build"
     deadline = approved + timeout

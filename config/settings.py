@@ -206,7 +206,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "hypervisors.tasks.hosts_reconcile",
         "schedule": PORTAL_RECONCILE_INTERVAL,
     },
+    "leases-scan": {
+        "task": "portal.tasks.leases_scan",
+        "schedule": float(os.environ.get("PORTAL_LEASE_SCAN_INTERVAL", "300")),
+    },
 }
+# Leases: days before a lease ends at which the owner and team admins are reminded (each once).
+PORTAL_LEASE_REMINDER_DAYS = [int(days) for days in os.environ.get("PORTAL_LEASE_REMINDER_DAYS", "7,1").split(",")]
 
 # The "KVM or Docker?" page looks at the builds of this many days.
 PORTAL_COMPARISON_DAYS = int(os.environ.get("PORTAL_COMPARISON_DAYS", "30"))

@@ -112,7 +112,7 @@ def action_check(
 
 def action_queue(
     *,
-    actor: AnyUser,
+    actor: AnyUser | None,
     team: Team | None,
     resource: models.Model,
     action: Action,
@@ -122,7 +122,8 @@ def action_queue(
 ) -> Job:
     """Record the job of an accepted action, send its task after commit, and audit it as ``<prefix>.<slug>``.
 
-    The job goes to the queue its resource asks for (``portal.queues``).
+    The job goes to the queue its resource asks for (``portal.queues``). ``actor`` None is the
+    system (a lease that ended); the caller checked what a person would be checked for.
     """
     job = job_create(action=action.job_action, team=team, requested_by=actor, target=resource, params=params or {})
     job_enqueue(job, task)

@@ -23,6 +23,7 @@ from django.utils.html import format_html
 
 from portal.admin_audit import AuditedAdminMixin
 from portal.choices import ACTIVE_REQUEST_STATES
+from portal.leases import admin as leases_admin  # noqa: F401 - registers the lease policies
 from portal.models import AuditEvent, Job, Membership, Quota, ResourceRequest, Team
 from portal.notifications import admin as notifications_admin  # noqa: F401 - registers the notifications' admin
 from portal.policies import admin as policies_admin  # noqa: F401 (registers the policies' admin)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -53,11 +53,33 @@ class TeamResource(models.Model):
 
     name = models.CharField("name", max_length=63)
     created_at = models.DateTimeField("created", auto_now_add=True)
+    # A lease: when the resource is stopped, and when deleted (its end plus the team's grace period).
+    # Indexed: the lease scan's due queries are range scans on these. Empty: no lease.
+    lease_ends_at = models.DateTimeField("lease ends", null=True, blank=True, db_index=True)
+    lease_deletes_at = models.DateTimeField("deleted after lease", null=True, blank=True, db_index=True)
+    #: Days before the end of the last reminder sent (7, then 1): each reminder goes out once.
+    lease_reminded_days = models.PositiveSmallIntegerField("last lease reminder (days before)", null=True, blank=True)
+    #: Set when the scan claimed the stop (or the delete) of this lease, so no second scan acts again.
+    lease_stopped_at = models.DateTimeField("stopped at lease end", null=True, blank=True)
+    lease_deleted_at = models.DateTimeField("deletion queued after lease", null=True, blank=True)
 
     objects: ClassVar[Any] = TeamResourceQuerySet.as_manager()
 
     class Meta:
         abstract = True
+
+    def lease_set(self, *, ends_at: Any, grace_days: int) -> list[str]:
+        """Give the resource a new lease end (None: no lease) with fresh reminders; returns the fields to save.
+
+        A resource already stopped by its lease stays stopped (its owner starts it again), but
+        will be stopped and deleted at the new end like any other.
+        """
+        self.lease_ends_at = ends_at
+        self.lease_deletes_at = ends_at + timedelta(days=grace_days) if ends_at is not None else None
+        self.lease_reminded_days = None
+        self.lease_stopped_at = None
+        self.lease_deleted_at = None
+        return ["lease_ends_at", "lease_deletes_at", "lease_reminded_days", "lease_stopped_at", "lease_deleted_at"]
 
 
 class RemoteEndpoint(models.Model):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -9,8 +10,11 @@ from django import forms
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
+from django.utils import timezone
 
 from portal.choices import Role
+from portal.kinds import kind_handler
+from portal.leases.policies import LEASE_FIELD, lease_day_check, lease_end_of, lease_terms
 from portal.models import Team
 from portal.quotas import QuotaExceeded
 from portal.selectors import teams_for
@@ -38,6 +42,15 @@ def form_add_quota_errors(form: forms.Form, error: QuotaExceeded) -> None:
     for shortfall in error.shortfalls:
         field = fields.get(shortfall.resource.field)
         form.add_error(field if field in form.fields else None, str(shortfall))
+
+
+class DayField(forms.DateField):
+    """A date typed as text (or sent as a JSON string); anything else sent through the API is a field error."""
+
+    def to_python(self, value: Any) -> Any:
+        if value is not None and not isinstance(value, str | date):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
 
 
 class AllowlistForm(forms.Form):
@@ -80,6 +93,40 @@ class ResourceRequestForm(AllowlistForm):
         super().__init__(*args, **kwargs)
         self.user = user
         self.fields["team"].queryset = teams_for(user, Role.MEMBER)  # type: ignore[attr-defined]
+        if self.kind and kind_handler(self.kind).has_leases:
+            self.fields[LEASE_FIELD] = self._lease_field()
+
+    def _lease_field(self) -> DayField:
+        """The lease's last day, prefilled with the default of the team offered first."""
+        team = self.fields["team"].queryset.first()  # type: ignore[attr-defined]
+        terms = lease_terms(team.pk, self.kind) if team is not None else None
+        today = timezone.localdate()
+        last_allowed = terms.last_allowed_day(today) if terms else None
+        limit = f" At most {terms.max_days} days ({last_allowed.isoformat()})." if terms and last_allowed else ""
+        return DayField(
+            label="Lease until",
+            required=False,
+            initial=terms.default_day(today) if terms else None,
+            widget=forms.DateInput(attrs={"type": "date", "min": today.isoformat()}),
+            help_text="Stopped after this day, deleted after a grace period. Empty: no lease." + limit,
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if LEASE_FIELD in self.fields and cleaned.get("team") is not None and LEASE_FIELD not in self.errors:
+            self._clean_lease(cleaned)
+        return cleaned
+
+    def _clean_lease(self, cleaned: dict[str, Any]) -> None:
+        """The lease asked for: a last day not posted at all (an API call) means the team's default."""
+        terms = lease_terms(cleaned["team"].pk, self.kind)
+        day = cleaned.get(LEASE_FIELD) if LEASE_FIELD in self.data else terms.default_day(timezone.localdate())
+        try:
+            lease_day_check(terms=terms, kind=self.kind, day=day)
+        except ValidationError as error:
+            self.add_error(None, error)
+        else:
+            cleaned["lease_ends_at"] = lease_end_of(day)
 
     def sizes(self, data: dict[str, Any]) -> tuple[Decimal | int, int, int]:
         """(vCPUs, memory MiB, disk GiB) the form's data asks for; zero for what is not filled in yet."""

@@ -33,18 +33,17 @@ class KindHandler:
     kind: str
     #: How people call it ("Virtual machine").
     label: str
-    #: The model of the live resource; a :class:`portal.models.TeamResource`. None for a kind
-    #: that leaves no resource of its own behind (a quota change).
+    #: The model of the live resource; a :class:`portal.models.TeamResource`. None for a kind that
+    #: leaves no resource of its own behind (a quota change, a lease extension).
     model: type[models.Model] | None
-    #: The quota field that counts resources of this kind ("vm_count"); "" when it counts against no quota.
+    #: The quota field that counts resources of this kind ("vm_count"); "" when it counts against none.
     count_field: str
     #: Which quota amounts a live resource takes, as ``{amount field: model field}``.
     sizes: dict[str, str]
     #: Called inside the approval transaction: creates the resource row the job
     #: will build (so its page exists at once) and returns it as the job's target.
-    #: For a kind ``applied_at_approval`` it makes the whole change (raising
-    #: ``ValidationError`` to refuse the approval).
-    resource_create: Callable[[ResourceRequest], models.Model]
+    #: None for a kind ``applied_at_approval``.
+    resource_create: Callable[[ResourceRequest], models.Model] | None
     #: The job action of the provisioning job ("" when no job runs).
     provision_action: str
     #: Name of the Celery task that provisions; it takes the job id ("" when no job runs).
@@ -68,15 +67,26 @@ class KindHandler:
     #: The model of the networks an ask of this kind names in ``spec["network_ids"]``; None when it
     #: names none (the resource joins its team's own network). Policies offer its rows on their network allowlist.
     network_model: type[models.Model] | None = None
-
-    #: The change is made at approval, in the approval transaction under the team lock: no job runs
-    #: and the request is fulfilled at once (nothing slow or remote to do, as for a quota change).
-    applied_at_approval: bool = False
+    #: A kind whose approval is the whole change (no resource made, no job: a quota change, a lease
+    #: extension): called inside the approval transaction, after the request's team is locked; it raises
+    #: ``ValidationError`` to refuse the approval. The request is then fulfilled at once.
+    applied_at_approval: Callable[[ResourceRequest], object] | None = None
     #: Called inside the transaction of an approval or rejection, after the request row says which:
     #: tells the people the kind's decision concerns (the requester is not the only one who cares).
     on_decision: Callable[[ResourceRequest], None] | None = None
     #: How an ask of this kind reads in lists when sizes do not say it ("vCPUs 8; Memory 4096 MiB").
     ask_text: Callable[[ResourceRequest], str] | None = None
+    #: Leases: queue the job that stops a resource whose lease ended (as the system, through the
+    #: kind's own action service), and the one that deletes it after the grace period. Each takes
+    #: the resource's id and the audit detail, and returns the job, or None when there is nothing
+    #: to do (already stopped, already gone). A kind without them has no leases.
+    lease_stop: Callable[[int, str], models.Model | None] | None = None
+    lease_delete: Callable[[int, str], models.Model | None] | None = None
+
+    @property
+    def has_leases(self) -> bool:
+        """Whether resources of this kind can carry a lease (the kind knows how to stop and delete them)."""
+        return self.model is not None and self.lease_stop is not None and self.lease_delete is not None
 
     @property
     def request_related(self) -> str:
@@ -108,7 +118,8 @@ class KindHandler:
             amounts: dict[str, Any] = {amount: row[amount] or 0 for amount in self.sizes}
             if "vcpus" in amounts:
                 amounts["vcpus"] = Decimal(amounts["vcpus"])
-            usage[row["team_id"]] = Amounts(**amounts, **{self.count_field: row["count"]})
+            count = {self.count_field: row["count"]} if self.count_field else {}
+            usage[row["team_id"]] = Amounts(**amounts, **count)
         if self.extra_usage is not None:
             for team_id, extra in self.extra_usage(team_ids).items():
                 usage[team_id] = usage.get(team_id, Amounts()) + extra
@@ -133,7 +144,7 @@ class KindHandler:
 
     def resource_of(self, request: ResourceRequest) -> models.Model | None:
         """The resource a request made, if any."""
-        if self.model is None:
+        if not self.request_related:
             return None
         try:
             resource: models.Model = getattr(request, self.request_related)
@@ -200,7 +211,7 @@ def job_action_validate(action: str) -> None:
 
 def request_resources_related() -> list[str]:
     """The names to ``select_related`` so that a list of requests reaches every resource without more queries."""
-    return [handler.request_related for handler in _handlers.values() if handler.model is not None]
+    return [handler.request_related for handler in _handlers.values() if handler.request_related]
 
 
 def resource_of_request(request: ResourceRequest) -> models.Model | None:

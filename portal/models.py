@@ -32,6 +32,7 @@ from portal.kinds import (
 )
 
 # Models of the base's subpackages belong to this app: importing them here registers them.
+from portal.leases.models import LeasePolicy  # noqa: F401
 from portal.notifications.models import EmailOptOut, Notification  # noqa: F401
 
 
@@ -115,6 +116,8 @@ class ResourceRequest(models.Model):
     memory_mib = models.PositiveIntegerField("memory (MiB)", default=0)
     disk_gib = models.PositiveIntegerField("disk (GiB)", default=0)
     justification = models.TextField("justification", max_length=2000)
+    #: The lease asked for (copied to the resource at approval); for a lease extension, the new end.
+    lease_ends_at = models.DateTimeField("lease ends", null=True, blank=True)
     state = models.CharField(
         "state", max_length=20, choices=RequestState.choices, default=RequestState.PENDING, db_index=True
     )

@@ -80,6 +80,7 @@ class ResourceRequestCreateView(LoginRequiredMixin, View):
                     disk_gib=disk_gib,
                     justification=data["justification"],
                     spec=form.spec(data),
+                    lease_ends_at=data.get("lease_ends_at"),
                 )
             except QuotaExceeded as error:
                 form_add_quota_errors(form, error)

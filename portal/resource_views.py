@@ -23,6 +23,7 @@ from django.views import View
 
 from portal.graphs import HISTORY_WINDOWS, Series, series_payload
 from portal.htmx import fragment_with_trigger, gone_redirect, is_htmx
+from portal.leases.selectors import lease_view
 
 
 class ResourceStatusMixin(LoginRequiredMixin):
@@ -71,6 +72,7 @@ class ResourceDetailView(ResourceStatusMixin, View):
         if is_htmx(request):
             return render(request, self.status_template, context)
         context.update(self.page_context(request, obj))
+        context["lease"] = lease_view(request.user, obj)
         return render(request, self.template_name, context)
 
 

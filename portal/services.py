@@ -7,6 +7,7 @@ the approval transaction, with no job. The same functions serve the self-service
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +20,7 @@ from portal.audit import audit_record
 from portal.choices import ACTIVE_REQUEST_STATES, AuditResult, RequestState, Role
 from portal.jobs import job_create, job_enqueue
 from portal.kinds import kind_handler
+from portal.leases.policies import lease_day_check, lease_last_day, lease_terms
 from portal.models import AutoApprovalPolicy, Job, ResourceRequest, Team
 from portal.notifications.pipeline import tell_ask_decided, tell_ask_submitted, tell_build_finished
 from portal.permissions import has_role, require_decider, require_role
@@ -76,6 +78,7 @@ def request_submit(
     disk_gib: int,
     justification: str,
     spec: dict[str, Any],
+    lease_ends_at: datetime | None = None,
 ) -> ResourceRequest:
     """Ask for a resource. Needs the member role; the ask must fit next to everything already asked.
 
@@ -84,7 +87,8 @@ def request_submit(
     transaction and under this team lock: the quota was checked first, so a policy never
     approves past it. Anything else stays pending.
 
-    Raises ``PermissionDenied``, ``QuotaExceeded`` or ``ValidationError`` (name taken).
+    ``lease_ends_at`` is the lease asked for (``portal.leases``), within the team's maximum for the kind.
+    Raises ``PermissionDenied``, ``QuotaExceeded`` or ``ValidationError`` (name taken, lease too long).
     """
     require_role(actor, team, Role.MEMBER)
     assert isinstance(actor, User)  # require_role refused anonymous users
@@ -98,6 +102,10 @@ def request_submit(
     )
     if name_taken:
         raise ValidationError({"name": f"The team already has or is asking for a resource named {name!r}."})
+    if handler.has_leases:
+        lease_day_check(terms=lease_terms(locked_team.pk, kind), kind=kind, day=lease_last_day(lease_ends_at))
+    elif lease_ends_at is not None:
+        raise ValidationError(f"{handler.label} resources have no leases.")
     demand = demand_of(kind=kind, vcpus=vcpus, memory_mib=memory_mib, disk_gib=disk_gib)
     quota_check(team=locked_team, demand=demand, include_pending=True)
     request = ResourceRequest.objects.create(
@@ -110,6 +118,7 @@ def request_submit(
         justification=justification,
         spec=spec,
         requested_by=actor,
+        lease_ends_at=lease_ends_at,
     )
     audit_record(actor=actor, action="request.submit", target=request, team=locked_team)
     policy = policy_matching(request)
@@ -146,7 +155,9 @@ def _request_approve_by_policy(request: ResourceRequest, policy: AutoApprovalPol
 
 
 def request_approve(*, actor: AnyUser, request_id: int, reason: str = "") -> Job | None:
-    """Approve a pending request and queue its provisioning job after commit; None for a kind applied at approval.
+    """Approve a pending request and queue its provisioning job after commit.
+
+    A kind applied at approval (a quota change, a lease extension) makes its change now and has no job: None.
 
     The quota is checked again under the team lock against what is already
     approved or live, so parallel approvals never overshoot. A refused approval
@@ -170,28 +181,30 @@ def request_approve(*, actor: AnyUser, request_id: int, reason: str = "") -> Job
 
 
 @transaction.atomic
-def _request_approve(*, actor: AnyUser, request_id: int, reason: str) -> Job | None:
+def _request_approve(*, actor: AnyUser | None, request_id: int, reason: str) -> Job | None:
     return _approve_locked(_locked_request(request_id), actor=actor, policy=None, reason=reason)
 
 
 def _approve_locked(
     request: ResourceRequest, *, actor: AnyUser | None, policy: AutoApprovalPolicy | None, reason: str
 ) -> Job | None:
-    """The one approval, by a person (``actor``) or by a policy: check the quota, make the resource row,
-    create its job and queue it after commit (none for a kind applied at approval). The caller holds the
-    team's and the request's locks.
+    """The one approval, by a person (``actor``), by a policy or by the system (``actor`` None): check the
+    quota, make the resource row, create its job and queue it after commit (a kind applied at approval makes
+    its change instead, with no job). The caller holds the team's and the request's locks.
     """
     _move(request, RequestState.APPROVED)
     quota_check(team=request.team, demand=request_demand(request), include_pending=False, exclude_request_id=request.pk)
-    request.decided_by = actor if policy is None else None  # type: ignore[assignment]
+    request.decided_by = actor if isinstance(actor, User) and policy is None else None
     request.approval_policy = policy
     request.decided_at = timezone.now()
     request.decision_reason = reason
     request.save(update_fields=["state", "decided_by", "approval_policy", "decided_at", "decision_reason"])
     handler = kind_handler(request.kind)
-    resource = handler.resource_create(request)
     decider_label = f"policy {policy.name}" if policy is not None else ""
-    if handler.applied_at_approval:
+    if handler.applied_at_approval is not None:
+        handler.applied_at_approval(request)
+        # Applied in full now: through provisioning to fulfilled in this transaction, with no job.
+        _move(request, RequestState.PROVISIONING)
         _move(request, RequestState.FULFILLED)
         request.finished_at = timezone.now()
         request.save(update_fields=["state", "finished_at"])
@@ -201,6 +214,11 @@ def _approve_locked(
         )  # fmt: skip
         _decision_tell(request, actor=actor, approved=True)
         return None
+    assert handler.resource_create is not None, f"{handler.kind} makes neither a resource nor a change at approval"
+    resource = handler.resource_create(request)
+    if request.lease_ends_at is not None and handler.has_leases:
+        grace_days = lease_terms(request.team_id, request.kind).grace_days
+        resource.save(update_fields=resource.lease_set(ends_at=request.lease_ends_at, grace_days=grace_days))  # type: ignore[attr-defined]
     job = job_create(
         action=handler.provision_action,
         team=request.team,

@@ -8,6 +8,7 @@ from typing import Any
 from celery import Task, shared_task
 
 from portal.history import history_compact as compact
+from portal.leases.scan import lease_scan
 from portal.notifications.services import notification_email_send as send_one
 
 
@@ -28,3 +29,9 @@ def notification_email_send(self: Task[Any, Any], notification_id: int) -> None:
 def history_compact() -> dict[str, int]:
     """Roll up and expire load samples of every kind (a beat task, every 5 minutes)."""
     return compact()
+
+
+@shared_task(name="portal.tasks.leases_scan")
+def leases_scan() -> None:
+    """Beat: remind, stop and delete what leases say is due (safe when two runs overlap)."""
+    lease_scan()

@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from portal import views
+from portal.leases.views import LeaseExtendView
 from portal.metrics_views import MetricsView
 
 urlpatterns = [
@@ -12,4 +13,5 @@ urlpatterns = [
     path("teams/", include("portal.teams.urls")),
     path("notifications/", include("portal.notifications.urls")),
     path("metrics", MetricsView.as_view(), name="metrics"),
+    path("leases/<str:kind>/<int:pk>/extend/", LeaseExtendView.as_view(), name="lease-extend"),
 ]

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from containers.choices import ContainerJobAction, ContainerKind
+from containers.containers.leases import container_lease_delete, container_lease_stop
 from containers.models import Container, ContainerImage, DockerHost
 from containers.secrets import environment_seal_plain
 from portal.kinds import KindHandler
@@ -46,4 +47,6 @@ CONTAINER_KIND = KindHandler(
     job_actions=dict(ContainerJobAction.choices),
     status_template="containers/_container_status.html",
     image_model=ContainerImage,
+    lease_stop=container_lease_stop,
+    lease_delete=container_lease_delete,
 )

@@ -9,6 +9,7 @@ from django.urls import reverse
 from hypervisors.choices import HypervisorKind, VMJobAction
 from hypervisors.hosts.placement import NoHostAvailable, host_for
 from hypervisors.models import Image, VirtualMachine, VirtualNetwork
+from hypervisors.vms.leases import vm_lease_delete, vm_lease_stop
 from hypervisors.vms.services import snapshots_usage, vm_interfaces_create
 from portal.kinds import KindHandler
 from portal.models import ResourceRequest
@@ -56,4 +57,6 @@ VM_KIND = KindHandler(
     extra_usage=snapshots_usage,
     image_model=Image,
     network_model=VirtualNetwork,
+    lease_stop=vm_lease_stop,
+    lease_delete=vm_lease_delete,
 )

@@ -68,6 +68,7 @@ def ask_submit(form_class: type[ResourceRequestForm], request: Request) -> Resou
         return request_submit(
             actor=request.user, team=data["team"], kind=form.kind, name=data["name"], vcpus=vcpus,
             memory_mib=memory_mib, disk_gib=disk_gib, justification=data["justification"], spec=form.spec(data),
+            lease_ends_at=data.get("lease_ends_at"),
         )  # fmt: skip
     except QuotaExceeded as error:
         form_add_quota_errors(form, error)
@@ -123,6 +124,8 @@ def _field_for_schema(field: forms.Field) -> serializers.Field:
         )  # fmt: skip
     if isinstance(field, forms.IntegerField):
         return serializers.IntegerField(min_value=field.min_value, max_value=field.max_value, **options)  # type: ignore[arg-type]
+    if isinstance(field, forms.DateField):
+        return serializers.DateField(**options)
     if isinstance(field, forms.BooleanField):
         return serializers.BooleanField(**options)
     max_length = getattr(field, "max_length", None)

@@ -75,7 +75,7 @@ class RequestSerializer(serializers.ModelSerializer[ResourceRequest]):
         fields = (
             "id", "kind", "name", "team", "state", "vcpus", "memory_mib", "disk_gib", "spec", "justification",
             "requested_by", "decided_by", "approval_policy", "decision_reason", "failure_reason", "created_at",
-            "decided_at", "finished_at",
+            "decided_at", "finished_at", "lease_ends_at",
         )  # fmt: skip
 
     def get_spec(self, request: ResourceRequest) -> dict[str, Any]:

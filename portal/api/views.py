@@ -112,7 +112,7 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
         reason = str(request.data.get("reason", "")) if isinstance(request.data, dict) else ""
         resource_request = self._decidable(request, pk)
         job = request_approve(actor=request.user, request_id=resource_request.pk, reason=reason)
-        if job is None:  # a kind applied at approval: done already, nothing to poll
+        if job is None:  # a kind applied at approval (a quota change, a lease extension): done, nothing to poll
             resource_request.refresh_from_db()
             return Response(RequestSerializer(resource_request).data)
         return job_accepted(job)

@@ -8,6 +8,7 @@ team lock.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -29,12 +30,16 @@ class Ask:
     image_id: int | None
     network_ids: tuple[int, ...]
     lease_days: int | None
+    #: Whether the kind can carry a lease: an ask of such a kind without a lease end asks for no end at all.
+    leased_kind: bool = False
 
 
 def request_lease_days(request: ResourceRequest) -> int | None:
-    """The days of lease an ask names (``spec["lease_days"]``); None for an ask without a lease end."""
-    value = request.spec.get("lease_days")
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    """The days from the ask to its lease end, rounded up; None for an ask without a lease end."""
+    if request.lease_ends_at is None:
+        return None
+    start = request.created_at or timezone.now()
+    return max(0, math.ceil((request.lease_ends_at - start).total_seconds() / 86400))
 
 
 def ask_of(request: ResourceRequest) -> Ask:
@@ -46,6 +51,7 @@ def ask_of(request: ResourceRequest) -> Ask:
         image_id=handler.request_image_id(request),
         network_ids=tuple(handler.request_network_ids(request)),
         lease_days=request_lease_days(request),
+        leased_kind=handler.has_leases,
     )
 
 
@@ -63,8 +69,11 @@ def policy_refusal(policy: AutoApprovalPolicy, ask: Ask) -> str:
     outside = [n for n in ask.network_ids if f"{ask.kind}:{n}" not in policy.networks]
     if policy.networks and outside:
         return "a network is not on the policy's list"
-    if policy.max_lease_days is not None and ask.lease_days is not None and ask.lease_days > policy.max_lease_days:
-        return f"a lease longer than {policy.max_lease_days} days"
+    if policy.max_lease_days is not None and ask.leased_kind:
+        if ask.lease_days is None:
+            return f"no lease end (the policy allows leases up to {policy.max_lease_days} days)"
+        if ask.lease_days > policy.max_lease_days:
+            return f"a lease longer than {policy.max_lease_days} days"
     return ""
 
 

@@ -63,11 +63,11 @@ QUOTA_CHANGE_KIND = KindHandler(
     model=None,
     count_field="",
     sizes={},
-    resource_create=quota_change_apply,
+    resource_create=None,
     provision_action="",
     provision_task="",
     resource_url=lambda quota: "",
-    applied_at_approval=True,
+    applied_at_approval=quota_change_apply,
     on_decision=quota_change_decided,
     ask_text=lambda request: limits_summary(limits_from_spec(request.spec)),
 )

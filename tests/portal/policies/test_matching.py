@@ -22,6 +22,7 @@ def vm_ask(vcpus=1, memory_mib=128, disk_gib=1, image_id=7, network_ids=(), leas
         image_id=image_id,
         network_ids=tuple(network_ids),
         lease_days=lease_days,
+        leased_kind=True,
     )
 
 
@@ -48,6 +49,7 @@ def test_an_ask_within_every_limit_matches():
         pytest.param({"images": [f"{CONTAINER}:7"]}, vm_ask(image_id=7), "image", id="image-of-another-kind"),
         pytest.param({"networks": [f"{VM}:3"]}, vm_ask(network_ids=[3, 4]), "network", id="network"),
         pytest.param({"max_lease_days": 7}, vm_ask(lease_days=8), "lease", id="lease"),
+        pytest.param({"max_lease_days": 7}, vm_ask(lease_days=None), "no lease end", id="no-lease-end"),
         pytest.param({"enabled": False}, vm_ask(), "disabled", id="disabled"),
     ],
 )
@@ -57,8 +59,8 @@ def test_an_ask_outside_one_limit_does_not_match(fields, ask, why):
 
 
 def test_what_an_ask_does_not_name_passes_its_check():
-    """No lease end, no network named (it joins its team's own): those checks have nothing to refuse."""
-    rule = policy(networks=[f"{VM}:3"], max_lease_days=1)
+    """No network named (it joins its team's own), no lease limit: those checks have nothing to refuse."""
+    rule = policy(networks=[f"{VM}:3"])
     assert policy_refusal(rule, vm_ask(network_ids=[], lease_days=None)) == ""
 
 
@@ -77,6 +79,7 @@ def test_the_kind_handler_reads_image_and_networks_of_an_ask(team, member):
         team=team, requested_by=member, kind=CONTAINER, spec={"image_id": 4, "docker_host_id": 1}
     )
     assert ask_of(vm).image_id == 5
+    assert ask_of(vm).leased_kind and not ask_of(container).lease_days
     assert ask_of(vm).network_ids == (2, 9)
     assert ask_of(container).image_id == 4
     assert ask_of(container).network_ids == (), "a container names no network: it joins its team's bridge"
