@@ -64,8 +64,8 @@ class HostAdmin(AuditedAdminMixin, admin.ModelAdmin[Host]):
 
 @admin.register(Image)
 class ImageAdmin(AuditedAdminMixin, admin.ModelAdmin[Image]):
-    list_display = ("name", "os_name", "boot_source", "min_memory_mib", "min_disk_gib", "is_active")
-    list_filter = ("is_active", "boot_source")
+    list_display = ("name", "os_name", "boot_source", "min_memory_mib", "min_disk_gib", "cloud_init", "is_active")
+    list_filter = ("is_active", "boot_source", "cloud_init")
     search_fields = ("name", "os_name")
 
 

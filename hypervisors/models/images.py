@@ -39,6 +39,12 @@ class Image(models.Model):
     )
     min_disk_gib = models.PositiveIntegerField("minimum disk (GiB)", default=1, validators=[MinValueValidator(1)])
     is_active = models.BooleanField("offered", default=True)
+    cloud_init = models.BooleanField(
+        "understands cloud-init",
+        default=False,
+        help_text="The guest reads a NoCloud seed (a CD-ROM labelled cidata) at first boot: people asking for a VM "
+        "of it may give SSH keys and cloud-config user-data.",
+    )
 
     class Meta:
         ordering = ("name",)

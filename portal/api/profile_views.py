@@ -1,4 +1,4 @@
-"""The profile page: the user's API tokens, made (secret shown once) and revoked with htmx.
+"""The profile page: the user's API tokens, made (secret shown once) and revoked with htmx, and their SSH keys.
 
 Token creation lives only here, behind a browser session with CSRF: a token cannot
 make another token, so a restricted or read-only token never widens itself.
@@ -16,13 +16,14 @@ from django.views import View
 from portal.api.forms import TokenForm
 from portal.api.tokens import token_create, token_revoke, tokens_of
 from portal.htmx import page_or_fragment
+from portal.ssh_key_views import ssh_keys_context
 
 PAGE = "portal_api/profile.html"
 FRAGMENT = "portal_api/_tokens.html"
 
 
 def _render(request: HttpRequest, form: TokenForm, status: int = 200, **extra: Any) -> HttpResponse:
-    context = {"form": form, "tokens": tokens_of(request.user), **extra}
+    context = {"form": form, "tokens": tokens_of(request.user), **ssh_keys_context(request), **extra}
     return page_or_fragment(request, page=PAGE, fragment=FRAGMENT, context=context, status=status)
 
 
