@@ -43,7 +43,7 @@ def user_data_check(text: str) -> str:
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
         raise ValidationError(f"User-data is not valid YAML{where}.", code="yaml") from None
-    if not isinstance(document, dict):
+    if document is not None and not isinstance(document, dict):  # None: only comments, an empty cloud-config
         raise ValidationError(
             "User-data must be a cloud-config mapping (keys such as hostname:, runcmd:), not a list or a scalar.",
             code="not_mapping",

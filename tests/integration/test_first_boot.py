@@ -96,9 +96,9 @@ def test_a_guest_takes_its_name_key_and_runcmd_from_its_seed_and_shows_its_lease
         await socket.send_to(bytes_data=b"echo name=$(hostname); cat /root/.ssh/authorized_keys /root/runcmd.out\r")
         await read_until(
             socket,
-            lambda output, _m: b"name=seeded" in output
-            and key_line.split()[1].encode() in output
-            and b"first-boot-42" in output,
+            lambda output, _m: (
+                b"name=seeded" in output and key_line.split()[1].encode() in output and b"first-boot-42" in output
+            ),
         )
         await socket.disconnect()
 
