@@ -23,7 +23,7 @@ from django.utils.html import format_html
 
 from portal.admin_audit import AuditedAdminMixin
 from portal.choices import ACTIVE_REQUEST_STATES
-from portal.models import AuditEvent, Job, Membership, Quota, ResourceRequest, Team
+from portal.models import AuditEvent, Job, Membership, Quota, ResourceRequest, SshKey, Team
 from portal.quotas import QuotaExceeded
 from portal.services import request_approve, request_reject
 
@@ -267,4 +267,19 @@ class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return False
+
+
+@admin.register(SshKey)
+class SshKeyAdmin(admin.ModelAdmin[SshKey]):
+    """People's public keys, read only: only their owner adds or deletes them (on the profile page)."""
+
+    list_display = ("name", "user", "key_type", "fingerprint", "created_at")
+    search_fields = ("name", "user__username", "fingerprint")
+    list_select_related = ("user",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: SshKey | None = None) -> bool:
         return False

@@ -56,7 +56,8 @@ ANSWER_TIMEOUT = 30
 
 async def read_until(socket: WebsocketCommunicator, seen: Callable[[bytes, list[dict[str, Any]]], bool]) -> bytes:
     """Collect output (and control messages) until ``seen`` says enough; fail at the deadline."""
-    output, messages = b"", []
+    output = b""
+    messages: list[dict[str, Any]] = []
     deadline = time.monotonic() + ANSWER_TIMEOUT
     while not seen(output, messages):
         remaining = deadline - time.monotonic()
