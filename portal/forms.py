@@ -116,6 +116,8 @@ class SshKeyForm(forms.Form):
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Ids of their own: the profile page shows the token form too, which has a "name" field.
+        kwargs.setdefault("auto_id", "id_ssh_key_%s")
         super().__init__(*args, **kwargs)
         if self.is_bound and looks_private(str(self.data.get("public_key", ""))):
             # Drop the secret from the bound data at once: whatever renders this form shows an empty box.

@@ -22,9 +22,12 @@ def ssh_keys_context(request: HttpRequest, form: SshKeyForm | None = None) -> di
     return {"ssh_key_form": form or SshKeyForm(), "ssh_keys": ssh_keys_of(request.user)}
 
 
-def _answer(request: HttpRequest, form: SshKeyForm | None = None, status: int = 200, **extra: Any) -> HttpResponse:
-    if not is_htmx(request) and status == 200:
+def _answer(request: HttpRequest, form: SshKeyForm | None = None, refused: bool = False, **extra: Any) -> HttpResponse:
+    """The fragment for htmx (200 even when refused: htmx swaps only successful answers, and the errors must show);
+    without htmx, back to the profile, or the fragment with 400 when refused."""
+    if not is_htmx(request) and not refused:
         return redirect("profile")
+    status = 400 if refused and not is_htmx(request) else 200
     return render(request, FRAGMENT, {**ssh_keys_context(request, form), **extra}, status=status)
 
 
@@ -40,7 +43,7 @@ class SshKeyCreateView(LoginRequiredMixin, View):
                 form.add_error("public_key", error)
             else:
                 return _answer(request, added=key)
-        return _answer(request, form, status=400)
+        return _answer(request, form, refused=True)
 
 
 class SshKeyDeleteView(LoginRequiredMixin, View):
