@@ -25,12 +25,27 @@ MAX_MEMORY_MIB = 1024 * 1024
 MAX_DISK_GIB = 64 * 1024
 
 
+class ImageSelect(forms.Select):
+    """The image select; an image that understands cloud-init says so on its option (``data-cloud-init``).
+
+    ``static/portal/first-boot.js`` shows the SSH key and user-data fields only while such an image
+    is chosen; the form refuses them for any other image whatever the browser sends.
+    """
+
+    def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(name, value, *args, **kwargs)
+        image = getattr(value, "instance", None)
+        if isinstance(image, Image) and image.cloud_init:
+            option["attrs"]["data-cloud-init"] = True
+        return option
+
+
 class VMRequestForm(ResourceRequestForm):
     """Ask for a VM. Teams offered are those where the user may ask (member or team admin)."""
 
     kind = HypervisorKind.VM
 
-    image = forms.ModelChoiceField(queryset=Image.objects.none(), empty_label=None)
+    image = forms.ModelChoiceField(queryset=Image.objects.none(), empty_label=None, widget=ImageSelect)
     vcpus = forms.IntegerField(label="vCPUs", min_value=1, max_value=MAX_VCPUS, initial=1)
     memory_mib = forms.IntegerField(
         label="Memory (MiB)", min_value=MIN_VM_MEMORY_MIB, max_value=MAX_MEMORY_MIB, initial=128
@@ -45,14 +60,19 @@ class VMRequestForm(ResourceRequestForm):
         label="SSH keys",
         queryset=SshKey.objects.none(),
         required=False,
-        widget=forms.CheckboxSelectMultiple,
+        widget=forms.CheckboxSelectMultiple(attrs={"data-cloud-init-only": True}),
         help_text="Keys from your profile, put in root's authorized_keys at first boot (images with cloud-init only).",
     )
     user_data = forms.CharField(
         label="User-data (cloud-config)",
         required=False,
         widget=forms.Textarea(
-            attrs={"rows": 6, "spellcheck": "false", "placeholder": "#cloud-config\nruncmd:\n  - ..."}
+            attrs={
+                "rows": 6,
+                "spellcheck": "false",
+                "placeholder": "#cloud-config\nruncmd:\n  - ...",
+                "data-cloud-init-only": True,
+            }
         ),
         help_text="Optional cloud-config YAML (a mapping, at most 16 KiB), for images with cloud-init only.",
     )
@@ -66,14 +86,7 @@ class VMRequestForm(ResourceRequestForm):
     def __init__(self, *args: Any, user: User | AnonymousUser, **kwargs: Any) -> None:
         super().__init__(*args, user=user, **kwargs)
         self.fields["image"].queryset = images_offered()  # type: ignore[attr-defined]
-        seeded = [image.name for image in images_offered() if image.cloud_init]
-        if seeded:
-            self.fields["ssh_keys"].queryset = ssh_keys_of(user)  # type: ignore[attr-defined]
-            self.fields["ssh_keys"].help_text += f" Images with cloud-init: {', '.join(seeded)}."
-        else:
-            # No image offered could use them: the form offers neither, and refuses them when posted.
-            for name in self.CLOUD_INIT_FIELDS:
-                del self.fields[name]
+        self.fields["ssh_keys"].queryset = ssh_keys_of(user)  # type: ignore[attr-defined]
         teams = self.fields["team"].queryset  # type: ignore[attr-defined]
         usable = Q(team__isnull=True) | Q(team__in=teams)
         self.fields["networks"].queryset = (  # type: ignore[attr-defined]

@@ -76,12 +76,13 @@ def test_an_image_without_cloud_init_refuses_keys_and_user_data(member, data, se
     assert "ssh_keys" not in form.spec(form.cleaned_data)
 
 
-def test_no_image_with_cloud_init_offered_means_no_such_fields_and_refused_when_posted(member, data, key):
-    form = VMRequestForm(user=member)
-    assert "ssh_keys" not in form.fields and "user_data" not in form.fields
-    form = VMRequestForm({**data, "user_data": USER_DATA}, user=member)
-    assert not form.is_valid()
-    assert "cannot be asked for here: user_data" in str(form.non_field_errors())
+def test_the_page_marks_images_with_cloud_init_and_the_fields_only_they_may_use(member, seeded_image):
+    plain = ImageFactory(name="plain", cloud_init=False)
+    page = logged_in(member).get("/vms/new/").content.decode()
+    assert f'<option value="{seeded_image.pk}" data-cloud-init' in page
+    assert f'<option value="{plain.pk}">' in page
+    assert 'name="user_data"' in page and "data-cloud-init-only" in page
+    assert "portal/first-boot.js" in page
 
 
 def test_the_page_offers_only_the_users_keys_and_keeps_the_request_when_a_key_goes(member, data, seeded_image, key):
