@@ -19,7 +19,7 @@ from portal.models import Job, ResourceRequest
 from portal.services import request_approve
 from tests.browser.steps import CHROMIUM, CHROMIUM_ARGS, PASSWORD, csp_violations, member_log_in
 from tests.browser.test_console_flow import ANSWER_TIMEOUT_MS, TERMINAL, asgi_server, terminal_type  # noqa: F401
-from tests.factories import UserFactory
+from tests.factories import ImageFactory, UserFactory
 from tests.support.keys import private_text, public_line
 from tests.support.processes import processes  # noqa: F401
 from tests.support.qemu import banner_count
@@ -71,8 +71,14 @@ def test_member_keeps_a_key_asks_for_a_seeded_vm_and_its_console_shows_the_name(
             fingerprint = live_member.ssh_keys.get().fingerprint
             expect(keys.locator("table")).to_contain_text(fingerprint)
 
-            # The ask offers the key; the user-data runs a command at first boot.
+            # The ask offers keys and user-data only while an image with cloud-init is chosen.
+            plain = ImageFactory(name="plain-kernel", cloud_init=False)
             page.goto("/vms/new/")
+            page.select_option("#id_image", str(plain.pk))
+            expect(page.locator("#id_user_data")).to_be_hidden()
+            page.select_option("#id_image", str(guest_image.pk))
+            expect(page.locator("#id_user_data")).to_be_visible()
+            # The key is offered; the user-data runs a command at first boot.
             page.fill("#id_name", "seeded")
             page.fill("#id_memory_mib", "96")
             choice = page.locator("#id_ssh_keys label", has_text=fingerprint)
