@@ -9,7 +9,8 @@
 #                                 (Debian package: linux-image-cloud-amd64)
 #   OUTPUT_DIR/initramfs.cpio.gz  gzip'ed newc cpio built around /bin/busybox
 #                                 (Debian package: busybox-static) plus the
-#                                 kernel modules button.ko and evdev.ko from
+#                                 kernel modules of GUEST_MODULES (below) and
+#                                 their dependencies from
 #                                 /lib/modules/<version of that kernel>
 #
 # Kernel command line to boot it with (the portal passes it in the domain XML
@@ -64,10 +65,10 @@ BANNER='portal-guest: booted'
 # loaded first automatically): ACPI power button, and evdev so acpid can read
 # the button's input events; virtio_pci and virtio_balloon so memory resized
 # while the guest runs really reaches it; virtio_net for the network card
-# (af_packet, which udhcpc needs, is built into the cloud kernel); virtio_scsi,
+# and af_packet, which udhcpc needs (built into the cloud kernel); virtio_scsi,
 # sr_mod and isofs to read the first-boot seed from its CD-ROM (cdrom, scsi_mod
-# come as their dependencies). Each must be a module of the kernel, not built in.
-GUEST_MODULES='evdev button virtio_pci virtio_balloon virtio_net virtio_scsi sr_mod isofs'
+# come as their dependencies). One built into the kernel is skipped.
+GUEST_MODULES='evdev button virtio_pci virtio_balloon af_packet virtio_net virtio_scsi sr_mod isofs'
 
 prog=${0##*/}
 die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
@@ -107,7 +108,9 @@ resolve_module() {
         die "kernel module '$name' not found for $kver (modinfo -k $kver $name)"
     case $file in
         /*) ;;
-        *) die "kernel module '$name' is built into $kver, expected a module file" ;;
+        *)  # built into this kernel (modinfo says "(builtin)"): nothing to copy or load
+            log "kernel module '$name' is built into $kver"
+            modnames+=("$name"); return 0 ;;
     esac
     [ -r "$file" ] || die "kernel module file $file is not readable"
     deps=$(modinfo -k "$kver" -F depends "$name")
