@@ -74,10 +74,12 @@ MASK = "••••••"
 
 
 def spec_masked(spec: dict[str, Any]) -> dict[str, Any]:
-    """A request's spec as pages show it: environment values (often passwords) replaced by a mask."""
+    """A request's spec as pages show it: environment values and user-data (often passwords) replaced by a mask."""
     shown = dict(spec)
     if isinstance(shown.get("environment"), dict):
         shown["environment"] = dict.fromkeys(shown["environment"], MASK)
+    if shown.get("user_data"):
+        shown["user_data"] = f"{MASK} ({len(str(shown['user_data']).encode())} bytes)"
     return shown
 
 

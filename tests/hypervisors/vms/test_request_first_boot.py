@@ -7,6 +7,8 @@ import pytest
 from django.test import Client
 
 from hypervisors.vms.forms import VMRequestForm
+from portal.admin import spec_masked
+from portal.api.serializers import RequestSerializer
 from portal.models import ResourceRequest
 from portal.ssh_keys import ssh_key_add
 from tests.factories import ImageFactory, UserFactory
@@ -103,3 +105,14 @@ def test_bad_user_data_on_the_page_is_shown_where_it_was_typed(member, data, see
     assert 'id="errors-user_data"' in response.content.decode()
     assert "must be a cloud-config mapping" in response.content.decode()
     assert not ResourceRequest.objects.exists()
+
+
+def test_user_data_is_not_shown_back_in_admin_or_the_api(member, data, seeded_image, staff):
+    secret = "#cloud-config\nchpasswd:\n  list: |\n    root:hunter2\n"
+    assert logged_in(member).post("/vms/new/", {**data, "user_data": secret}).status_code == 302
+    request = ResourceRequest.objects.get(name="web")
+    assert request.spec["user_data"] == secret.strip()
+    assert "hunter2" not in str(spec_masked(request.spec))
+    assert "hunter2" not in str(RequestSerializer(request).data)
+    admin_page = logged_in(staff).get(f"/admin/portal/resourcerequest/{request.pk}/change/").content.decode()
+    assert "hunter2" not in admin_page and "bytes" in admin_page
