@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from portal.api.profile_views import ProfileView, TokenCreateView, TokenRevokeView
 from portal.notifications.views import EmailCategoriesView
+from portal.ssh_key_views import SshKeyCreateView, SshKeyDeleteView
 
 urlpatterns = [
     path("", include("overview.urls")),
@@ -23,6 +24,8 @@ urlpatterns = [
     path("profile/tokens/", TokenCreateView.as_view(), name="token-create"),
     path("profile/tokens/<int:pk>/revoke/", TokenRevokeView.as_view(), name="token-revoke"),
     path("profile/email/", EmailCategoriesView.as_view(), name="email-categories"),
+    path("profile/ssh-keys/", SshKeyCreateView.as_view(), name="ssh-key-create"),
+    path("profile/ssh-keys/<int:pk>/delete/", SshKeyDeleteView.as_view(), name="ssh-key-delete"),
     path("api/v1/", include("portal.api.urls")),
     path("api/v1/", include("hypervisors.api.urls")),
     path("api/v1/", include("containers.api.urls")),

@@ -66,9 +66,9 @@ class HostAdmin(AuditedAdminMixin, admin.ModelAdmin[Host]):
 class ImageAdmin(AuditedAdminMixin, admin.ModelAdmin[Image]):
     list_display = (
         *("name", "os_name", "boot_source", "min_memory_mib", "min_disk_gib"),
-        *("graphical_console", "is_active"),
+        *("cloud_init", "graphical_console", "is_active"),
     )
-    list_filter = ("is_active", "boot_source", "graphical_console")
+    list_filter = ("is_active", "boot_source", "cloud_init", "graphical_console")
     search_fields = ("name", "os_name")
 
 

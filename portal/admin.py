@@ -24,7 +24,7 @@ from django.utils.html import format_html
 from portal.admin_audit import AuditedAdminMixin
 from portal.choices import ACTIVE_REQUEST_STATES
 from portal.leases import admin as leases_admin  # noqa: F401 - registers the lease policies
-from portal.models import AuditEvent, Job, Membership, Quota, ResourceRequest, Team
+from portal.models import AuditEvent, Job, Membership, Quota, ResourceRequest, SshKey, Team
 from portal.notifications import admin as notifications_admin  # noqa: F401 - registers the notifications' admin
 from portal.policies import admin as policies_admin  # noqa: F401 (registers the policies' admin)
 from portal.quotas import QuotaExceeded
@@ -77,10 +77,12 @@ MASK = "••••••"
 
 
 def spec_masked(spec: dict[str, Any]) -> dict[str, Any]:
-    """A request's spec as pages show it: environment values (often passwords) replaced by a mask."""
+    """A request's spec as pages show it: environment values and user-data (often passwords) replaced by a mask."""
     shown = dict(spec)
     if isinstance(shown.get("environment"), dict):
         shown["environment"] = dict.fromkeys(shown["environment"], MASK)
+    if shown.get("user_data"):
+        shown["user_data"] = f"{MASK} ({len(str(shown['user_data']).encode())} bytes)"
     return shown
 
 
@@ -279,4 +281,19 @@ class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return False
+
+
+@admin.register(SshKey)
+class SshKeyAdmin(admin.ModelAdmin[SshKey]):
+    """People's public keys, read only: only their owner adds or deletes them (on the profile page)."""
+
+    list_display = ("name", "user", "key_type", "fingerprint", "created_at")
+    search_fields = ("name", "user__username", "fingerprint")
+    list_select_related = ("user",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: SshKey | None = None) -> bool:
         return False

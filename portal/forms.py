@@ -18,6 +18,7 @@ from portal.leases.policies import LEASE_FIELD, lease_day_check, lease_end_of, l
 from portal.models import Team
 from portal.quotas import QuotaExceeded
 from portal.selectors import teams_for
+from portal.ssh_keys import PRIVATE_KEY_MESSAGE, looks_private
 
 #: A DNS label: what a resource name must be, so it is usable as a hostname everywhere.
 DNS_LABEL = RegexValidator(
@@ -155,3 +156,33 @@ class RowsField(forms.ModelMultipleChoiceField):
                     self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": text}
                 )
         return super()._check_values(value)  # type: ignore[misc]
+
+
+class SshKeyForm(forms.Form):
+    """A public key to keep on the profile. A private key posted here is refused and never shown back."""
+
+    name = forms.CharField(max_length=100, required=False, help_text="Empty: the key's comment.")
+    public_key = forms.CharField(
+        label="Public key",
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "autocomplete": "off"}),
+        max_length=8192,
+        help_text="One line from a .pub file: ssh-ed25519, ecdsa-sha2-nistp256/384/521 or ssh-rsa (2048 bits or more).",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Ids of their own: the profile page shows the token form too, which has a "name" field.
+        kwargs.setdefault("auto_id", "id_ssh_key_%s")
+        super().__init__(*args, **kwargs)
+        if self.is_bound and looks_private(str(self.data.get("public_key", ""))):
+            # Drop the secret from the bound data at once: whatever renders this form shows an empty box.
+            self.data = {**{key: value for key, value in self.data.items() if key != "public_key"}, "public_key": ""}
+            self.private_key_refused = True
+        else:
+            self.private_key_refused = False
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.private_key_refused:
+            self.errors.pop("public_key", None)
+            self.add_error("public_key", PRIVATE_KEY_MESSAGE)
+        return cleaned

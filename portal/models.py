@@ -342,5 +342,31 @@ class ConsoleTicket(models.Model):
         return f"{self.get_kind_display()} ticket of {self.user} ({self.target_type_id}:{self.target_id})"
 
 
+class SshKey(models.Model):
+    """An SSH public key a user keeps on their profile, to give VMs that understand cloud-init at first boot.
+
+    Only the public half is ever stored: ``portal.ssh_keys`` refuses anything else
+    before a row is made. The key text is copied into a VM request when asked for,
+    so deleting a key later changes no request.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="user", on_delete=models.CASCADE, related_name="ssh_keys"
+    )
+    name = models.CharField("name", max_length=100)
+    key_type = models.CharField("type", max_length=40)
+    public_key = models.TextField("public key", help_text="One OpenSSH line: type, base64 blob, comment.")
+    fingerprint = models.CharField("fingerprint (SHA256)", max_length=60)
+    created_at = models.DateTimeField("added", auto_now_add=True)
+
+    class Meta:
+        ordering = ("name", "id")
+        verbose_name = "SSH key"
+        constraints = [models.UniqueConstraint(fields=("user", "fingerprint"), name="sshkey_unique_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.fingerprint})"
+
+
 # Auto-approval policies live in a package of their own and belong to this app.
 from portal.policies.models import AutoApprovalPolicy as AutoApprovalPolicy  # noqa: E402

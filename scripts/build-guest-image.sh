@@ -9,7 +9,8 @@
 #                                 (Debian package: linux-image-cloud-amd64)
 #   OUTPUT_DIR/initramfs.cpio.gz  gzip'ed newc cpio built around /bin/busybox
 #                                 (Debian package: busybox-static) plus the
-#                                 kernel modules button.ko and evdev.ko from
+#                                 kernel modules of GUEST_MODULES (below) and
+#                                 their dependencies from
 #                                 /lib/modules/<version of that kernel>
 #
 # Kernel command line to boot it with (the portal passes it in the domain XML
@@ -32,6 +33,22 @@
 #     (SIGINT to PID 1): prints `portal-guest: rebooting` and reboots at once
 #     (reboot -f).
 #
+# First boot (cloud-init's NoCloud source, the part this guest needs): when the
+# VM has a CD-ROM on a virtio-scsi controller, /init waits up to 5 s for it,
+# mounts it read-only and, if it holds meta-data and user-data (the portal
+# writes them; see hypervisors/vms/cloud_init.py), runs /sbin/portal-seed:
+#   - hostname: user-data `hostname:` wins over meta-data `local-hostname:`;
+#   - user-data `ssh_authorized_keys:` -> /root/.ssh/authorized_keys;
+#   - user-data `runcmd:` (the list-of-strings form only), each line run with
+#     sh -c, in order, output on the console.
+# The parser is awk on the layout PyYAML writes (top-level keys at column 0,
+# list items as `- item`, plain or quoted scalars); it is no YAML parser.
+# Without a virtio-scsi controller nothing is waited for. Then the first
+# network card (virtio_net, eth0) takes a DHCP lease with busybox udhcpc in
+# the background (/sbin/portal-dhcp configures the address and route), so the
+# host's DHCP server (libvirt's lease table) knows the guest's address. All of
+# this but the lease happens before the banner below is printed.
+#
 # Idempotent: when both outputs exist and are newer than the kernel, the
 # busybox binary, the kernel modules and this script, nothing is done. Outputs
 # are written to temporary files in OUTPUT_DIR and renamed into place
@@ -47,8 +64,11 @@ BANNER='portal-guest: booted'
 # Kernel modules the guest loads, in load order (dependencies are added and
 # loaded first automatically): ACPI power button, and evdev so acpid can read
 # the button's input events; virtio_pci and virtio_balloon so memory resized
-# while the guest runs really reaches it.
-GUEST_MODULES='evdev button virtio_pci virtio_balloon'
+# while the guest runs really reaches it; virtio_net for the network card
+# and af_packet, which udhcpc needs (built into the cloud kernel); virtio_scsi,
+# sr_mod and isofs to read the first-boot seed from its CD-ROM (cdrom, scsi_mod
+# come as their dependencies). One built into the kernel is skipped.
+GUEST_MODULES='evdev button virtio_pci virtio_balloon af_packet virtio_net virtio_scsi sr_mod isofs'
 
 prog=${0##*/}
 die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
@@ -88,7 +108,9 @@ resolve_module() {
         die "kernel module '$name' not found for $kver (modinfo -k $kver $name)"
     case $file in
         /*) ;;
-        *) die "kernel module '$name' is built into $kver, expected a module file" ;;
+        *)  # built into this kernel (modinfo says "(builtin)"): nothing to copy or load
+            log "kernel module '$name' is built into $kver"
+            modnames+=("$name"); return 0 ;;
     esac
     [ -r "$file" ] || die "kernel module file $file is not readable"
     deps=$(modinfo -k "$kver" -F depends "$name")
@@ -209,6 +231,63 @@ exec /sbin/portal-power poweroff
 EOF
 chmod 0755 "$stage"/etc/acpi/PWRF/00000080
 
+# The first-boot seed: hostname, root's SSH keys, runcmd (see the header).
+cat >"$stage"/sbin/portal-seed <<'EOF'
+#!/bin/sh
+# usage: portal-seed DIR   (DIR holds meta-data and user-data of a NoCloud seed)
+dir=$1
+q="'"
+# value KEY FILE: the top-level scalar KEY, quotes removed.
+value() {
+    awk -v key="$1" -v q="$q" 'index($0, key ": ") == 1 { v = substr($0, length(key) + 3); sub(/[ \t]+$/, "", v)
+        if (v ~ /^".*"$/ || (substr(v, 1, 1) == q && substr(v, length(v)) == q)) v = substr(v, 2, length(v) - 2)
+        print v; exit }' "$2"
+}
+# items KEY FILE: the items of the top-level list KEY, one a line, quotes removed.
+items() {
+    awk -v key="$1:" -v q="$q" '/^[^ \t#-]/ { inlist = ($0 == key); next }
+        inlist && /^[ \t]*- / { v = $0; sub(/^[ \t]*- /, "", v); sub(/[ \t]+$/, "", v)
+            if (v ~ /^".*"$/) v = substr(v, 2, length(v) - 2)
+            else if (substr(v, 1, 1) == q && substr(v, length(v)) == q) { v = substr(v, 2, length(v) - 2); gsub(q q, q, v) }
+            print v }' "$2"
+}
+name=$(value hostname "$dir/user-data")
+[ -n "$name" ] || name=$(value local-hostname "$dir/meta-data")
+case $name in
+    '') ;;
+    *[!A-Za-z0-9.-]*) echo "portal-guest: hostname '$name' ignored" ;;
+    *) echo "$name" >/etc/hostname; hostname "$name"; echo "portal-guest: hostname $name" ;;
+esac
+keys=$(items ssh_authorized_keys "$dir/user-data")
+if [ -n "$keys" ]; then
+    mkdir -p /root/.ssh && chmod 0700 /root/.ssh
+    printf '%s\n' "$keys" >/root/.ssh/authorized_keys && chmod 0600 /root/.ssh/authorized_keys
+    echo "portal-guest: $(printf '%s\n' "$keys" | wc -l) authorized key(s)"
+fi
+items runcmd "$dir/user-data" >/run/runcmd
+while IFS= read -r line; do
+    [ -n "$line" ] && sh -c "$line" </dev/null
+done </run/runcmd
+EOF
+chmod 0755 "$stage"/sbin/portal-seed
+
+# udhcpc's hook: configure the address and default route it leased.
+cat >"$stage"/sbin/portal-dhcp <<'EOF'
+#!/bin/sh
+case $1 in
+    deconfig) ifconfig "$interface" 0.0.0.0 up ;;
+    bound|renew)
+        ifconfig "$interface" "$ip" netmask "${subnet:-255.255.255.0}" up
+        if [ -n "$router" ]; then
+            route del default 2>/dev/null
+            route add default gw "${router%% *}" dev "$interface"
+        fi
+        [ "$1" = bound ] && echo "portal-guest: leased $ip on $interface" >/dev/console ;;
+esac
+exit 0
+EOF
+chmod 0755 "$stage"/sbin/portal-dhcp
+
 cat >"$stage"/init <<EOF
 #!/bin/busybox sh
 # /init of the portal test guest (kernel cmdline: $KERNEL_CMDLINE)
@@ -228,6 +307,21 @@ done
 # (acpid daemonizes before opening /dev/input/event*, so check those first.)
 if [ -e /dev/input/event0 ] && acpid -l /run/acpid.log -p /run/acpid.pid; then :
 else echo 'portal-guest: warning: no acpid, ACPI power button ignored'; fi
+# First-boot seed: only a VM with a virtio-scsi controller has one (its CD-ROM).
+if ls /sys/bus/virtio/drivers/virtio_scsi/ 2>/dev/null | grep -q virtio; then
+    i=0
+    while [ ! -b /dev/sr0 ] && [ \$i -lt 50 ]; do usleep 100000; i=\$((i + 1)); done
+    mkdir -p /run/seed
+    if mount -t iso9660 -o ro /dev/sr0 /run/seed 2>/dev/null && [ -f /run/seed/meta-data ]; then
+        /sbin/portal-seed /run/seed
+    else echo 'portal-guest: warning: no first-boot seed found'; fi
+fi
+ifconfig lo 127.0.0.1 up 2>/dev/null
+# DHCP on the first card, in the background: the boot does not wait for a lease.
+if [ -e /sys/class/net/eth0 ]; then
+    ifconfig eth0 up
+    udhcpc -f -S -i eth0 -s /sbin/portal-dhcp -t 10 -T 2 -A 5 >/dev/null 2>&1 &
+fi
 # busybox poweroff/halt/reboot signal PID 1; Ctrl-Alt-Del sends it SIGINT.
 trap '/sbin/portal-power poweroff' USR1 USR2
 trap '/sbin/portal-power reboot' TERM INT

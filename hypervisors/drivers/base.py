@@ -104,6 +104,8 @@ class DomainSpec:
     console_log: str = ""
     #: Whether the domain gets a VNC display (listening on the host's loopback only) for a graphical console.
     graphics: bool = False
+    #: A read-only ISO on the host (the NoCloud seed), given as a CD-ROM on a virtio-scsi controller.
+    seed_path: str = ""
     #: Free-form key/values recorded in the domain's metadata (team, owner...).
     metadata: dict[str, str] = field(default_factory=dict)
 
@@ -196,6 +198,15 @@ class HypervisorDriver(abc.ABC):
         """Create a qcow2 volume unless one of that name exists; return its path.
 
         Idempotent (an existing volume is kept as it is). Raises ``DriverError``.
+        """
+
+    @abc.abstractmethod
+    def volume_upload(self, *, pool: str, name: str, data: bytes) -> str:
+        """Put ``data`` into a raw volume of exactly its size (made anew if one of that name exists); return its path.
+
+        The bytes travel in libvirt's volume upload stream, so this works for remote hosts
+        (``qemu+ssh://``) as for the local one. Idempotent: the same data gives the same volume.
+        Raises ``DriverError`` (no such pool).
         """
 
     @abc.abstractmethod

@@ -57,6 +57,9 @@ def domain_xml(spec: DomainSpec) -> str:
     _sub(disk, "driver", name="qemu", type="qcow2")
     _sub(disk, "source", file=spec.disk_path)
     _sub(disk, "target", dev="vda", bus="virtio")
+    if spec.seed_path:
+        devices.append(seed_cdrom_element(spec.seed_path))
+        _sub(devices, "controller", type="scsi", index="0", model="virtio-scsi")
     interfaces = spec.interfaces or ((InterfaceSpec(mac="", network=spec.network),) if spec.network else ())
     for card in interfaces:
         devices.append(interface_element(card))
@@ -89,6 +92,16 @@ def graphics_element(*, password: str, valid_to: str = "") -> ET.Element:
     graphics = ET.Element("graphics", attributes)
     _sub(graphics, "listen", type="address", address=VNC_LISTEN)
     return graphics
+
+
+def seed_cdrom_element(path: str) -> ET.Element:
+    """A read-only CD-ROM holding a first-boot seed, on virtio-scsi: the bus of every machine type (pc and q35)."""
+    disk = ET.Element("disk", {"type": "file", "device": "cdrom"})
+    _sub(disk, "driver", name="qemu", type="raw")
+    _sub(disk, "source", file=path)
+    _sub(disk, "target", dev="sda", bus="scsi")
+    _sub(disk, "readonly")
+    return disk
 
 
 def interface_element(card: InterfaceSpec) -> ET.Element:
@@ -156,6 +169,16 @@ def pool_xml(*, name: str, path: str) -> str:
     target = _sub(pool, "target")
     _sub(target, "path", path)
     return ET.tostring(pool, encoding="unicode")
+
+
+def raw_volume_xml(*, name: str, capacity_bytes: int) -> str:
+    """The XML of a raw volume of exactly ``capacity_bytes`` (a seed image uploaded into it)."""
+    volume = ET.Element("volume")
+    _sub(volume, "name", name)
+    _sub(volume, "capacity", str(capacity_bytes), unit="B")
+    target = _sub(volume, "target")
+    _sub(target, "format", type="raw")
+    return ET.tostring(volume, encoding="unicode")
 
 
 def volume_xml(*, name: str, capacity_gib: int) -> str:

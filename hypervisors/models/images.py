@@ -44,6 +44,12 @@ class Image(models.Model):
         help_text="VMs of this image get a VNC display (on the host's 127.0.0.1 only) and a Graphical console tab.",
     )
     is_active = models.BooleanField("offered", default=True)
+    cloud_init = models.BooleanField(
+        "understands cloud-init",
+        default=False,
+        help_text="The guest reads a NoCloud seed (a CD-ROM labelled cidata) at first boot: people asking for a VM "
+        "of it may give SSH keys and cloud-config user-data.",
+    )
 
     class Meta:
         ordering = ("name",)

@@ -153,6 +153,11 @@ class VirtualMachine(TeamResource):
         """The name of the VM's disk volume in the host's storage pool."""
         return f"{self.uuid}.qcow2"
 
+    @property
+    def seed_volume_name(self) -> str:
+        """The name of the VM's first-boot seed (a NoCloud ISO) in the host's storage pool."""
+        return f"{self.uuid}-seed.iso"
+
 
 class Snapshot(models.Model):
     """A snapshot of a VM, as the portal took it. The hypervisor holds the data."""

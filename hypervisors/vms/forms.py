@@ -11,10 +11,12 @@ from django.db.models import Q, QuerySet
 
 from hypervisors.choices import HypervisorKind, NetworkState, VMState
 from hypervisors.models import MIN_VM_MEMORY_MIB, Host, Image, VirtualMachine, VirtualNetwork
+from hypervisors.vms.cloud_init import user_data_check
 from hypervisors.vms.selectors import images_offered
 from portal.forms import ResourceNameField, ResourceRequestForm, RowsField
-from portal.models import Team
+from portal.models import SshKey, Team
 from portal.selectors import teams_for
+from portal.ssh_keys import ssh_keys_of
 from portal.widgets import Select
 
 #: Upper bounds a single VM may ask for; a typo of three extra zeros is an error, not a quota problem.
@@ -23,12 +25,27 @@ MAX_MEMORY_MIB = 1024 * 1024
 MAX_DISK_GIB = 64 * 1024
 
 
+class ImageSelect(forms.Select):
+    """The image select; an image that understands cloud-init says so on its option (``data-cloud-init``).
+
+    ``static/portal/first-boot.js`` shows the SSH key and user-data fields only while such an image
+    is chosen; the form refuses them for any other image whatever the browser sends.
+    """
+
+    def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(name, value, *args, **kwargs)
+        image = getattr(value, "instance", None)
+        if isinstance(image, Image) and image.cloud_init:
+            option["attrs"]["data-cloud-init"] = True
+        return option
+
+
 class VMRequestForm(ResourceRequestForm):
     """Ask for a VM. Teams offered are those where the user may ask (member or team admin)."""
 
     kind = HypervisorKind.VM
 
-    image = forms.ModelChoiceField(queryset=Image.objects.none(), empty_label=None)
+    image = forms.ModelChoiceField(queryset=Image.objects.none(), empty_label=None, widget=ImageSelect)
     vcpus = forms.IntegerField(label="vCPUs", min_value=1, max_value=MAX_VCPUS, initial=1)
     memory_mib = forms.IntegerField(
         label="Memory (MiB)", min_value=MIN_VM_MEMORY_MIB, max_value=MAX_MEMORY_MIB, initial=128
@@ -39,11 +56,37 @@ class VMRequestForm(ResourceRequestForm):
         required=False,
         help_text="Shared networks or your team's; empty: your team's own network on the VM's host.",
     )
-    field_order = ("name", "team", "image", "vcpus", "memory_mib", "disk_gib", "networks", "justification")
+    ssh_keys = RowsField(
+        label="SSH keys",
+        queryset=SshKey.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"data-cloud-init-only": True}),
+        help_text="Keys from your profile, put in root's authorized_keys at first boot (images with cloud-init only).",
+    )
+    user_data = forms.CharField(
+        label="User-data (cloud-config)",
+        required=False,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 6,
+                "spellcheck": "false",
+                "placeholder": "#cloud-config\nruncmd:\n  - ...",
+                "data-cloud-init-only": True,
+            }
+        ),
+        help_text="Optional cloud-config YAML (a mapping, at most 16 KiB), for images with cloud-init only.",
+    )
+    field_order = (
+        "name", "team", "image", "vcpus", "memory_mib", "disk_gib", "networks", "ssh_keys", "user_data",
+        "justification",
+    )  # fmt: skip
+    #: Fields only an image that understands cloud-init can use.
+    CLOUD_INIT_FIELDS = ("ssh_keys", "user_data")
 
     def __init__(self, *args: Any, user: User | AnonymousUser, **kwargs: Any) -> None:
         super().__init__(*args, user=user, **kwargs)
         self.fields["image"].queryset = images_offered()  # type: ignore[attr-defined]
+        self.fields["ssh_keys"].queryset = ssh_keys_of(user)  # type: ignore[attr-defined]
         teams = self.fields["team"].queryset  # type: ignore[attr-defined]
         usable = Q(team__isnull=True) | Q(team__in=teams)
         self.fields["networks"].queryset = (  # type: ignore[attr-defined]
@@ -58,6 +101,12 @@ class VMRequestForm(ResourceRequestForm):
                 self.add_error("memory_mib", f"{image.name} needs at least {image.min_memory_mib} MiB.")
             if cleaned.get("disk_gib") is not None and cleaned["disk_gib"] < image.min_disk_gib:
                 self.add_error("disk_gib", f"{image.name} needs at least {image.min_disk_gib} GiB.")
+        if image is not None and not image.cloud_init:
+            for name in self.CLOUD_INIT_FIELDS:
+                if cleaned.get(name):
+                    self.add_error(
+                        name, f"{image.name} does not understand cloud-init: it takes no SSH keys or user-data."
+                    )
         networks, team = cleaned.get("networks") or [], cleaned.get("team")
         foreign = [n for n in networks if n.team_id is not None and team is not None and n.team_id != team.pk]
         if foreign:
@@ -66,12 +115,21 @@ class VMRequestForm(ResourceRequestForm):
             self.add_error("networks", "Pick networks of one host: a VM runs on one host.")
         return cleaned
 
+    def clean_user_data(self) -> str:
+        return user_data_check(self.cleaned_data.get("user_data") or "")
+
     def sizes(self, data: dict[str, Any]) -> tuple[Decimal | int, int, int]:
         return data.get("vcpus") or 0, data.get("memory_mib") or 0, data.get("disk_gib") or 0
 
     def spec(self, data: dict[str, Any]) -> dict[str, Any]:
         networks = data.get("networks") or []
-        return {"image_id": data["image"].pk, "image": data["image"].name, "network_ids": [n.pk for n in networks]}
+        spec = {"image_id": data["image"].pk, "image": data["image"].name, "network_ids": [n.pk for n in networks]}
+        if data["image"].cloud_init:
+            # The key texts are copied now: deleting a key later changes no request and no VM built from it.
+            spec["ssh_keys"] = [key.public_key for key in data.get("ssh_keys") or []]
+            spec["ssh_key_fingerprints"] = [key.fingerprint for key in data.get("ssh_keys") or []]
+            spec["user_data"] = data.get("user_data") or ""
+        return spec
 
 
 class VMResizeForm(forms.Form):

@@ -169,6 +169,7 @@ def _delete(job: Job, vm: VirtualMachine, driver: HypervisorDriver) -> str:
     driver.domain_delete(str(vm.uuid), with_storage=True)
     job_step(job, "Making sure the disk built for it is gone", 60)
     driver.volume_delete(pool=vm.host.storage_pool, name=vm.volume_name)
+    driver.volume_delete(pool=vm.host.storage_pool, name=vm.seed_volume_name)  # absent (no seed) is success
     with transaction.atomic():
         audit_record(actor=job.requested_by, action="vm.deleted", target=vm, team=vm.team)
         vm.delete()

@@ -29,6 +29,7 @@ from hypervisors.models import VirtualMachine, VirtualNetwork
 from hypervisors.networks.provisioning import network_make
 from hypervisors.networks.selectors import host_shared_network
 from hypervisors.networks.services import team_network_ensure
+from hypervisors.vms.cloud_init import seed_files, seed_iso
 from hypervisors.vms.services import vm_interfaces_create
 from portal.jobs import job_step
 from portal.models import Job
@@ -40,8 +41,8 @@ logger = logging.getLogger(__name__)
 CONSOLE_LOG_DIR = "/var/log/libvirt/qemu"
 
 
-def domain_spec(vm: VirtualMachine, disk_path: str) -> DomainSpec:
-    """The domain a VM row describes, on its host."""
+def domain_spec(vm: VirtualMachine, disk_path: str, seed_path: str = "") -> DomainSpec:
+    """The domain a VM row describes, on its host (with its first-boot seed as a CD-ROM when it has one)."""
     assert vm.host is not None and vm.image is not None
     return DomainSpec(
         uuid=str(vm.uuid),
@@ -61,6 +62,7 @@ def domain_spec(vm: VirtualMachine, disk_path: str) -> DomainSpec:
         ),
         console_log=f"{CONSOLE_LOG_DIR}/{vm.domain_name}.console.log",
         graphics=vm.image.graphical_console,
+        seed_path=seed_path,
         metadata={"team": vm.team.slug, "name": vm.name, "owner": vm.owner.get_username() if vm.owner else ""},
     )
 
@@ -72,7 +74,7 @@ def vm_provision(*, job_id: int, final_attempt: bool = True) -> None:
 
 def _load(job: Job) -> VirtualMachine | None:
     return (
-        VirtualMachine.objects.select_related("team", "image", "host", "owner")
+        VirtualMachine.objects.select_related("team", "image", "host", "owner", "request")
         .filter(request_id=job.request_id)
         .first()
     )
@@ -96,8 +98,9 @@ def _build(job: Job, vm: VirtualMachine) -> str:
         driver.pool_ensure(name=vm.host.storage_pool, path=vm.host.storage_path)
         job_step(job, f"Creating a {vm.disk_gib} GiB qcow2 disk", 40)
         disk_path = driver.volume_ensure(pool=vm.host.storage_pool, name=vm.volume_name, capacity_gib=vm.disk_gib)
+        seed_path = _seed_upload(job, driver, vm)
         job_step(job, f"Defining domain {vm.domain_name} ({vm.host.domain_type})", 60)
-        spec = domain_spec(vm, disk_path)
+        spec = domain_spec(vm, disk_path, seed_path)
         driver.domain_define(spec)
         job_step(job, "Starting the domain", 80)
         driver.domain_start(str(vm.uuid))
@@ -108,6 +111,26 @@ def _build(job: Job, vm: VirtualMachine) -> str:
         if spec.interfaces:
             vm.interfaces.update(attached=True)
     return f"The VM is {vm.get_state_display().lower()}"
+
+
+def _seed_upload(job: Job, driver: HypervisorDriver, vm: VirtualMachine) -> str:
+    """Write the VM's NoCloud seed into the host's pool when its image understands cloud-init; its path, or "".
+
+    Made from the request as it was asked (the key texts were copied then), so a
+    retried step writes the same seed again.
+    """
+    assert vm.host is not None and vm.image is not None
+    if not vm.image.cloud_init:
+        return ""
+    job_step(job, "Writing the first-boot seed (cloud-init NoCloud)", 50)
+    spec = vm.request.spec if vm.request is not None else {}
+    files = seed_files(
+        instance_id=str(vm.uuid),
+        hostname=vm.name,
+        keys=[str(key) for key in spec.get("ssh_keys", [])],
+        text=str(spec.get("user_data", "")),
+    )
+    return driver.volume_upload(pool=vm.host.storage_pool, name=vm.seed_volume_name, data=seed_iso(files))
 
 
 def _networks_of(vm: VirtualMachine) -> list[VirtualNetwork]:
@@ -145,6 +168,7 @@ def _cleanup(job: Job, vm: VirtualMachine) -> None:
             with driver_for(vm.host.uri) as driver:
                 driver.domain_delete(str(vm.uuid))
                 driver.volume_delete(pool=vm.host.storage_pool, name=vm.volume_name)
+                driver.volume_delete(pool=vm.host.storage_pool, name=vm.seed_volume_name)
         except DriverError as error:
             logger.error("Cleanup of VM %s on %s failed: %s", vm.uuid, vm.host.name, error)
             job_step(job, f"Could not remove domain {vm.domain_name} from {vm.host.name}: {error}", job.progress)

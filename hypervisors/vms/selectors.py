@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
-from hypervisors.models import Image, VirtualMachine, VMStatSample
+from hypervisors.models import Image, VirtualMachine, VMInterface, VMStatSample
 from hypervisors.vms.actions import ACTIONS, BUTTONS, VMAction
 from portal.actions import actions_allowed
 from portal.models import Job
@@ -20,6 +20,12 @@ AnyUser = User | AnonymousUser
 def vms_for(user: AnyUser) -> QuerySet[VirtualMachine]:
     """VMs of the user's teams, with what list pages show."""
     return VirtualMachine.objects.for_user(user).select_related("team", "host", "image", "owner")
+
+
+def vms_with_addresses(queryset: QuerySet[VirtualMachine]) -> QuerySet[VirtualMachine]:
+    """The VMs with their cards' leased addresses (as the reconcile stored them), in one more query per page."""
+    cards = VMInterface.objects.only("vm_id", "ip_addresses").order_by("id")
+    return queryset.prefetch_related(Prefetch("interfaces", queryset=cards, to_attr="address_cards"))
 
 
 def vm_get(user: AnyUser, vm_uuid: str) -> VirtualMachine:

@@ -26,7 +26,14 @@ from hypervisors.graphs import Series, svg_graphs, vm_series
 from hypervisors.models import VirtualMachine
 from hypervisors.networks.selectors import networks_usable_by
 from hypervisors.vms.forms import InterfaceForm, SnapshotForm, VMFilterForm, VMRequestForm, VMResizeForm
-from hypervisors.vms.selectors import vm_actions_for, vm_get, vm_latest_job, vm_samples_since, vms_for
+from hypervisors.vms.selectors import (
+    vm_actions_for,
+    vm_get,
+    vm_latest_job,
+    vm_samples_since,
+    vms_for,
+    vms_with_addresses,
+)
 from hypervisors.vms.services import vm_action_request, vm_interface_request, vm_resize_request, vm_snapshot_request
 from portal.choices import Role
 from portal.forms import form_add_quota_errors
@@ -62,7 +69,7 @@ class VMListView(LoginRequiredMixin, ListView[VirtualMachine]):
     def get_queryset(self) -> Any:
         self.filter_form = VMFilterForm(self.request.GET or None, user=self.request.user)
         queryset = vms_for(self.request.user).select_related(None).select_related("team", "image")
-        return self.filter_form.apply(queryset.only(*self.COLUMNS))
+        return vms_with_addresses(self.filter_form.apply(queryset.only(*self.COLUMNS)))
 
     def paginate_queryset(self, queryset: Any, page_size: int) -> tuple[Any, Any, Any, bool]:
         """Numbered pages while the list is short; keyset pages past ``count_cap`` rows (see ``portal.pagination``).

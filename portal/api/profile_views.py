@@ -1,4 +1,4 @@
-"""The profile page: the user's API tokens, made (secret shown once) and revoked with htmx,
+"""The profile page: the user's API tokens, made (secret shown once) and revoked with htmx, their SSH keys,
 and which notifications also come by e-mail (that section posts to ``portal.notifications.views``).
 
 Token creation lives only here, behind a browser session with CSRF: a token cannot
@@ -18,13 +18,14 @@ from portal.api.forms import TokenForm
 from portal.api.tokens import token_create, token_revoke, tokens_of
 from portal.htmx import is_htmx, page_or_fragment
 from portal.notifications.views import email_section
+from portal.ssh_key_views import ssh_keys_context
 
 PAGE = "portal_api/profile.html"
 FRAGMENT = "portal_api/_tokens.html"
 
 
 def _render(request: HttpRequest, form: TokenForm, status: int = 200, **extra: Any) -> HttpResponse:
-    context = {"form": form, "tokens": tokens_of(request.user), **extra}
+    context = {"form": form, "tokens": tokens_of(request.user), **ssh_keys_context(request), **extra}
     if not is_htmx(request):  # the full page also shows the e-mail section; the tokens' fragment does not
         context.update(email_section(request))
     return page_or_fragment(request, page=PAGE, fragment=FRAGMENT, context=context, status=status)

@@ -80,9 +80,12 @@ class RequestSerializer(serializers.ModelSerializer[ResourceRequest]):
 
     def get_spec(self, request: ResourceRequest) -> dict[str, Any]:
         # Sealed values (container environment) stay sealed: their names are shown, never the values.
+        # A VM's user-data may hold passwords too: only its size is shown.
         spec = dict(request.spec)
         if isinstance(spec.get("environment"), dict):
             spec["environment"] = sorted(spec["environment"])
+        if spec.get("user_data"):
+            spec["user_data"] = f"({len(str(spec['user_data']).encode())} bytes, not shown)"
         return spec
 
 

@@ -8,12 +8,9 @@ and poll with deadlines, never fixed sleeps.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
-from channels.testing import WebsocketCommunicator
 
 from containers.models import Container, ContainerImage
 from hypervisors.choices import VMState
@@ -27,12 +24,11 @@ from tests.factories import ContainerFactory, VirtualMachineFactory
 from tests.support import docker_engine as eng
 from tests.support.qemu import GUEST_BANNER, banner_count, virsh
 from tests.support.stack import wait_until
-from tests.support.websockets import communicator, run
+from tests.support.websockets import communicator, has, read_until, run
 
 pytestmark = [pytest.mark.integration]
 
 BOOT_TIMEOUT = 120
-ANSWER_TIMEOUT = 30
 
 
 @pytest.fixture
@@ -61,31 +57,6 @@ def running_vm(qemu_host, guest_image, live_team, live_member) -> VirtualMachine
         driver.domain_start(str(vm.uuid))
     wait_until(lambda: banner_count(vm.domain_name) >= 1, BOOT_TIMEOUT, "the guest to boot")
     return vm
-
-
-async def read_until(socket: WebsocketCommunicator, seen: Callable[[bytes, list[dict[str, Any]]], bool]) -> bytes:
-    """Collect output (and control messages) until ``seen`` says enough; fail at the deadline."""
-    output, messages = b"", []
-    deadline = time.monotonic() + ANSWER_TIMEOUT
-    while not seen(output, messages):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise AssertionError(f"timed out; output so far: {output[-500:]!r}, messages: {messages}")
-        try:
-            frame = await socket.receive_output(remaining)
-        except TimeoutError:
-            continue
-        if frame["type"] == "websocket.close":
-            messages.append({"type": "closed", "code": frame.get("code")})
-        elif frame.get("bytes") is not None:
-            output += frame["bytes"]
-        elif frame.get("text") is not None:
-            messages.append(json.loads(frame["text"]))
-    return output
-
-
-def has(message_type: str) -> Callable[[bytes, list[dict[str, Any]]], bool]:
-    return lambda _output, messages: any(message["type"] == message_type for message in messages)
 
 
 def test_the_serial_console_shows_recent_output_runs_commands_and_can_be_taken_over(running_vm, live_member):

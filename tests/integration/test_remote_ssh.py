@@ -1,7 +1,8 @@
 """A host reached over ``qemu+ssh://``: a private sshd on 127.0.0.1 in front of this machine's own libvirtd.
 
-The portal probes it, a real worker builds a VM on it over SSH, and the domain
-is checked through a local ``qemu:///system`` connection.
+The portal probes it, a real worker builds a VM on it over SSH (its first-boot seed
+uploaded through libvirt's stream), the domain is checked through a local
+``qemu:///system`` connection, and the guest's serial console answers over SSH.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ from hypervisors.choices import VMState
 from hypervisors.hosts import inventory
 from hypervisors.hosts.services import host_probe
 from hypervisors.models import Host
+from portal.choices import ConsoleKind
+from portal.consoles import console_ticket_issue
 from tests.support.qemu import TEST_POOL, TEST_POOL_PATH, banner_count, vm_build
 from tests.support.stack import wait_until
+from tests.support.websockets import communicator, has, read_until, run
 
 pytestmark = [pytest.mark.integration]
 
@@ -55,7 +59,23 @@ def test_vm_built_on_a_qemu_ssh_host(
         pool = local.storagePoolLookupByName(TEST_POOL)
         pool.refresh(0)
         assert vm.volume_name in pool.listVolumes()
+        assert vm.seed_volume_name in pool.listVolumes(), "the first-boot seed was not uploaded over SSH"
         wait_until(lambda: banner_count(vm.domain_name) >= 1, 120, "the guest's boot banner")
+
+        # Its serial console comes through libvirt's stream over the same SSH connection.
+        logins_before_console = ssh_loopback.logins()
+        ticket = console_ticket_issue(actor=live_member, target=vm, team=vm.team, kind=ConsoleKind.SERIAL)
+        socket = communicator(f"/ws/vms/{vm.uuid}/console/", user=live_member, ticket=ticket)
+
+        async def body() -> None:
+            assert (await socket.connect())[0]
+            await read_until(socket, has("open"))
+            await socket.send_to(bytes_data=b"echo seen-as-$(hostname)\r")
+            await read_until(socket, lambda output, _m: b"seen-as-remote" in output)
+            await socket.disconnect()
+
+        run(body)
+        assert ssh_loopback.logins() > logins_before_console, "the console did not go through the private sshd"
 
         # The reconcile reads the host over SSH too.
         report = inventory.host_reconcile(host_id=remote.pk)

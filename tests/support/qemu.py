@@ -105,6 +105,7 @@ def guest_image(transactional_db) -> Image:
         kernel_path=str(directory / "vmlinuz"),
         initrd_path=str(directory / "initramfs.cpio.gz"),
         kernel_cmdline="console=ttyS0 panic=-1 quiet",
+        cloud_init=True,
     )
 
 

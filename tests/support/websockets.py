@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -47,3 +48,33 @@ async def next_json(socket: WebsocketCommunicator, timeout: float = 10) -> dict[
             raise AssertionError(f"closed before a text frame: {message}")
         if message.get("text") is not None:
             return dict(json.loads(message["text"]))
+
+
+#: Seconds a console may take to answer under emulation on a busy machine.
+ANSWER_TIMEOUT = 30
+
+
+async def read_until(socket: WebsocketCommunicator, seen: Callable[[bytes, list[dict[str, Any]]], bool]) -> bytes:
+    """Collect output (and control messages) until ``seen`` says enough; fail at the deadline."""
+    output = b""
+    messages: list[dict[str, Any]] = []
+    deadline = time.monotonic() + ANSWER_TIMEOUT
+    while not seen(output, messages):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"timed out; output so far: {output[-500:]!r}, messages: {messages}")
+        try:
+            frame = await socket.receive_output(remaining)
+        except TimeoutError:
+            continue
+        if frame["type"] == "websocket.close":
+            messages.append({"type": "closed", "code": frame.get("code")})
+        elif frame.get("bytes") is not None:
+            output += frame["bytes"]
+        elif frame.get("text") is not None:
+            messages.append(json.loads(frame["text"]))
+    return output
+
+
+def has(message_type: str) -> Callable[[bytes, list[dict[str, Any]]], bool]:
+    return lambda _output, messages: any(message["type"] == message_type for message in messages)

@@ -115,6 +115,7 @@ class Command(BaseCommand):
                 "kernel_cmdline": GUEST_CMDLINE,
                 "min_memory_mib": 64,
                 "min_disk_gib": 1,
+                "cloud_init": True,  # its init reads a NoCloud seed (hostname, SSH keys, runcmd)
             },
         )
         if not (directory / "vmlinuz").exists():

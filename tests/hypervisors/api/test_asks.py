@@ -5,8 +5,10 @@ import pytest
 from hypervisors.choices import HypervisorKind
 from hypervisors.vms.forms import MAX_DISK_GIB, MAX_MEMORY_MIB, MAX_VCPUS
 from portal.models import AuditEvent, ResourceRequest
-from tests.factories import ImageFactory, VirtualNetworkFactory
+from portal.ssh_keys import ssh_key_add
+from tests.factories import ImageFactory, UserFactory, VirtualNetworkFactory
 from tests.support.api import errors_of
+from tests.support.keys import public_line
 
 pytestmark = pytest.mark.django_db
 
@@ -147,3 +149,17 @@ def test_network_kinds_for_admins_only_are_refused(member, network_quota, field,
     response = post(token_client(member), data, "/api/v1/vm-networks/")
     assert response.status_code == 400 and set(errors_of(response)) == {field}
     assert not ResourceRequest.objects.exists()
+
+
+def test_an_ask_through_the_api_takes_own_keys_and_user_data_only(member, team, image, ask, token_client):
+    image.cloud_init = True
+    image.save()
+    mine = ssh_key_add(actor=member, name="laptop", public_key=public_line("ed25519"))
+    theirs = ssh_key_add(actor=UserFactory(username="mallory"), name="x", public_key=public_line("ecdsa"))
+    client = token_client(member)
+    refused = post(client, {**ask, "ssh_keys": [theirs.pk], "user_data": "- not a mapping"})
+    assert refused.status_code == 400 and set(errors_of(refused)) == {"ssh_keys", "user_data"}
+    response = post(client, {**ask, "ssh_keys": [mine.pk], "user_data": "#cloud-config\nruncmd:\n  - id\n"})
+    assert response.status_code == 201, response.json()
+    spec = ResourceRequest.objects.get().spec
+    assert spec["ssh_keys"] == [mine.public_key] and spec["user_data"] == "#cloud-config\nruncmd:\n  - id"

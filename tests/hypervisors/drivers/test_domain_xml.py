@@ -233,3 +233,15 @@ def test_test_driver_has_no_virtualization_extensions(libvirt_test_host):
         assert host_has_virtualization_extensions(conn.getCapabilities()) is False
     finally:
         conn.close()
+
+
+def test_a_seed_is_a_read_only_cdrom_on_virtio_scsi_and_no_seed_adds_nothing():
+    root = parse(domain_xml(spec(seed_path="/pool/uuid-seed.iso")))
+    cdrom = root.find("devices/disk[@device='cdrom']")
+    assert cdrom is not None
+    assert cdrom.find("source").get("file") == "/pool/uuid-seed.iso"
+    assert cdrom.find("target").attrib == {"dev": "sda", "bus": "scsi"}
+    assert cdrom.find("driver").get("type") == "raw" and cdrom.find("readonly") is not None
+    assert root.find("devices/controller[@type='scsi']").get("model") == "virtio-scsi"
+    plain = parse(domain_xml(spec()))
+    assert plain.find("devices/disk[@device='cdrom']") is None and plain.find("devices/controller") is None
