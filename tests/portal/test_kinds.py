@@ -24,6 +24,7 @@ from portal.kinds import (
     resource_of_request,
     resource_url,
 )
+from portal.leases.extensions import LEASE_EXTENSION_KIND
 from portal.models import ResourceRequest
 from portal.quota_requests.kind import QUOTA_CHANGE
 from tests.factories import (
@@ -39,6 +40,7 @@ KINDS = {
     ContainerKind.CONTAINER: "Container",
     ContainerKind.CONTAINER_NETWORK: "Container network",
     QUOTA_CHANGE: "Quota change",
+    LEASE_EXTENSION_KIND: "Lease extension",
 }
 
 
@@ -88,7 +90,7 @@ def test_an_unregistered_job_action_is_refused_and_reads_as_stored():
 def test_every_kind_reaches_its_resource_from_the_request():
     """The names to select_related are real relations of a request, one per kind that leaves a resource."""
     related = request_resources_related()
-    assert len(related) == len(KINDS) - 1, "a quota change leaves no resource behind"
+    assert len(related) == len(KINDS) - 2, "a quota change and a lease extension leave no resource behind"
     for name in related:
         assert ResourceRequest._meta.get_field(name).one_to_one
 
