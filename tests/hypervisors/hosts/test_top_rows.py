@@ -17,7 +17,9 @@ def reading(taken_at: float, domain: DomainStats, sizes=(2, 1048576)) -> Reading
 
 
 def test_rates_are_the_change_per_second_between_two_readings():
-    before = stats(cpu_time_ns=10_000_000_000, disk_read_bytes=1000, disk_write_bytes=0, net_rx_bytes=0, net_tx_bytes=50)
+    before = stats(
+        cpu_time_ns=10_000_000_000, disk_read_bytes=1000, disk_write_bytes=0, net_rx_bytes=0, net_tx_bytes=50
+    )
     after = stats(
         cpu_time_ns=13_000_000_000, disk_read_bytes=5000, disk_write_bytes=2048, net_rx_bytes=300, net_tx_bytes=50
     )
