@@ -10,7 +10,7 @@ from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
-from hypervisors.models import Host, HostStatSample, VirtualMachine
+from hypervisors.models import Host, HostStatSample, UnmanagedDomain, VirtualMachine
 from portal.selectors import teams_for
 
 AnyUser = User | AnonymousUser
@@ -39,11 +39,29 @@ class TopScope:
 
 
 def host_top_scope(user: AnyUser, host_id: int) -> TopScope | None:
-    """A host's top for portal administrators: every domain on it; None for anyone else or no such host."""
+    """A host's top for portal administrators; None for anyone else or no such host.
+
+    As on the host's page, names are shown only to whom may see them: every domain with the permissions
+    to view VMs and unmanaged domains, else only the VMs of their own teams (and the unmanaged ones if allowed).
+    """
     if not (user.is_authenticated and user.is_staff):
         return None
     uri = Host.objects.filter(pk=host_id).values_list("uri", flat=True).first()
-    return None if uri is None else TopScope(hosts={host_id: uri}, uuids=None)
+    if uri is None:
+        return None
+    all_vms = user.has_perm("hypervisors.view_virtualmachine")
+    unmanaged = user.has_perm("hypervisors.view_unmanageddomain")
+    if all_vms and unmanaged:
+        return TopScope(hosts={host_id: uri}, uuids=None)
+    vms = VirtualMachine.objects.filter(host_id=host_id)
+    if not all_vms:
+        vms = vms.filter(team__in=teams_for(user))
+    uuids = {str(uuid).lower() for uuid in vms.values_list("uuid", flat=True)}
+    if unmanaged:
+        uuids |= {
+            str(uuid).lower() for uuid in UnmanagedDomain.objects.filter(host_id=host_id).values_list("uuid", flat=True)
+        }
+    return TopScope(hosts={host_id: uri}, uuids=frozenset(uuids))
 
 
 def team_top_scope(user: AnyUser, slug: str) -> TopScope | None:

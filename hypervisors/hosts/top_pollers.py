@@ -36,8 +36,6 @@ class HostPoller:
         self.watchers: set[Watcher] = set()
         #: The last message sent, given at once to a watcher that joins later.
         self.latest: Message | None = None
-        #: Bulk calls made so far (what a watch costs the host).
-        self.reads = 0
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name=f"top-host-{host_id}", daemon=True)
@@ -72,7 +70,6 @@ class HostPoller:
                     if driver is None:
                         driver = driver_for(self.uri)
                     current = host_read(driver, taken_at=time.monotonic(), previous=previous)
-                    self.reads += 1
                     message: Message = {"type": "rows", "host": self.host_id, "rows": top_rows(previous, current)}
                     previous = current
                 except DriverError as error:

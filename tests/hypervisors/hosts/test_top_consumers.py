@@ -7,8 +7,9 @@ import pytest
 from channels.db import database_sync_to_async
 
 from hypervisors.hosts.top_pollers import pollers
+from portal.choices import Role
 from portal.models import Membership
-from tests.factories import VirtualMachineFactory
+from tests.factories import MembershipFactory, UserFactory, VirtualMachineFactory
 from tests.support.websockets import communicator, next_json, run
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -72,6 +73,16 @@ def test_a_team_page_gets_only_its_vms(viewer, team_vm, libvirt_test_host):
 
     for push in pushes:
         assert [row["uuid"] for row in push["rows"]] == [str(team_vm.uuid)]
+
+
+def test_staff_without_the_view_permissions_see_only_their_teams_vms_on_a_host(team, team_vm, libvirt_test_host):
+    """As on the host's page: the names of other teams' machines are for those allowed to view them."""
+    operator = UserFactory(username="operator", is_staff=True)
+    MembershipFactory(user=operator, team=team, role=Role.VIEWER)
+
+    _, pushes = watch(f"/ws/hosts/{libvirt_test_host.pk}/top/", operator, count=1)
+
+    assert [row["name"] for row in pushes[0]["rows"]] == ["test"]
 
 
 def test_watchers_of_one_host_share_its_poller(staff, member, team_vm, libvirt_test_host):
