@@ -29,6 +29,9 @@ from portal.consumers import REFUSED
 class TopConsumer(AsyncWebsocketConsumer):
     """A top page's websocket; subclasses say what the user may watch."""
 
+    #: Whether the host's own error (which may name the host's address) is passed on, or only that it is down.
+    host_errors_shown = False
+
     def scope_read(self, user: Any, route: dict[str, Any]) -> TopScope | None:
         """What this user may watch on this route, or None to refuse (runs in a worker thread)."""
         raise NotImplementedError
@@ -95,6 +98,8 @@ class TopConsumer(AsyncWebsocketConsumer):
                 continue
             if message["type"] == "rows" and uuids is not None:
                 message = {**message, "rows": [row for row in message["rows"] if row["uuid"] in uuids]}
+            elif message["type"] == "error" and not self.host_errors_shown:
+                message = {**message, "message": "The host does not answer; the rows come back when it does."}
             await self.send(text_data=json.dumps(message))
 
     async def _leave(self) -> None:
@@ -109,6 +114,8 @@ class TopConsumer(AsyncWebsocketConsumer):
 
 class HostTopConsumer(TopConsumer):
     """Every domain of one host, for portal administrators."""
+
+    host_errors_shown = True
 
     def scope_read(self, user: Any, route: dict[str, Any]) -> TopScope | None:
         return host_top_scope(user, route["pk"])

@@ -123,3 +123,29 @@ def test_a_member_removed_while_watching_is_told_and_let_go(member, team_vm, lib
     assert message["type"] == "ended"
     assert closed["type"] == "websocket.close"
     assert pollers.poller_of(libvirt_test_host.pk) is None
+
+
+def test_a_host_that_does_not_answer_is_said_to_staff_in_full_and_to_a_team_in_short(
+    staff, member, team, libvirt_test_host
+):
+    libvirt_test_host.uri = "test:///no/such/node.xml"
+    libvirt_test_host.save()
+    VirtualMachineFactory(team=team, owner=member, host=libvirt_test_host)
+
+    def first_error(path: str, user) -> dict:
+        socket = communicator(path, user=user)
+
+        async def body():
+            assert (await socket.connect())[0]
+            while (message := await next_json(socket))["type"] != "error":
+                pass
+            await socket.disconnect()
+            return message
+
+        return run(body)
+
+    for_staff = first_error(f"/ws/hosts/{libvirt_test_host.pk}/top/", staff)
+    for_team = first_error("/ws/teams/blue/top/", member)
+
+    assert "no/such/node.xml" in for_staff["message"]
+    assert for_team["message"] == "The host does not answer; the rows come back when it does."
