@@ -254,6 +254,8 @@ PORTAL_SECRETS_KEY = os.environ.get("PORTAL_SECRETS_KEY", "")
 PORTAL_CONSOLE_TICKET_SECONDS = int(os.environ.get("PORTAL_CONSOLE_TICKET_SECONDS", "30"))
 PORTAL_CONSOLE_IDLE_SECONDS = int(os.environ.get("PORTAL_CONSOLE_IDLE_SECONDS", "900"))
 PORTAL_CONSOLE_CHECK_SECONDS = float(os.environ.get("PORTAL_CONSOLE_CHECK_SECONDS", "5"))
+# Top pages: while someone watches a host, its statistics are read in bulk every this many seconds.
+PORTAL_TOP_INTERVAL_SECONDS = float(os.environ.get("PORTAL_TOP_INTERVAL_SECONDS", "2"))
 # Prometheus scrapes /metrics with this bearer token; unset, the endpoint answers 404 (off).
 PORTAL_METRICS_TOKEN = os.environ.get("PORTAL_METRICS_TOKEN", "")
 MEDIA_ROOT = Path(os.environ.get("PORTAL_MEDIA_ROOT", BASE_DIR / ".state" / "media"))

@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("portal.urls")),
     path("vms/", include("hypervisors.vms.urls")),
     path("hosts/", include("hypervisors.hosts.urls")),
+    path("teams/", include("hypervisors.hosts.team_urls")),
     path("containers/", include("containers.containers.urls")),
     path("networks/", include("hypervisors.networks.urls")),
     path("networks/", include("containers.networks.urls")),

@@ -139,8 +139,12 @@ def domain_stats_of(
         # Drivers without those statistics (and shut-off domains) still know the configured sizes.
         info = domain.info()
         vcpus, memory_max, memory_current = vcpus or info[3], memory_max or info[1], memory_current or info[2]
-    disk_read, disk_write, disk_capacity = _totals(record, "block", ("rd.bytes", "wr.bytes", "capacity"))
-    net_rx, net_tx = _totals(record, "net", ("rx.bytes", "tx.bytes"))
+    # Most records of a host without disks or interfaces (and every shut-off one) skip the sums entirely.
+    disk_read = disk_write = disk_capacity = net_rx = net_tx = None
+    if "block.count" in record:
+        disk_read, disk_write, disk_capacity = _totals(record, "block", ("rd.bytes", "wr.bytes", "capacity"))
+    if "net.count" in record:
+        net_rx, net_tx = _totals(record, "net", ("rx.bytes", "tx.bytes"))
     return DomainStats(
         uuid=uuid,
         name=domain.name(),

@@ -1,13 +1,19 @@
-"""Reads of hosts, for the host pages of portal administrators."""
+"""Reads of hosts, for the host pages of portal administrators, and what each top page may show."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
 
-from hypervisors.models import Host, HostStatSample
+from hypervisors.models import Host, HostStatSample, UnmanagedDomain, VirtualMachine
+from portal.selectors import teams_for
+
+AnyUser = User | AnonymousUser
 
 
 def hosts_with_allocation() -> QuerySet[Host]:
@@ -22,3 +28,57 @@ def hosts_with_allocation() -> QuerySet[Host]:
 def host_samples_since(host: Host, since: datetime) -> list[HostStatSample]:
     """A host's load samples taken since ``since``, oldest first (the reconcile writes them)."""
     return list(host.stat_samples.filter(taken_at__gte=since).order_by("taken_at"))
+
+
+@dataclass(frozen=True)
+class TopScope:
+    """What a top page may show: the hosts to read ({id: URI}) and the domains to keep (None: all of them)."""
+
+    hosts: dict[int, str]
+    uuids: frozenset[str] | None
+
+
+def host_top_scope(user: AnyUser, host_id: int) -> TopScope | None:
+    """A host's top for portal administrators; None for anyone else or no such host.
+
+    As on the host's page, names are shown only to whom may see them: every domain with the permissions
+    to view VMs and unmanaged domains, else only the VMs of their own teams (and the unmanaged ones if allowed).
+    """
+    if not (user.is_authenticated and user.is_staff):
+        return None
+    uri = Host.objects.filter(pk=host_id).values_list("uri", flat=True).first()
+    if uri is None:
+        return None
+    all_vms = user.has_perm("hypervisors.view_virtualmachine")
+    unmanaged = user.has_perm("hypervisors.view_unmanageddomain")
+    if all_vms and unmanaged:
+        return TopScope(hosts={host_id: uri}, uuids=None)
+    vms = VirtualMachine.objects.filter(host_id=host_id)
+    if not all_vms:
+        vms = vms.filter(team__in=teams_for(user))
+    uuids = {str(uuid).lower() for uuid in vms.values_list("uuid", flat=True)}
+    if unmanaged:
+        uuids |= {
+            str(uuid).lower() for uuid in UnmanagedDomain.objects.filter(host_id=host_id).values_list("uuid", flat=True)
+        }
+    return TopScope(hosts={host_id: uri}, uuids=frozenset(uuids))
+
+
+def team_top_scope(user: AnyUser, slug: str) -> TopScope | None:
+    """A team's top for those who see the team (viewers included): its VMs' domains on the hosts
+    that run them; None when the user does not see that team."""
+    team = teams_for(user).filter(slug=slug).first()
+    if team is None:
+        return None
+    vms = VirtualMachine.objects.filter(team=team, host__isnull=False).values_list("uuid", "host_id", "host__uri")
+    hosts: dict[int, str] = {}
+    uuids: set[str] = set()
+    for uuid, host_id, uri in vms:
+        hosts[host_id] = uri
+        uuids.add(str(uuid).lower())
+    return TopScope(hosts=hosts, uuids=frozenset(uuids))
+
+
+def host_get(host_id: int) -> Host:
+    """One host, or 404 (the caller checked that the user may see hosts)."""
+    return get_object_or_404(Host, pk=host_id)
