@@ -116,7 +116,8 @@ def test_worker_killed_in_the_middle_of_a_build(qemu_host, guest_image, live_tea
             assert domains[0].state()[0] == libvirt.VIR_DOMAIN_RUNNING
             pool = conn.storagePoolLookupByName(qemu_host.storage_pool)
             pool.refresh(0)
-            assert [name for name in pool.listVolumes() if name.startswith(str(vm.uuid))] == [vm.volume_name]
+            volumes = sorted(name for name in pool.listVolumes() if name.startswith(str(vm.uuid)))
+            assert volumes == sorted([vm.volume_name, vm.seed_volume_name]), "one disk and one first-boot seed"
         finally:
             conn.close()
         wait_until(lambda: _unacked(str(job.celery_task_id)) is None, 10, "the second worker to acknowledge")
