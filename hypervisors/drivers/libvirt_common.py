@@ -141,6 +141,9 @@ def domain_stats_of(
         vcpus, memory_max, memory_current = vcpus or info[3], memory_max or info[1], memory_current or info[2]
     disk_read, disk_write, disk_capacity = _totals(record, "block", ("rd.bytes", "wr.bytes", "capacity"))
     net_rx, net_tx = _totals(record, "net", ("rx.bytes", "tx.bytes"))
+    disks = get("block.count")
+    # The paths come with the block statistics (shut-off domains too, on QEMU): who uses which volume, free.
+    disk_paths = None if disks is None else tuple(str(path) for i in range(disks) if (path := get(f"block.{i}.path")))
     return DomainStats(
         uuid=uuid,
         name=domain.name(),
@@ -155,6 +158,7 @@ def domain_stats_of(
         net_tx_bytes=net_tx,
         disk_capacity_bytes=disk_capacity,
         memory_current_kib=memory_current,
+        disk_paths=disk_paths,
     )
 
 

@@ -2,9 +2,11 @@
 
 from django.urls import path
 
-from hypervisors.hosts import views
+from hypervisors.hosts import storage_views, views
 
 urlpatterns = [
     path("", views.HostListView.as_view(), name="host-list"),
     path("<int:pk>/", views.HostDetailView.as_view(), name="host-detail"),
+    path("storage/", storage_views.StorageView.as_view(), name="storage"),
+    path("storage/volumes/<int:pk>/delete/", storage_views.VolumeDeleteView.as_view(), name="volume-delete"),
 ]

@@ -1,0 +1,174 @@
+"""The storage part of the reconcile: a host's pools and volumes as rows, each volume with the VM that owns it.
+
+Who uses a volume comes from what the reconcile reads anyway: the bulk domain statistics carry
+each disk's path (shut-off domains too, on QEMU). Only a driver whose statistics lack them
+(libvirt's test driver) is asked for the definitions of those domains, and only when a volume is
+left that neither a path nor the portal's naming of VM disks (``<vm uuid>.qcow2``) explains.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from hypervisors.choices import VolumeKind
+from hypervisors.drivers import DomainStats, HypervisorDriver, PoolStatus, VolumeStatus
+from hypervisors.models import Host, StoragePool, StorageVolume, VirtualMachine
+
+#: The name the portal gives a VM's disk (``VirtualMachine.volume_name``).
+VM_VOLUME_NAME = re.compile(r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.qcow2$")
+SEED_NAME = re.compile(r"seed|cidata|cloud-?init", re.IGNORECASE)
+BACKUP_NAME = re.compile(r"backup|\.bak$|\.bkp$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class VolumeFacts:
+    """Who a volume belongs to, as a row stores it."""
+
+    owner_id: int | None
+    used_by: str
+    kind: str
+
+    @property
+    def orphan(self) -> bool:
+        return self.owner_id is None and not self.used_by
+
+
+def volume_kind(name: str, *, a_disk: bool) -> str:
+    """Seed images and backups by their names; a volume a VM or domain uses is a disk; the rest is other."""
+    if SEED_NAME.search(name):
+        return VolumeKind.SEED
+    if a_disk:
+        return VolumeKind.DISK
+    return VolumeKind.BACKUP if BACKUP_NAME.search(name) else VolumeKind.OTHER
+
+
+@dataclass
+class StorageFound:
+    """A host's pools as read, and the facts of each volume by (pool name, volume name)."""
+
+    pools: list[PoolStatus]
+    facts: dict[tuple[str, str], VolumeFacts]
+
+
+def storage_read(
+    host: Host, driver: HypervisorDriver, domains: list[DomainStats], vm_pks: dict[str, int]
+) -> StorageFound | None:
+    """Read the host's pools and work out who uses each volume; None when the host has no storage to ask.
+
+    ``vm_pks``: the host's VM rows by lower-case UUID, as the reconcile read them.
+    """
+    pools = driver.storage_pools()
+    if pools is None:
+        return None
+    volumes = [(pool.name, volume) for pool in pools for volume in pool.volumes or ()]
+    if not volumes:
+        return StorageFound(pools, {})
+    names = {stats.uuid.lower(): stats.name for stats in domains}
+    users = _users({stats.uuid.lower(): stats.disk_paths for stats in domains if stats.disk_paths is not None})
+    unexplained = [(pool, volume) for pool, volume in volumes if _user_of(users, pool, volume) is None]
+    by_name = _vms_by_volume_name([volume.name for _pool, volume in unexplained])
+    unknown = [stats.uuid.lower() for stats in domains if stats.disk_paths is None]
+    if unknown and any(volume.name not in by_name for _pool, volume in unexplained):
+        users.update(_users(driver.domains_disk_paths(unknown)))
+    facts = {}
+    for pool, volume in volumes:
+        user = _user_of(users, pool, volume)
+        owner = vm_pks.get(user) if user is not None else None
+        if owner is None:
+            owner = by_name.get(volume.name)
+        used_by = names.get(user, "") if user is not None else ""
+        kind = volume_kind(volume.name, a_disk=owner is not None or bool(used_by))
+        facts[(pool, volume.name)] = VolumeFacts(owner_id=owner, used_by=used_by, kind=kind)
+    return StorageFound(pools, facts)
+
+
+def _users(paths_by_domain: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """Domain UUIDs by the storage paths (and ``volume:<pool>/<name>`` keys) their disks name."""
+    return {path: domain for domain, paths in paths_by_domain.items() for path in paths}
+
+
+def _user_of(users: dict[str, str], pool: str, volume: VolumeStatus) -> str | None:
+    return users.get(volume.path) or users.get(f"volume:{pool}/{volume.name}")
+
+
+def _vms_by_volume_name(names: list[str]) -> dict[str, int]:
+    """VMs whose disks these volume names are by the portal's naming, on any host: one query, none if no name fits.
+
+    Read now rather than from the reconcile's earlier read, so a VM placed meanwhile, whose volume
+    exists before its domain does, is never taken for an orphan.
+    """
+    uuids = {match.group(1): name for name in names if (match := VM_VOLUME_NAME.match(name))}
+    if not uuids:
+        return {}
+    return {
+        f"{vm_uuid}.qcow2": pk
+        for pk, vm_uuid in VirtualMachine.objects.filter(uuid__in=[uuid.UUID(u) for u in uuids]).values_list(
+            "pk", "uuid"
+        )
+    }
+
+
+POOL_FIELDS = ("capacity", "allocation", "available", "active")
+VOLUME_FIELDS = ("path", "capacity", "allocation", "owner_id", "used_by", "kind", "orphan")
+
+
+def storage_write(host: Host, found: StorageFound, now: datetime) -> None:
+    """Make the host's pool and volume rows agree with ``found``; only what changed is written.
+
+    A steady host costs two reads: its pools and its volumes. New and changed rows go in one
+    upsert each, vanished ones are deleted by key (a pool's volumes with it).
+    """
+    known = {name: (pk, values) for pk, name, *values in _pool_rows(host)}
+    changed = [
+        StoragePool(host=host, name=pool.name, updated_at=now, **{f: getattr(pool, f) for f in POOL_FIELDS})
+        for pool in found.pools
+        if known.get(pool.name, (None, None))[1] != [getattr(pool, f) for f in POOL_FIELDS]
+    ]
+    StoragePool.objects.bulk_create(
+        changed, update_conflicts=True, unique_fields=["host", "name"], update_fields=[*POOL_FIELDS, "updated_at"]
+    )
+    present = {pool.name for pool in found.pools}
+    gone = [pk for name, (pk, _values) in known.items() if name not in present]
+    if gone:
+        StoragePool.objects.filter(pk__in=gone).delete()
+    if any(pool.name not in known for pool in found.pools):
+        known = {name: (pk, values) for pk, name, *values in _pool_rows(host)}
+    _volumes_write(host, found, {name: pk for name, (pk, _values) in known.items()})
+
+
+def _pool_rows(host: Host) -> list[tuple[Any, ...]]:
+    return list(StoragePool.objects.filter(host=host).order_by().values_list("pk", "name", *POOL_FIELDS))
+
+
+def _volumes_write(host: Host, found: StorageFound, pool_pks: dict[str, int]) -> None:
+    known = {
+        (pool_pk, name): (pk, values)
+        for pk, pool_pk, name, *values in StorageVolume.objects.filter(pool__host=host).order_by().values_list(
+            "pk", "pool_id", "name", *VOLUME_FIELDS
+        )
+    }
+    upserts = []
+    # The volumes of a pool that could not be listed (an inactive one) keep their rows as they were.
+    unread = {pool_pks[pool.name] for pool in found.pools if pool.volumes is None}
+    present = {key for key in known if key[0] in unread}
+    for pool in found.pools:
+        for volume in pool.volumes or ():
+            key = (pool_pks[pool.name], volume.name)
+            present.add(key)
+            facts = found.facts[(pool.name, volume.name)]
+            values = [volume.path, volume.capacity, volume.allocation, facts.owner_id, facts.used_by, facts.kind]
+            values.append(facts.orphan)
+            if known.get(key, (None, None))[1] != values:
+                upserts.append(
+                    StorageVolume(pool_id=key[0], name=volume.name, **dict(zip(VOLUME_FIELDS, values, strict=True)))
+                )
+    StorageVolume.objects.bulk_create(
+        upserts, update_conflicts=True, unique_fields=["pool", "name"], update_fields=list(VOLUME_FIELDS)
+    )
+    gone = [pk for key, (pk, _values) in known.items() if key not in present]
+    if gone:
+        StorageVolume.objects.filter(pk__in=gone).delete()
