@@ -44,7 +44,7 @@ def test_the_bulk_read_gives_each_pool_and_volume_as_libvirt_does(host, conn):
     with driver_for(TEST_URI) as driver:
         pools = {pool.name: pool for pool in driver.storage_pools()}
     pool = conn.storagePoolLookupByName(POOL)
-    state, capacity, allocation, available = pool.info()
+    _state, capacity, allocation, available = pool.info()
     found = pools[POOL]
     assert (found.capacity, found.allocation, found.available, found.active) == (capacity, allocation, available, True)
     volume = pool.storageVolLookupByName("stray.img")
@@ -133,7 +133,8 @@ def test_a_steady_host_writes_no_storage_row(host, conn):
     writes = [
         query["sql"]
         for query in queries.captured_queries
-        if "hypervisors_storage" in query["sql"] and query["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+        if "hypervisors_storage" in query["sql"]
+        and query["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
     ]
     reads = [query["sql"] for query in queries.captured_queries if "hypervisors_storage" in query["sql"]]
     assert writes == []

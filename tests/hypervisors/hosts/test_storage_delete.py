@@ -66,7 +66,9 @@ def test_the_worker_refuses_the_disk_of_a_vm_still_being_built(host, conn, staff
     volume = orphan(host, conn)
     vm = VirtualMachineFactory(team=team, host=host, name="late", state="building")
     volume_create(conn, vm.volume_name, 1024**2)
-    StorageVolume.objects.create(pool=volume.pool, name=vm.volume_name, path="/x", capacity=1, allocation=0, orphan=True)
+    StorageVolume.objects.create(
+        pool=volume.pool, name=vm.volume_name, path="/x", capacity=1, allocation=0, orphan=True
+    )
     job = volume_delete_request(actor=staff, volume_id=StorageVolume.objects.get(name=vm.volume_name).pk)
     host_operate(job_id=job.pk)
     job.refresh_from_db()
