@@ -8,6 +8,7 @@ left that neither a path nor the portal's naming of VM disks (``<vm uuid>.qcow2`
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from dataclasses import dataclass
@@ -15,8 +16,10 @@ from datetime import datetime
 from typing import Any
 
 from hypervisors.choices import VolumeKind
-from hypervisors.drivers import DomainStats, HypervisorDriver, PoolStatus, VolumeStatus
+from hypervisors.drivers import DomainStats, DriverError, HostUnreachable, HypervisorDriver, PoolStatus, VolumeStatus
 from hypervisors.models import Host, StoragePool, StorageVolume, VirtualMachine
+
+logger = logging.getLogger(__name__)
 
 #: The name the portal gives a VM's disk (``VirtualMachine.volume_name``).
 VM_VOLUME_NAME = re.compile(r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.qcow2$")
@@ -59,8 +62,20 @@ def storage_read(
 ) -> StorageFound | None:
     """Read the host's pools and work out who uses each volume; None when the host has no storage to ask.
 
-    ``vm_pks``: the host's VM rows by lower-case UUID, as the reconcile read them.
+    ``vm_pks``: the host's VM rows by lower-case UUID, as the reconcile read them. Storage the host
+    fails to report leaves the rows as they were (None), and the rest of the reconcile goes on; a
+    host that stops answering fails the reconcile as any other read does.
     """
+    try:
+        return _storage_read(driver, domains, vm_pks)
+    except HostUnreachable:
+        raise
+    except DriverError as error:
+        logger.warning("Could not read the storage of host %s: %s", host, error)
+        return None
+
+
+def _storage_read(driver: HypervisorDriver, domains: list[DomainStats], vm_pks: dict[str, int]) -> StorageFound | None:
     pools = driver.storage_pools()
     if pools is None:
         return None
@@ -80,7 +95,7 @@ def storage_read(
         owner = vm_pks.get(user) if user is not None else None
         if owner is None:
             owner = by_name.get(volume.name)
-        used_by = names.get(user, "") if user is not None else ""
+        used_by = (names.get(user) or user) if user is not None else ""
         kind = volume_kind(volume.name, a_disk=owner is not None or bool(used_by))
         facts[(pool, volume.name)] = VolumeFacts(owner_id=owner, used_by=used_by, kind=kind)
     return StorageFound(pools, facts)

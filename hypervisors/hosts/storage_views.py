@@ -10,9 +10,10 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -56,13 +57,16 @@ class VolumeDeleteView(StaffOnlyMixin, View):
             return render(request, "hypervisors/volume_delete.html", {"volume": volume, "error": error}, status=400)
         try:
             job = volume_delete_request(actor=request.user, volume_id=volume.pk)
-        except PermissionDenied:
-            raise
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
-            return redirect("storage")
-        messages.success(request, f"Deleting {volume.name}: the job checks once more that nothing uses it.")
-        return redirect("job-detail", pk=job.pk)
+        else:
+            messages.success(
+                request,
+                f"Deleting {volume.name} as job {job.pk} (its log is in the admin's jobs): "
+                "the worker checks once more that nothing uses it.",
+            )
+        # Host jobs belong to no team: administrators follow them here and in the admin's job list.
+        return redirect(f"{reverse('storage')}#pool-{volume.pool_id}")
 
 
 class TeamVolumesView(LoginRequiredMixin, TemplateView):

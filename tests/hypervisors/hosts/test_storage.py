@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+import libvirt
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -170,3 +171,18 @@ def test_driver_names_the_storage_of_each_definition(host, conn):
         one = driver.domains_disk_paths([domain_uuid])
     assert everyone[domain_uuid] == (path,)
     assert one == {domain_uuid: (path,)}
+
+
+def test_storage_the_host_fails_to_report_leaves_the_rows_and_the_reconcile_goes_on(host, conn, monkeypatch):
+    volume_create(conn, "stray.img", 1024**2)
+    host_reconcile(host_id=host.pk)
+
+    def refuse(self, flags=0):
+        raise libvirt.libvirtError("storage driver unavailable")
+
+    monkeypatch.setattr(libvirt.virConnect, "listAllStoragePools", refuse)
+    report = host_reconcile(host_id=host.pk)
+    assert report.reachable
+    host.refresh_from_db()
+    assert host.is_reachable
+    assert list(rows(host)) == ["stray.img"]

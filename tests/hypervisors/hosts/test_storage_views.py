@@ -104,10 +104,10 @@ def test_the_delete_asks_for_confirmation_then_queues_a_job(client_for, staff, s
     assert wrong.status_code == 400
     assert "Type the volume" in text(wrong)
     assert not Job.objects.exists()
-    response = csrf_post(client, url, {"confirm": "stray.img"})
+    response = csrf_post(client, url, {"confirm": "stray.img"}, follow=True)
     job = Job.objects.get()
-    assert response.status_code == 302
-    assert response.url == f"/jobs/{job.pk}/"
+    assert response.redirect_chain == [(f"/hosts/storage/#pool-{stored['orphan'].pool_id}", 302)]
+    assert f"Deleting stray.img as job {job.pk}" in text(response)
     assert job.params["volume"] == "stray.img"
 
 
