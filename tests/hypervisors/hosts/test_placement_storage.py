@@ -1,10 +1,14 @@
 """Placement and storage: a host whose VM pool would pass PORTAL_POOL_FILL_LIMIT with the new disk is refused."""
 
 import pytest
+from django.core.exceptions import ValidationError
 
+from hypervisors.choices import HypervisorKind
 from hypervisors.hosts.placement import NoHostAvailable, host_for
-from hypervisors.models import StoragePool
+from hypervisors.models import StoragePool, VirtualMachine
+from portal.services import request_approve, request_submit
 from tests.factories import HostFactory, VirtualMachineFactory
+from tests.support.vm_networks import make_network
 
 pytestmark = pytest.mark.django_db
 
@@ -58,3 +62,17 @@ def test_other_pools_and_unread_pools_refuse_nothing(team):
     assert host_for(new_vm(team, disk_gib=10)) == host, "not the pool the host puts VM disks in"
     other = HostFactory(name="fresh", uri="test:///fresh", memory_mib=16384)
     assert host_for(new_vm(team, disk_gib=10)) == other, "a pool the reconcile has not read yet is not guessed at"
+
+
+def test_a_vm_bound_to_its_networks_host_is_told_of_the_full_pool(member, staff, team, image, libvirt_test_host):
+    network = make_network(libvirt_test_host, team, name="own", subnet="10.213.1.0/24")
+    request = request_submit(
+        actor=member, team=team, kind=HypervisorKind.VM, name="web", vcpus=1, memory_mib=128, disk_gib=10,
+        justification="tests", spec={"image_id": image.pk, "network_ids": [network.pk]},
+    )  # fmt: skip
+    pool(libvirt_test_host, allocated_gib=95)
+    with pytest.raises(
+        ValidationError, match=r"has no room for this VM now\. Its pool default-pool on host .+ 105% full"
+    ):
+        request_approve(actor=staff, request_id=request.pk)
+    assert not VirtualMachine.objects.exists()
