@@ -36,7 +36,7 @@ def _operate(job: Job, host: Host) -> str:
         cpus = f"{host.cpus} CPUs" if host.cpus else "CPUs unknown"
         memory = f"{host.memory_mib} MiB" if host.memory_mib else "memory unknown"
         return f"Host {host} answers: {cpus}, {memory}, guests run as {host.domain_type or 'unknown'}"
-    job_step(job, f"Reading every domain, network and lease of {host}", 30)
+    job_step(job, f"Reading every domain, network, lease and storage pool of {host}", 30)
     report = host_reconcile(host_id=host.pk)
     if not report.reachable:
         host.refresh_from_db(fields=["last_error"])
