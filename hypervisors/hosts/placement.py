@@ -100,10 +100,11 @@ def host_for(vm: VirtualMachine, only: Host | None = None) -> Host:
             continue
         best = (memory_room, host)
     if best is None:
+        disk = f" and a {vm.disk_gib} GiB disk" if refusals else ""
         storage = f" Refused: {'; '.join(refusals)}." if refusals else ""
         error = NoHostAvailable(
-            f"No reachable host has room for {vm.vcpus} vCPUs and {vm.memory_mib} MiB"
-            f" and a {vm.disk_gib} GiB disk; ask an administrator.{storage}"
+            f"No reachable host has room for {vm.vcpus} vCPUs and {vm.memory_mib} MiB{disk}; "
+            f"ask an administrator.{storage}"
         )
         error.storage_refusals = tuple(refusals)
         raise error
