@@ -18,6 +18,16 @@ from hypervisors.drivers.storage_contract import PoolStatus, VolumeInUse, Volume
 logger = logging.getLogger(__name__)
 
 
+#: The largest byte count a row holds (a signed 64-bit integer); libvirt's are unsigned.
+BYTES_MAX = 2**63 - 1
+
+
+def _bytes(value: int) -> int:
+    """A libvirt size as a row holds it. Past the signed 64-bit range it is a negative that wrapped
+    around (the "available" of an over-allocated pool), so nothing; no real pool is 8 EiB."""
+    return int(value) if 0 <= value <= BYTES_MAX else 0
+
+
 def _unreachable(error: libvirt.libvirtError) -> bool:
     return isinstance(error_translate(error), HostUnreachable)
 
@@ -59,9 +69,9 @@ class LibvirtStorage:
                 volumes = tuple(status for volume in listed if (status := self._volume_status(volume)) is not None)
         return PoolStatus(
             name=pool.name(),
-            capacity=int(capacity),
-            allocation=int(allocation),
-            available=int(available),
+            capacity=_bytes(capacity),
+            allocation=_bytes(allocation),
+            available=_bytes(available),
             active=active,
             volumes=volumes,
         )
@@ -71,7 +81,9 @@ class LibvirtStorage:
         """A volume's figures; None when it vanished between the listing and this read."""
         try:
             _kind, capacity, allocation = volume.info()
-            return VolumeStatus(name=volume.name(), path=volume.path(), capacity=capacity, allocation=allocation)
+            return VolumeStatus(
+                name=volume.name(), path=volume.path(), capacity=_bytes(capacity), allocation=_bytes(allocation)
+            )
         except libvirt.libvirtError as error:
             if _unreachable(error):
                 raise

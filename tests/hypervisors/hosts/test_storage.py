@@ -186,3 +186,22 @@ def test_storage_the_host_fails_to_report_leaves_the_rows_and_the_reconcile_goes
     host.refresh_from_db()
     assert host.is_reachable
     assert list(rows(host)) == ["stray.img"]
+
+
+def test_a_wrapped_around_figure_is_read_as_nothing(tmp_path):
+    """libvirt's sizes are unsigned: an over-allocated test pool reports its "available" wrapped around."""
+    node = tmp_path / "node.xml"
+    node.write_text(
+        "<node><pool type='dir'><name>over</name><uuid>0e6f1c5a-8b4b-4f0e-9a55-2d3c1e0f9b11</uuid>"
+        "<target><path>/over</path></target><volume type='file'><name>big.img</name>"
+        f"<capacity>{200 * 1024**3}</capacity><allocation>{200 * 1024**3}</allocation>"
+        "<target><path>/over/big.img</path></target></volume></pool></node>"
+    )
+    raw = libvirt.open(f"test://{node}")
+    try:
+        assert raw.storagePoolLookupByName("over").info()[3] >= 2**63, "the figure this test is about"
+        with driver_for(f"test://{node}") as driver:
+            (pool,) = driver.storage_pools()
+    finally:
+        raw.close()
+    assert (pool.allocation, pool.available) == (200 * 1024**3, 0)
