@@ -11,7 +11,7 @@ from hypervisors.choices import HostJobAction
 from hypervisors.drivers import DriverError, VolumeInUse, driver_for
 from hypervisors.hosts.inventory import host_reconcile
 from hypervisors.hosts.services import host_probe
-from hypervisors.hosts.storage import VM_VOLUME_NAME
+from hypervisors.hosts.storage import VM_VOLUME_NAME, volumes_digest_clear
 from hypervisors.models import Host, StorageVolume, VirtualMachine
 from portal.audit import audit_record
 from portal.choices import AuditResult
@@ -62,11 +62,13 @@ def _volume_delete(job: Job, host: Host) -> str:
             deleted = driver.volume_delete_unused(pool=pool, name=name)
     except VolumeInUse as error:
         StorageVolume.objects.filter(pool__host=host, pool__name=pool, name=name).update(orphan=False)
+        volumes_digest_clear(host=host, pool=pool)
         audit_record(
             actor=job.requested_by, action="volume.delete", target=host, result=AuditResult.FAILURE, detail=str(error)
         )
         raise
     StorageVolume.objects.filter(pool__host=host, pool__name=pool, name=name).delete()
+    volumes_digest_clear(host=host, pool=pool)
     audit_record(actor=job.requested_by, action="volume.delete", target=host, detail=f"{pool}/{name}")
     return f"Volume {pool}/{name} deleted" if deleted else f"Volume {pool}/{name} was already gone"
 

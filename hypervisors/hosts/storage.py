@@ -8,6 +8,7 @@ left that neither a path nor the portal's naming of VM disks (``<vm uuid>.qcow2`
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import uuid
@@ -127,24 +128,36 @@ def _vms_by_volume_name(names: list[str]) -> dict[str, int]:
     }
 
 
-POOL_FIELDS = ("capacity", "allocation", "available", "active")
+POOL_FIELDS = ("capacity", "allocation", "available", "active", "volumes_digest")
 VOLUME_FIELDS = ("path", "capacity", "allocation", "owner_id", "used_by", "kind", "orphan")
+#: A volume's row values, in the order of VOLUME_FIELDS.
+VolumeValues = list[object]
 
 
 def storage_write(host: Host, found: StorageFound, now: datetime) -> None:
     """Make the host's pool and volume rows agree with ``found``; only what changed is written.
 
-    A steady host costs two reads: its pools and its volumes (one, if it has no pool). New and changed rows go in one
-    upsert each, vanished ones are deleted by key (a pool's volumes with it).
+    Each pool row keeps a digest of its volumes' values as last written: a pool whose volumes read
+    the same again costs nothing more, so a steady host costs one read (its pools). The volumes of
+    a changed pool are compared row by row; new and changed rows go in one upsert, vanished ones
+    are deleted by key (a pool's volumes with it). Whatever else writes volume rows clears the
+    digest of their pool (``volumes_digest_clear``).
     """
     known = {name: (pk, values) for pk, name, *values in _pool_rows(host)}
     if not found.pools and not known:
         return  # a host without pools (a bare test driver): one read and done
-    changed = [
-        StoragePool(host=host, name=pool.name, updated_at=now, **{f: getattr(pool, f) for f in POOL_FIELDS})
-        for pool in found.pools
-        if known.get(pool.name, (None, None))[1] != [getattr(pool, f) for f in POOL_FIELDS]
-    ]
+    volumes = {pool.name: _volume_values(found, pool) for pool in found.pools if pool.volumes is not None}
+    digests = {name: _digest(values) for name, values in volumes.items()}
+    changed = []
+    for pool in found.pools:
+        old = known.get(pool.name)
+        # The volumes of a pool that could not be listed (an inactive one) keep their rows, and their digest.
+        digest = digests.get(pool.name, old[1][-1] if old else "")
+        values = [pool.capacity, pool.allocation, pool.available, pool.active, digest]
+        if old is None or old[1] != values:
+            changed.append(
+                StoragePool(host=host, name=pool.name, updated_at=now, **dict(zip(POOL_FIELDS, values, strict=True)))
+            )
     StoragePool.objects.bulk_create(
         changed, update_conflicts=True, unique_fields=["host", "name"], update_fields=[*POOL_FIELDS, "updated_at"]
     )
@@ -152,40 +165,55 @@ def storage_write(host: Host, found: StorageFound, now: datetime) -> None:
     gone = [pk for name, (pk, _values) in known.items() if name not in present]
     if gone:
         StoragePool.objects.filter(pk__in=gone).delete()
-    if any(pool.name not in known for pool in found.pools):
+    stale = [name for name in volumes if name not in known or known[name][1][-1] != digests[name]]
+    if not stale:
+        return
+    if any(name not in known for name in stale):
         known = {name: (pk, values) for pk, name, *values in _pool_rows(host)}
-    _volumes_write(host, found, {name: pk for name, (pk, _values) in known.items()})
+    _volumes_write({known[name][0]: volumes[name] for name in stale})
+
+
+def volumes_digest_clear(*, host: Host, pool: str) -> None:
+    """Make the next reconcile compare this pool's volume rows one by one (a row was written elsewhere)."""
+    StoragePool.objects.filter(host=host, name=pool).update(volumes_digest="")
 
 
 def _pool_rows(host: Host) -> list[tuple[Any, ...]]:
     return list(StoragePool.objects.filter(host=host).order_by().values_list("pk", "name", *POOL_FIELDS))
 
 
-def _volumes_write(host: Host, found: StorageFound, pool_pks: dict[str, int]) -> None:
+def _volume_values(found: StorageFound, pool: PoolStatus) -> dict[str, VolumeValues]:
+    values: dict[str, VolumeValues] = {}
+    for volume in pool.volumes or ():
+        facts = found.facts[(pool.name, volume.name)]
+        values[volume.name] = [
+            *(volume.path, volume.capacity, volume.allocation),
+            *(facts.owner_id, facts.used_by, facts.kind, facts.orphan),
+        ]
+    return values
+
+
+def _digest(values: dict[str, VolumeValues]) -> str:
+    return hashlib.sha256(repr(sorted(values.items())).encode()).hexdigest()
+
+
+def _volumes_write(pools: dict[int, dict[str, VolumeValues]]) -> None:
+    """Make the volume rows of these pools (by pool key) what ``pools`` says: upsert the changed, delete the gone."""
     known = {
         (pool_pk, name): (pk, values)
-        for pk, pool_pk, name, *values in StorageVolume.objects.filter(pool__host=host)
+        for pk, pool_pk, name, *values in StorageVolume.objects.filter(pool_id__in=list(pools))
         .order_by()
         .values_list("pk", "pool_id", "name", *VOLUME_FIELDS)
     }
-    upserts = []
-    # The volumes of a pool that could not be listed (an inactive one) keep their rows as they were.
-    unread = {pool_pks[pool.name] for pool in found.pools if pool.volumes is None}
-    present = {key for key in known if key[0] in unread}
-    for pool in found.pools:
-        for volume in pool.volumes or ():
-            key = (pool_pks[pool.name], volume.name)
-            present.add(key)
-            facts = found.facts[(pool.name, volume.name)]
-            values = [volume.path, volume.capacity, volume.allocation, facts.owner_id, facts.used_by, facts.kind]
-            values.append(facts.orphan)
-            if known.get(key, (None, None))[1] != values:
-                upserts.append(
-                    StorageVolume(pool_id=key[0], name=volume.name, **dict(zip(VOLUME_FIELDS, values, strict=True)))
-                )
+    upserts = [
+        StorageVolume(pool_id=pool_pk, name=name, **dict(zip(VOLUME_FIELDS, values, strict=True)))
+        for pool_pk, volumes in pools.items()
+        for name, values in volumes.items()
+        if known.get((pool_pk, name), (None, None))[1] != values
+    ]
     StorageVolume.objects.bulk_create(
         upserts, update_conflicts=True, unique_fields=["pool", "name"], update_fields=list(VOLUME_FIELDS)
     )
-    gone = [pk for key, (pk, _values) in known.items() if key not in present]
+    gone = [pk for (pool_pk, name), (pk, _values) in known.items() if name not in pools[pool_pk]]
     if gone:
         StorageVolume.objects.filter(pk__in=gone).delete()

@@ -26,6 +26,13 @@ class StoragePool(models.Model):
     allocation = models.PositiveBigIntegerField("allocation (bytes)")
     available = models.PositiveBigIntegerField("available (bytes)")
     active = models.BooleanField("active")
+    volumes_digest = models.CharField(
+        "volumes digest",
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="A digest of its volumes' rows as the reconcile last wrote them: unchanged, they are not read again.",
+    )
     updated_at = models.DateTimeField("updated", auto_now=True)
 
     class Meta:
