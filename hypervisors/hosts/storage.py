@@ -85,14 +85,15 @@ def _storage_read(driver: HypervisorDriver, domains: list[DomainStats], vm_pks: 
         return StorageFound(pools, {})
     names = {stats.uuid.lower(): stats.name for stats in domains}
     users = _users({stats.uuid.lower(): stats.disk_paths for stats in domains if stats.disk_paths is not None})
-    unexplained = [(pool, volume) for pool, volume in volumes if _user_of(users, pool, volume) is None]
-    by_name = _vms_by_volume_name([volume.name for _pool, volume in unexplained])
+    user_of = [_user_of(users, pool, volume) for pool, volume in volumes]
+    unexplained = [volume.name for (_pool, volume), user in zip(volumes, user_of, strict=True) if user is None]
+    by_name = _vms_by_volume_name(unexplained)
     unknown = [stats.uuid.lower() for stats in domains if stats.disk_paths is None]
-    if unknown and any(volume.name not in by_name for _pool, volume in unexplained):
+    if unknown and any(name not in by_name for name in unexplained):
         users.update(_users(driver.domains_disk_paths(unknown)))
+        user_of = [_user_of(users, pool, volume) for pool, volume in volumes]
     facts = {}
-    for pool, volume in volumes:
-        user = _user_of(users, pool, volume)
+    for (pool, volume), user in zip(volumes, user_of, strict=True):
         owner = vm_pks.get(user) if user is not None else None
         if owner is None:
             owner = by_name.get(volume.name)
