@@ -28,7 +28,7 @@ from statistics import median
 from typing import Any
 
 from common import bench_database, django_setup, ms, versions
-from reconcile_host import MANAGED, VANISHED, counters_reported, node_write, seed
+from reconcile_host import MANAGED, ORPHANS, VANISHED, counters_reported, disk_paths_reported, node_write, seed
 
 BENCH_DB = "portal_bench_reconcile"
 DOMAINS = 5_000
@@ -106,6 +106,8 @@ class Phases:
         "_reconcile_vms",
         "_reconcile_unmanaged",
         "_reconcile_networks",
+        "storage_read",
+        "storage_write",
         "_prune",
     )
 
@@ -141,7 +143,10 @@ class Phases:
             return self
         for name in ("domains_stats", "host_usage", "networks_list"):
             self._patch(LibvirtDriver, name, name)
-        for name in ("_leases", "_reconcile_vms", "_reconcile_unmanaged", "_reconcile_networks", "_prune"):
+        for name in (
+            *("_leases", "_reconcile_vms", "_reconcile_unmanaged", "_reconcile_networks"),
+            *("storage_read", "storage_write", "_prune"),
+        ):
             if hasattr(inventory, name):
                 self._patch(inventory, name, name)
         return self
@@ -230,9 +235,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=10, help="timed runs per scenario (default 10)")
     parser.add_argument("--profile", action="store_true", help="also cProfile one changed-state run")
+    parser.add_argument(
+        "--volumes", action="store_true", help="give the host a storage pool: a disk per domain and 50 orphans"
+    )
     args = parser.parse_args(argv)
 
-    with tempfile.TemporaryDirectory(prefix="bench-reconcile-") as tmp, bench_database(BENCH_DB) as bench_url:
+    with (
+        contextlib.ExitStack() as stack,
+        tempfile.TemporaryDirectory(prefix="bench-reconcile-") as tmp,
+        bench_database(BENCH_DB) as bench_url,
+    ):
         django_setup(bench_url)
         from hypervisors.drivers.raw import libvirt_sdk as libvirt
 
@@ -241,7 +253,9 @@ def main(argv: list[str] | None = None) -> None:
         from hypervisors.models import UnmanagedDomain, VirtualMachine, VMStatSample
 
         node = Path(tmp) / "node.xml"
-        domains = node_write(node, DOMAINS)
+        domains = node_write(node, DOMAINS, volumes=args.volumes)
+        if args.volumes:
+            stack.enter_context(disk_paths_reported())
         uri = f"test://{node}"
         host, vms = seed(uri, domains)
         managed = vms[:MANAGED]
@@ -253,6 +267,7 @@ def main(argv: list[str] | None = None) -> None:
             f"{DOMAINS:,} domains ({node.stat().st_size // 1024} KiB XML): 80% running, 10% shut off, 10% paused; "
             f"{MANAGED:,} with a VM row, {DOMAINS - MANAGED:,} unmanaged, "
             f"+{VANISHED} VM rows whose domain is gone; N={args.runs} runs each"
+            + (f"; a pool with a disk per domain and {ORPHANS} orphan volumes" if args.volumes else "")
         )
 
         # 10% of the domains "changed": their rows are put in the wrong state before each run

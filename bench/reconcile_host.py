@@ -37,8 +37,17 @@ class Domain:
     state: str
 
 
-def node_write(path: Path, count: int) -> list[Domain]:
-    """A test-driver ``<node>`` file with ``count`` domains (1 vCPU, 128 MiB, HVM); returns them."""
+#: With ``--volumes``: the pool of the domains' disks, and volumes in it that no domain uses.
+POOL_PATH = "/bench-pool"
+ORPHANS = 50
+
+
+def node_write(path: Path, count: int, *, volumes: bool = False) -> list[Domain]:
+    """A test-driver ``<node>`` file with ``count`` domains (1 vCPU, 128 MiB, HVM); returns them.
+
+    With ``volumes``, also a directory pool holding a disk per domain (``<uuid>.qcow2``, the portal's
+    naming) and ORPHANS volumes no domain uses.
+    """
     domains = [
         Domain(uuid=str(uuid.uuid4()), name=f"bench.d{i:05d}", state=STATE_OF_RUNSTATE[RUNSTATES[i % len(RUNSTATES)]])
         for i in range(count)
@@ -61,8 +70,49 @@ def node_write(path: Path, count: int) -> list[Domain]:
         ET.SubElement(element, f"{{{TEST_NS}}}runstate").text = str(RUNSTATES[i % len(RUNSTATES)])
         ET.SubElement(ET.SubElement(element, "os"), "type").text = "hvm"
         parts.append(ET.tostring(element, encoding="unicode"))
+    if volumes:
+        parts.append(ET.tostring(_pool(domains), encoding="unicode"))
     path.write_text("<node>" + "\n".join(parts) + "</node>\n")
     return domains
+
+
+def _pool(domains: list[Domain]) -> ET.Element:
+    pool = ET.Element("pool", {"type": "dir"})
+    for tag, text in (("name", "bench-pool"), ("uuid", str(uuid.uuid4())), ("capacity", str(10**13))):
+        ET.SubElement(pool, tag).text = text
+    ET.SubElement(pool, "allocation").text = str(10**12)
+    ET.SubElement(pool, "available").text = str(9 * 10**12)
+    ET.SubElement(ET.SubElement(pool, "target"), "path").text = POOL_PATH
+    names = [f"{d.uuid}.qcow2" for d in domains] + [f"stray-{i:03d}.img" for i in range(ORPHANS)]
+    for name in names:
+        volume = ET.SubElement(pool, "volume", {"type": "file"})
+        ET.SubElement(volume, "name").text = name
+        ET.SubElement(volume, "capacity").text = str(2**30)
+        # The test driver sums allocations against a 100 GiB pool, whatever the file says.
+        ET.SubElement(volume, "allocation").text = str(2**20)
+        ET.SubElement(ET.SubElement(volume, "target"), "path").text = f"{POOL_PATH}/{name}"
+    return pool
+
+
+@contextlib.contextmanager
+def disk_paths_reported() -> Iterator[None]:
+    """Make ``domains_stats`` report each domain's disk path, as QEMU's bulk statistics do (shut-off
+    domains too); the test driver reports none. Only with ``--volumes``."""
+    from hypervisors.drivers.libvirt_driver import LibvirtDriver
+
+    original = LibvirtDriver.domains_stats
+
+    def with_paths(self: Any, **kwargs: Any) -> Any:
+        return [
+            dataclasses.replace(s, disk_paths=(f"{POOL_PATH}/{s.uuid.lower()}.qcow2",))
+            for s in original(self, **kwargs)
+        ]
+
+    LibvirtDriver.domains_stats = with_paths  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        LibvirtDriver.domains_stats = original  # type: ignore[method-assign]
 
 
 def seed(uri: str, domains: list[Domain]) -> tuple[Any, list[Any]]:

@@ -230,6 +230,10 @@ LOGGING = {
 # Placement: how far a host's CPUs and memory may be promised beyond what it has.
 PORTAL_CPU_OVERCOMMIT = float(os.environ.get("PORTAL_CPU_OVERCOMMIT", "4.0"))
 PORTAL_MEMORY_OVERCOMMIT = float(os.environ.get("PORTAL_MEMORY_OVERCOMMIT", "1.0"))
+# Placement refuses a host whose VM pool would be fuller than this with the new disk at its full size;
+# host and storage pages warn above PORTAL_POOL_FILL_WARN (shares of the pool's capacity).
+PORTAL_POOL_FILL_LIMIT = float(os.environ.get("PORTAL_POOL_FILL_LIMIT", "0.90"))
+PORTAL_POOL_FILL_WARN = float(os.environ.get("PORTAL_POOL_FILL_WARN", "0.80"))
 
 # Scale-out: send each host's jobs to the queue "host.<name>" (see hypervisors/queues.py).
 PORTAL_HOST_QUEUES = env_bool("PORTAL_HOST_QUEUES", False)

@@ -96,3 +96,13 @@ class HostJobAction(models.TextChoices):
 
     HOST_PROBE = "host_probe", "Probe host"
     HOST_RECONCILE = "host_reconcile", "Reconcile host"
+    VOLUME_DELETE = "volume_delete", "Delete orphan volume"
+
+
+class VolumeKind(models.TextChoices):
+    """What a storage volume is for, as the reconcile tells it from its user and its name."""
+
+    DISK = "disk", "VM disk"
+    SEED = "seed", "Seed image (cloud-init)"
+    BACKUP = "backup", "Backup"
+    OTHER = "other", "Other"

@@ -16,6 +16,7 @@ from hypervisors.drivers.base import (
     NetworkStatus,
     ResizeResult,
 )
+from hypervisors.drivers.storage_contract import PoolStatus, VolumeInUse, VolumeStatus
 
 
 def driver_for(uri: str) -> HypervisorDriver:
@@ -39,6 +40,9 @@ __all__ = [
     "InterfaceSpec",
     "NetworkSpec",
     "NetworkStatus",
+    "PoolStatus",
     "ResizeResult",
+    "VolumeInUse",
+    "VolumeStatus",
     "driver_for",
 ]

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import ClassVar
 
+from hypervisors.drivers.storage_contract import StorageInventory
+
 
 class DriverError(Exception):
     """A hypervisor refused or failed an operation. The message is fit to show a user."""
@@ -142,6 +144,8 @@ class DomainStats:
     disk_capacity_bytes: int | None = None
     #: Memory the guest has now: its balloon's size (the configured size when shut off).
     memory_current_kib: int | None = None
+    #: Paths of its disks as the bulk read reports them; None when the read reports no disks.
+    disk_paths: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -161,7 +165,7 @@ class ResizeResult:
     live: bool
 
 
-class HypervisorDriver(abc.ABC):
+class HypervisorDriver(StorageInventory, abc.ABC):
     """One connection to one hypervisor host. Use as a context manager; it closes on exit."""
 
     #: What this driver supports, for pages and placement to ask rather than guess.

@@ -278,3 +278,27 @@ def domain_interface_by_mac(domain_document: str, mac: str) -> str | None:
         if element is not None and (element.get("address") or "").lower() == mac.lower():
             return ET.tostring(interface, encoding="unicode")
     return None
+
+
+def domain_storage_paths(domain_document: str) -> set[str]:
+    """Every piece of storage a domain's XML names: disk and CD-ROM sources (files, block devices,
+    ``volume:<pool>/<name>`` for pool volumes) and the backing files of their chains.
+
+    What a volume delete must not take away from a domain, so it errs on the side of naming more.
+    """
+    root = ET.fromstring(domain_document)  # noqa: S314 - the document comes from libvirt, not a user
+    found: set[str] = set()
+    for source in (source for disk in root.findall("devices/disk") for source in disk.iter("source")):
+        if source.get("file"):
+            found.add(source.get("file", ""))
+        elif source.get("dev"):
+            found.add(source.get("dev", ""))
+        elif source.get("pool") and source.get("volume"):
+            found.add(f"volume:{source.get('pool')}/{source.get('volume')}")
+    return found
+
+
+def volume_backing_path(volume_document: str) -> str:
+    """The backing file a volume's XML names (a qcow2 overlay's base); empty when it has none."""
+    root = ET.fromstring(volume_document)  # noqa: S314 - the document comes from libvirt, not a user
+    return (root.findtext("backingStore/path") or "").strip()

@@ -141,8 +141,12 @@ def domain_stats_of(
         vcpus, memory_max, memory_current = vcpus or info[3], memory_max or info[1], memory_current or info[2]
     # Most records of a host without disks or interfaces (and every shut-off one) skip the sums entirely.
     disk_read = disk_write = disk_capacity = net_rx = net_tx = None
+    disk_paths = None
     if "block.count" in record:
         disk_read, disk_write, disk_capacity = _totals(record, "block", ("rd.bytes", "wr.bytes", "capacity"))
+        disks = get("block.count") or 0
+        # The paths come with the block statistics (shut-off domains too, on QEMU): who uses which volume, free.
+        disk_paths = tuple(str(path) for i in range(disks) if (path := get(f"block.{i}.path")))
     if "net.count" in record:
         net_rx, net_tx = _totals(record, "net", ("rx.bytes", "tx.bytes"))
     return DomainStats(
@@ -159,6 +163,7 @@ def domain_stats_of(
         net_tx_bytes=net_tx,
         disk_capacity_bytes=disk_capacity,
         memory_current_kib=memory_current,
+        disk_paths=disk_paths,
     )
 
 

@@ -1,7 +1,7 @@
 """The libvirt driver: ``qemu:///system``, ``qemu+ssh://``, ``qemu+tls://`` and libvirt's ``test://`` hosts.
 
 Host, storage, domain and snapshot methods live here; networks in ``libvirt_networks``, uploads in
-``libvirt_uploads``, shared helpers in ``libvirt_common``.
+``libvirt_uploads``, the storage inventory in ``libvirt_storage``, shared helpers in ``libvirt_common``.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from hypervisors.drivers.libvirt_common import (
     version_text,
 )
 from hypervisors.drivers.libvirt_networks import LibvirtNetworks
+from hypervisors.drivers.libvirt_storage import LibvirtStorage
 from hypervisors.drivers.libvirt_uploads import LibvirtUploads
 
 logger = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["DOMAIN_STATS_FLAGS", "STATE_NAMES", "LibvirtDriver", "is_local_uri", "local_openvswitch"]
 
 
-class LibvirtDriver(LibvirtNetworks, LibvirtUploads, HypervisorDriver):
+class LibvirtDriver(LibvirtNetworks, LibvirtUploads, LibvirtStorage, HypervisorDriver):
     """A hypervisor reached through libvirt. The connection opens on first use."""
 
     capabilities: ClassVar[dict[str, bool]] = {"direct_kernel_boot": True, "qcow2_volumes": True}

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from hypervisors.choices import NetworkState, VMState
 from hypervisors.drivers import DomainStats, DriverError, HypervisorDriver, NetworkStatus, driver_for
+from hypervisors.hosts.storage import storage_read, storage_write
 from hypervisors.models import (
     Host,
     HostStatSample,
@@ -61,7 +62,7 @@ class ReconcileReport:
 
 
 def host_reconcile(*, host_id: int) -> ReconcileReport:
-    """Read every domain of a host in one round trip and make the rows agree with it."""
+    """Read every domain and storage pool of a host in one pass and make the rows agree with it."""
     host = Host.objects.get(pk=host_id)
     report = ReconcileReport()
     # One read of the host's VMs and one of its unmanaged domains serve the driver and the comparison.
@@ -82,6 +83,7 @@ def host_reconcile(*, host_id: int) -> ReconcileReport:
             usage = driver.host_usage()
             networks = {status.uuid.lower(): status for status in driver.networks_list()}
             leases = _leases(host, driver)
+            storage = storage_read(host, driver, domains, {uuid: row[0] for uuid, row in rows.items()})
     except DriverError as error:
         host.mark_unreachable(error)
         report.reachable = False
@@ -94,6 +96,8 @@ def host_reconcile(*, host_id: int) -> ReconcileReport:
         _reconcile_vms(host, rows, found, now, report)
         _reconcile_unmanaged(host, unmanaged, found, now, report)
         _reconcile_networks(host, networks, leases)
+        if storage is not None:
+            storage_write(host, storage, now)
         HostStatSample.objects.create(
             host=host,
             taken_at=now,

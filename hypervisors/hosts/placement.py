@@ -1,4 +1,6 @@
-"""Placement and host capacity: the one function that measures a host's room, used to place and to resize."""
+"""Placement and host capacity: the one function that measures a host's room, used to place and to resize,
+and the storage check that keeps a host's pool below its fill limit.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +8,16 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Sum
 
-from hypervisors.models import Host, VirtualMachine
+from hypervisors.models import Host, StoragePool, VirtualMachine
+
+GIB = 1024**3
 
 
 class NoHostAvailable(ValidationError):
     """No reachable host that accepts new VMs has room for this one."""
+
+    #: Why hosts with room for the VM's CPUs and memory were refused for its disk, one line each.
+    storage_refusals: tuple[str, ...] = ()
 
 
 class HostFull(ValidationError):
@@ -42,25 +49,65 @@ def host_room(host: Host, placed: dict[str, int] | None = None) -> tuple[float, 
     return cpu_room, memory_room
 
 
+def _pools(hosts: list[Host]) -> dict[int, StoragePool]:
+    """The pool each host puts VM disks in, as the reconcile last read it: one query."""
+    wanted = {(host.pk, host.storage_pool) for host in hosts}
+    return {
+        pool.host_id: pool
+        for pool in StoragePool.objects.filter(host__in=hosts, name__in={host.storage_pool for host in hosts})
+        if (pool.host_id, pool.name) in wanted
+    }
+
+
+def pool_fill_refusal(host: Host, pool: StoragePool | None, disk_gib: int) -> str:
+    """Why a new disk of ``disk_gib`` may not go into this pool (empty when it may).
+
+    A disk counts at its full size, though it starts thin: it may grow to it. A pool the reconcile
+    has not read yet (or of unknown size) refuses nothing.
+    """
+    if pool is None or not pool.capacity:
+        return ""
+    limit = settings.PORTAL_POOL_FILL_LIMIT
+    fill = (pool.allocation + disk_gib * GIB) / pool.capacity
+    if fill <= limit:
+        return ""
+    return (
+        f"pool {pool.name} on host {host.name} would be {fill:.0%} full with a {disk_gib} GiB disk (limit {limit:.0%})"
+    )
+
+
 def host_for(vm: VirtualMachine, only: Host | None = None) -> Host:
     """The reachable, non-maintenance host with room for ``vm`` and the most free memory.
 
-    ``only`` restricts the choice to one host (the one its networks are on).
+    ``only`` restricts the choice to one host (the one its networks are on). A host whose pool would
+    pass ``PORTAL_POOL_FILL_LIMIT`` with the VM's disk is refused; the error says so.
     """
     candidates = Host.objects.filter(accepts_new_vms=True, is_reachable=True).exclude(domain_type="")
     if only is not None:
         candidates = candidates.filter(pk=only.pk)
     hosts = list(candidates)
     placed = _placed(hosts)
+    pools = _pools(hosts)
     best: tuple[float, Host] | None = None
+    refusals = []
     for host in hosts:
         cpu_room, memory_room = host_room(host, placed.get(host.pk, {"vcpus": 0, "memory": 0}))
-        if cpu_room >= vm.vcpus and memory_room >= vm.memory_mib and (best is None or memory_room > best[0]):
-            best = (memory_room, host)
+        if cpu_room < vm.vcpus or memory_room < vm.memory_mib or (best is not None and memory_room <= best[0]):
+            continue
+        refusal = pool_fill_refusal(host, pools.get(host.pk), vm.disk_gib)
+        if refusal:
+            refusals.append(refusal)
+            continue
+        best = (memory_room, host)
     if best is None:
-        raise NoHostAvailable(
-            f"No reachable host has room for {vm.vcpus} vCPUs and {vm.memory_mib} MiB; ask an administrator."
+        disk = f" and a {vm.disk_gib} GiB disk" if refusals else ""
+        storage = f" Refused: {'; '.join(refusals)}." if refusals else ""
+        error = NoHostAvailable(
+            f"No reachable host has room for {vm.vcpus} vCPUs and {vm.memory_mib} MiB{disk}; "
+            f"ask an administrator.{storage}"
         )
+        error.storage_refusals = tuple(refusals)
+        raise error
     return best[1]
 
 

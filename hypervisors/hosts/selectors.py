@@ -1,4 +1,5 @@
-"""Reads of hosts, for the host pages of portal administrators, and what each top page may show."""
+"""Reads of hosts and their storage, for the host pages of portal administrators, of a team's volumes,
+and what each top page may show."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Prefetch, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
-from hypervisors.models import Host, HostStatSample, UnmanagedDomain, VirtualMachine
+from hypervisors.models import Host, HostStatSample, StoragePool, StorageVolume, UnmanagedDomain, VirtualMachine
 from portal.selectors import teams_for
 
 AnyUser = User | AnonymousUser
@@ -82,3 +83,32 @@ def team_top_scope(user: AnyUser, slug: str) -> TopScope | None:
 def host_get(host_id: int) -> Host:
     """One host, or 404 (the caller checked that the user may see hosts)."""
     return get_object_or_404(Host, pk=host_id)
+
+
+def storage_pools_with_volumes() -> QuerySet[StoragePool]:
+    """Every pool of every host with its volumes and their owner VMs (three queries whatever the count).
+
+    For administrators only: it names every team's volumes and the orphans.
+    """
+    volumes = StorageVolume.objects.select_related("owner__team").order_by("-orphan", "name")
+    return StoragePool.objects.select_related("host").prefetch_related(Prefetch("volumes", queryset=volumes))
+
+
+def host_storage_pools(host: Host) -> list[StoragePool]:
+    """A host's pools as the reconcile last read them, for its page."""
+    return list(host.storage_pools.order_by("name"))
+
+
+def storage_volume_get(volume_id: int) -> StorageVolume:
+    """One volume with its pool and host, for the administrators' delete confirmation."""
+    return StorageVolume.objects.select_related("pool__host", "owner__team").get(pk=volume_id)
+
+
+def team_volumes_for(user: User | AnonymousUser) -> QuerySet[StorageVolume]:
+    """The volumes of the VMs of the user's teams (never another team's, never an orphan)."""
+    return (
+        StorageVolume.objects.for_user(user)
+        .filter(owner__isnull=False)
+        .select_related("pool", "owner__team")
+        .order_by("owner__team__name", "owner__name", "name")
+    )

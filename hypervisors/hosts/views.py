@@ -18,7 +18,8 @@ from django.utils import timezone
 from django.views.generic import TemplateView
 
 from hypervisors.graphs import host_series, svg_graphs
-from hypervisors.hosts.selectors import hosts_with_allocation
+from hypervisors.hosts.pool_panels import pool_panels
+from hypervisors.hosts.selectors import host_storage_pools, hosts_with_allocation
 from hypervisors.models import Host, UnmanagedDomain, VirtualMachine, VirtualNetwork
 from hypervisors.networks.topology import vm_network_nodes
 from portal.selectors import teams_for
@@ -100,5 +101,7 @@ class HostDetailView(StaffOnlyMixin, TemplateView):
             topology=topology_svg(*vm_network_nodes(host_networks_visible(user, host), vms, host_default=host.network)),
             cpu_capacity=host_capacity(host)[0],
             memory_capacity=host_capacity(host)[1],
+            pools=pool_panels(host_storage_pools(host)),
+            warn_percent=round(settings.PORTAL_POOL_FILL_WARN * 100),
         )
         return context

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 from django.urls import reverse
 
 from hypervisors.choices import HypervisorKind, VMJobAction
@@ -32,10 +30,14 @@ def vm_create_from_request(request: ResourceRequest) -> VirtualMachine:
         disk_gib=request.disk_gib,
     )
     networks = list(VirtualNetwork.objects.filter(pk__in=request.spec.get("network_ids", [])).select_related("host"))
-    with contextlib.suppress(NoHostAvailable):
+    try:
         vm.host = host_for(vm, only=networks[0].host if networks else None)
-    if networks and vm.host is None:
-        raise NoHostAvailable(f"Host {networks[0].host} of the chosen networks has no room for this VM now.")
+    except NoHostAvailable as error:
+        if networks:
+            storage = "".join(f" Its {refusal}." for refusal in error.storage_refusals)
+            raise NoHostAvailable(
+                f"Host {networks[0].host} of the chosen networks has no room for this VM now.{storage}"
+            ) from error
     vm.save()
     vm_interfaces_create(vm, networks)
     return vm

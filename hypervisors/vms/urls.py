@@ -2,11 +2,13 @@
 
 from django.urls import path
 
+from hypervisors.hosts.storage_views import TeamVolumesView
 from hypervisors.vms import console_views, views
 
 urlpatterns = [
     path("", views.VMListView.as_view(), name="vm-list"),
     path("new/", views.VMRequestCreateView.as_view(), name="vm-request"),
+    path("volumes/", TeamVolumesView.as_view(), name="vm-volumes"),
     path("new/preview/", views.VMRequestPreviewView.as_view(), name="vm-request-preview"),
     path("<uuid:vm_uuid>/", views.VMDetailView.as_view(), name="vm-detail"),
     path("<uuid:vm_uuid>/history/", views.VMHistoryView.as_view(), name="vm-history"),

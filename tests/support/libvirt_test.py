@@ -14,3 +14,14 @@ def volumes(conn: libvirt.virConnect) -> list[str]:
     pool = conn.storagePoolLookupByName(POOL)
     pool.refresh(0)
     return sorted(pool.listVolumes())
+
+
+def volume_create(conn: libvirt.virConnect, name: str, capacity_bytes: int) -> str:
+    """Create a raw volume in the test pool behind the portal's back (as ``virsh vol-create-as``); its path."""
+    import xml.etree.ElementTree as ET
+
+    volume = ET.Element("volume")
+    ET.SubElement(volume, "name").text = name
+    ET.SubElement(volume, "capacity", unit="bytes").text = str(capacity_bytes)
+    pool = conn.storagePoolLookupByName(POOL)
+    return str(pool.createXML(ET.tostring(volume, encoding="unicode"), 0).path())
