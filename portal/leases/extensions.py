@@ -19,6 +19,7 @@ from portal.choices import ACTIVE_REQUEST_STATES, Role
 from portal.kinds import KindHandler, kind_handler
 from portal.leases.policies import LEASE_FIELD, lease_end_of, lease_last_day, lease_terms
 from portal.models import ResourceRequest
+from portal.notifications.pipeline import tell_ask_submitted
 from portal.permissions import has_role, require_role
 from portal.quotas import team_lock
 from portal.services import _request_approve
@@ -117,4 +118,7 @@ def lease_extension_submit(
     if last_allowed is None or day <= last_allowed:
         _request_approve(actor=None, request_id=request.pk, reason=AUTO_APPROVED)
         request.refresh_from_db()
+    else:
+        # Beyond the team's longest lease it waits for an administrator: tell them, as for any ask.
+        tell_ask_submitted(request, actor=actor)
     return request

@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from portal.choices import RequestState
 from portal.leases.extensions import LEASE_EXTENSION_KIND, lease_extension_submit
 from portal.leases.policies import lease_last_day
-from portal.models import AuditEvent, ResourceRequest
+from portal.models import AuditEvent, Notification, ResourceRequest
 from portal.quotas import teams_usage
 from portal.services import request_approve
 from tests.factories import HostFactory, VirtualMachineFactory
@@ -51,6 +51,7 @@ def test_beyond_the_maximum_it_waits_and_approval_moves_the_date(vm, member, sta
     old_end = vm.lease_ends_at
     asked = extend(member, vm, today, 200)
     assert asked.state == RequestState.PENDING
+    assert Notification.objects.filter(user=staff, category="request_pending").count() == 1, "approvers are told"
     vm.refresh_from_db()
     assert vm.lease_ends_at == old_end
     assert teams_usage([vm.team])[vm.team.pk].pending == usage_of(vm.team).pending
