@@ -15,6 +15,7 @@ from django.contrib import admin
 from portal.admin_audit import AuditedAdminMixin
 from portal.kinds import KindHandler, kind_choices, kind_handlers
 from portal.models import AutoApprovalPolicy
+from portal.policies.matching import policy_may_cover
 
 Choices = list[tuple[str, list[tuple[str, str]]]]
 
@@ -51,7 +52,9 @@ class AutoApprovalPolicyForm(forms.ModelForm[AutoApprovalPolicy]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         handlers = kind_handlers()
-        self.fields["kinds"].choices = kind_choices()  # type: ignore[attr-defined]
+        self.fields["kinds"].choices = [  # type: ignore[attr-defined]
+            (kind, label) for kind, label in kind_choices() if policy_may_cover(kind)
+        ]
         self.fields["images"].choices = _rows_of(handlers, "image_model")  # type: ignore[attr-defined]
         self.fields["networks"].choices = _rows_of(handlers, "network_model")  # type: ignore[attr-defined]
 

@@ -104,11 +104,19 @@ def _daily_limit_reached(policy: AutoApprovalPolicy, user_id: int) -> bool:
     return approvals_today(policy, user_id) >= policy.max_asks_per_user_per_day
 
 
+def policy_may_cover(kind: str) -> bool:
+    """Policies approve asks for resources; a change of the team's own terms (a quota change, applied at
+    approval) is always for staff to decide, whatever a policy lists."""
+    return kind_handler(kind).applied_at_approval is None
+
+
 def policy_matching(request: ResourceRequest) -> AutoApprovalPolicy | None:
     """The first policy that approves a just-submitted ask, or None: it waits for an administrator.
 
     Call inside the submission's transaction, holding its team's lock.
     """
+    if not policy_may_cover(request.kind):
+        return None
     ask = ask_of(request)
     for policy in policies_in_order(request.team):
         if not policy_refusal(policy, ask) and not _daily_limit_reached(policy, request.requested_by_id):

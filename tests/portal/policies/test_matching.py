@@ -93,3 +93,13 @@ def test_a_teams_own_policies_come_before_the_global_ones(team):
     AutoApprovalPolicyFactory(name="b-other", team=other_team)
     AutoApprovalPolicyFactory(name="c-off", team=team, enabled=False)
     assert policies_in_order(team) == [own, global_rule]
+
+
+@pytest.mark.django_db
+def test_a_quota_change_is_never_approved_by_a_policy_even_when_listed(team, team_admin):
+    from portal.policies.matching import policy_matching
+    from portal.quota_requests.kind import QUOTA_CHANGE
+
+    AutoApprovalPolicy.objects.create(name="everything", team=team, kinds=[QUOTA_CHANGE, VM])
+    ask = ResourceRequestFactory(team=team, requested_by=team_admin, kind=QUOTA_CHANGE, spec={"limits": {"vcpus": 99}})
+    assert policy_matching(ask) is None
