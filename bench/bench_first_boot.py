@@ -22,10 +22,10 @@ import time
 import uuid
 from pathlib import Path
 
-import libvirt
 from common import ROOT  # noqa: F401 - puts the project on sys.path
 
 from hypervisors.drivers import DomainSpec, HypervisorDriver, InterfaceSpec, driver_for
+from hypervisors.drivers.raw import libvirt_sdk as libvirt
 from hypervisors.vms.cloud_init import seed_files, seed_iso
 
 LIBVIRT_URI = "qemu:///system"

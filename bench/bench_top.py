@@ -21,16 +21,14 @@ import time
 from pathlib import Path
 from statistics import median
 
-import libvirt
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 import django
 
 django.setup()
-
 from hypervisors.drivers import driver_for  # noqa: E402
 from hypervisors.drivers.libvirt_common import DOMAIN_STATS_FLAGS  # noqa: E402
+from hypervisors.drivers.raw import libvirt_sdk as libvirt  # noqa: E402 - the SDK only from the drivers
 from hypervisors.hosts.top_rows import host_read, top_rows  # noqa: E402
 
 URI = "test:///default"
