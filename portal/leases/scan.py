@@ -119,51 +119,57 @@ def _remind(handler: KindHandler, now: datetime, done: list[int]) -> None:
     _claim_each(handler, reminders_due(now), act, done)
 
 
+def _expire(
+    handler: KindHandler,
+    resource: Any,
+    *,
+    step: str,
+    queue: Callable[[int, str], object],
+    stamp: str,
+    now: datetime,
+    detail: str,
+    subject: str,
+    body: str,
+) -> bool:
+    """Queue the kind's stop or delete job of a claimed resource, mark it, audit and tell; False when it must wait."""
+    try:
+        with transaction.atomic():
+            job = queue(resource.pk, detail)
+    except ActionRefused as refused:
+        logger.info("lease %s of %s %s waits: %s", step, handler.kind, resource.pk, refused.message)
+        return False
+    setattr(resource, stamp, now)
+    resource.save(update_fields=[stamp])
+    audit_record(actor=None, action=f"lease.{step}", target=resource, team=resource.team, detail=f"{detail}; job {job}")
+    _tell(handler, resource, subject, body)
+    return True
+
+
 def _stop(handler: KindHandler, now: datetime, done: list[int]) -> None:
     assert handler.lease_stop is not None
+    stop = handler.lease_stop
 
     def act(resource: Any) -> bool:
-        detail = f"Lease expiry: the lease ended after {lease_last_day(resource.lease_ends_at)}"
-        try:
-            with transaction.atomic():
-                job = handler.lease_stop(resource.pk, detail)  # type: ignore[misc]
-        except ActionRefused as refused:
-            logger.info("lease stop of %s %s waits: %s", handler.kind, resource.pk, refused.message)
-            return False
-        resource.lease_stopped_at = now
-        resource.save(update_fields=["lease_stopped_at"])
-        audit_record(
-            actor=None, action="lease.stop", target=resource, team=resource.team, detail=f"{detail}; job {job}"
-        )
-        _tell(
-            handler,
-            resource,
-            f"{resource.name} was stopped: its lease ended",
-            f"It will be deleted on {timezone.localdate(resource.lease_deletes_at)} unless its lease is extended.",
-        )
-        return True
+        return _expire(
+            handler, resource, step="stop", queue=stop, stamp="lease_stopped_at", now=now,
+            detail=f"Lease expiry: the lease ended after {lease_last_day(resource.lease_ends_at)}",
+            subject=f"{resource.name} was stopped: its lease ended",
+            body=f"It will be deleted on {timezone.localdate(resource.lease_deletes_at)} unless its lease is extended.",
+        )  # fmt: skip
 
     _claim_each(handler, stops_due(now), act, done)
 
 
 def _delete(handler: KindHandler, now: datetime, done: list[int]) -> None:
     assert handler.lease_delete is not None
+    delete = handler.lease_delete
 
     def act(resource: Any) -> bool:
         detail = f"Lease expiry: the lease ended after {lease_last_day(resource.lease_ends_at)} and its grace is over"
-        try:
-            with transaction.atomic():
-                job = handler.lease_delete(resource.pk, detail)  # type: ignore[misc]
-        except ActionRefused as refused:
-            logger.info("lease delete of %s %s waits: %s", handler.kind, resource.pk, refused.message)
-            return False
-        resource.lease_deleted_at = now
-        resource.save(update_fields=["lease_deleted_at"])
-        audit_record(
-            actor=None, action="lease.delete", target=resource, team=resource.team, detail=f"{detail}; job {job}"
-        )
-        _tell(handler, resource, f"{resource.name} is being deleted: its lease ended", detail + ".")
-        return True
+        return _expire(
+            handler, resource, step="delete", queue=delete, stamp="lease_deleted_at", now=now, detail=detail,
+            subject=f"{resource.name} is being deleted: its lease ended", body=detail + ".",
+        )  # fmt: skip
 
     _claim_each(handler, deletes_due(now), act, done)
 
